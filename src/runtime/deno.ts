@@ -1,0 +1,115 @@
+/**
+ * The {@linkcode Runtime} for Deno: `Deno.listen` / `Deno.listenTls` /
+ * `Deno.connect` on the data path (see `deno-conn.ts`), `Deno.*` for
+ * signals, files, env, exit and args.
+ *
+ * `Deno.connect` cannot bind a local address, so a connect with
+ * `localAddress` falls back to `node:net` (`net.connect({ host, port,
+ * localAddress })`), wrapped into the same `Conn` interface by `node-net.ts`.
+ *
+ * @module
+ */
+
+import { DenoConn } from "./deno-conn.ts";
+import { nodeConnect } from "./node-net.ts";
+import { raceAbort, toNetError } from "./net-error.ts";
+import type { Conn, ConnectOptions, Listener, ListenOptions, Runtime, SignalName } from "./types.ts";
+
+/** Pause (milliseconds) after a failed accept (e.g. EMFILE) before retrying. */
+const ACCEPT_RETRY_MS = 50;
+
+/** Accept connections until the listener closes; transient errors are retried. */
+async function acceptLoop(
+  l: Deno.Listener<Deno.TcpConn | Deno.TlsConn>,
+  onConn: (conn: Conn) => void,
+  isClosed: () => boolean,
+): Promise<void> {
+  for (;;) {
+    let c: Deno.TcpConn | Deno.TlsConn;
+    try {
+      c = await l.accept();
+    } catch (e) {
+      if (isClosed() || e instanceof Deno.errors.BadResource) return;
+      await new Promise((r) => setTimeout(r, ACCEPT_RETRY_MS));
+      if (isClosed()) return;
+      continue;
+    }
+    onConn(new DenoConn(c));
+  }
+}
+
+/** Deno's `listen`/`listenTls` with a background accept loop. */
+function listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
+  let l: Deno.Listener<Deno.TcpConn | Deno.TlsConn>;
+  try {
+    const { hostname, port, tls } = options;
+    l = tls
+      ? Deno.listenTls({ hostname, port, cert: tls.cert, key: tls.key })
+      : Deno.listen({ hostname, port, transport: "tcp" });
+  } catch (e) {
+    return Promise.reject(toNetError(e));
+  }
+  let closed = false;
+  const done = acceptLoop(l, onConn, () => closed);
+  const a = l.addr as Deno.NetAddr;
+  return Promise.resolve({
+    addr: { hostname: a.hostname, port: a.port },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      try {
+        l.close();
+      } catch {
+        // Already closed.
+      }
+      await done;
+    },
+  });
+}
+
+/** `Deno.connect`, or `node:net` when `localAddress` is set (see module doc). */
+function connect(options: ConnectOptions): Promise<Conn> {
+  if (options.localAddress !== undefined) return nodeConnect(options);
+  const { hostname, port, signal } = options;
+  // Our own controller, aborted only before the connect completes: passing
+  // the caller's signal to Deno would also close an established connection
+  // when it aborts later (e.g. an AbortSignal.timeout()).
+  const ac = signal ? new AbortController() : undefined;
+  const p = Deno.connect({ hostname, port, transport: "tcp", ...(ac ? { signal: ac.signal } : {}) })
+    .then((c) => new DenoConn(c) as Conn, (e) => {
+      throw toNetError(e);
+    });
+  return raceAbort(p, signal, (late) => late.close(), () => ac?.abort());
+}
+
+/**
+ * proxy-server's {@linkcode Runtime} on Deno.
+ *
+ * Limitations: `Conn.setKeepAlive` cannot set the idle time (Deno only
+ * toggles SO_KEEPALIVE); `setNoDelay`/`setKeepAlive` are no-ops on TLS
+ * connections; connects with `localAddress` go through `node:net`.
+ */
+export const denoRuntime: Runtime = {
+  name: "deno",
+  get version(): string {
+    return Deno.version.deno;
+  },
+  get args(): string[] {
+    return [...Deno.args];
+  },
+  listen,
+  connect,
+  onSignal(signal: SignalName, handler: () => void): () => void {
+    Deno.addSignalListener(signal, handler);
+    return () => Deno.removeSignalListener(signal, handler);
+  },
+  readTextFile(path: string): Promise<string> {
+    return Deno.readTextFile(path);
+  },
+  env(name: string): string | undefined {
+    return Deno.env.get(name);
+  },
+  exit(code: number): never {
+    Deno.exit(code);
+  },
+};

@@ -1,0 +1,159 @@
+/**
+ * Normalisation of the errors Deno, Bun and `node:net` raise into
+ * {@linkcode NetError} with a POSIX errno name as `code`.
+ *
+ * @module
+ */
+
+import { NetError } from "./types.ts";
+
+/** Deno's `Deno.errors.*` class names mapped to errno names. */
+const DENO_ERROR_NAMES: Record<string, string> = {
+  ConnectionRefused: "ECONNREFUSED",
+  ConnectionReset: "ECONNRESET",
+  ConnectionAborted: "ECONNABORTED",
+  NotConnected: "ENOTCONN",
+  AddrInUse: "EADDRINUSE",
+  AddrNotAvailable: "EADDRNOTAVAIL",
+  BrokenPipe: "EPIPE",
+  TimedOut: "ETIMEDOUT",
+  NetworkUnreachable: "ENETUNREACH",
+  HostUnreachable: "EHOSTUNREACH",
+  PermissionDenied: "EACCES",
+  NotCapable: "EACCES",
+  BadResource: "EBADF",
+  Interrupted: "EINTR",
+  TimeoutError: "ETIMEDOUT",
+  AbortError: "ECANCELED",
+};
+
+/** Linux errno numbers (as in Deno's "(os error N)" messages) mapped to names. */
+const LINUX_ERRNO: Record<number, string> = {
+  13: "EACCES",
+  22: "EINVAL",
+  32: "EPIPE",
+  98: "EADDRINUSE",
+  99: "EADDRNOTAVAIL",
+  101: "ENETUNREACH",
+  103: "ECONNABORTED",
+  104: "ECONNRESET",
+  107: "ENOTCONN",
+  110: "ETIMEDOUT",
+  111: "ECONNREFUSED",
+  113: "EHOSTUNREACH",
+};
+
+/** Errno-shaped: upper-case `E...` names such as `ECONNREFUSED`. */
+const ERRNO_NAME = /^E[A-Z0-9_]+$/;
+
+/**
+ * Convert anything thrown by a runtime network call into a {@linkcode NetError}.
+ *
+ * Order of evidence: an existing `NetError` is returned as is; a string `code`
+ * that looks like an errno name (Bun, `node:net`, and Deno 2 errors all carry
+ * one); the Deno error class name (`Deno.errors.ConnectionRefused`, ...);
+ * a name-resolution failure message (`getaddrinfo`, "failed to lookup
+ * address", "Name or service not known") gives `ENOTFOUND`; an
+ * `"(os error N)"` suffix gives the Linux errno name; else `"EUNKNOWN"`.
+ *
+ * @param err the thrown value (any type).
+ * @returns a `NetError` whose `cause` is `err`.
+ */
+export function toNetError(err: unknown): NetError {
+  if (err instanceof NetError) return err;
+  const e = (typeof err === "object" && err !== null ? err : {}) as {
+    code?: unknown;
+    name?: unknown;
+    message?: unknown;
+  };
+  const message = typeof e.message === "string" ? e.message : String(err);
+  let code: string | undefined;
+  if (typeof e.code === "string" && ERRNO_NAME.test(e.code)) code = e.code;
+  if (code === "EAI_AGAIN" || code === "EAI_NONAME" || code === "EAI_FAIL") code = "ENOTFOUND";
+  if (!code && typeof e.name === "string") code = DENO_ERROR_NAMES[e.name];
+  if (!code && /getaddrinfo|lookup address|name or service not known|no address associated|nodename nor servname/i.test(message)) {
+    code = "ENOTFOUND";
+  }
+  if (!code) {
+    const m = /\(os error (\d+)\)/.exec(message);
+    if (m) code = LINUX_ERRNO[Number(m[1])];
+  }
+  return new NetError(code ?? "EUNKNOWN", message, { cause: err });
+}
+
+/**
+ * The error for a connect attempt stopped by its `AbortSignal`: `ETIMEDOUT`
+ * when the abort reason is a `TimeoutError` (as from `AbortSignal.timeout()`),
+ * else `ECANCELED` (per {@linkcode ConnectOptions.signal}).
+ *
+ * @param signal an aborted signal.
+ */
+export function abortError(signal: AbortSignal): NetError {
+  const reason = signal.reason as { name?: unknown } | undefined;
+  const timeout = typeof reason === "object" && reason !== null && reason.name === "TimeoutError";
+  return new NetError(
+    timeout ? "ETIMEDOUT" : "ECANCELED",
+    timeout ? "connect timed out" : "connect aborted",
+    { cause: signal.reason },
+  );
+}
+
+/**
+ * Whether `s` is an IPv4 or IPv6 literal (no brackets, no zone check beyond
+ * a `%zone` suffix). Used to reject a `localAddress` that is not an address,
+ * which Bun would otherwise silently ignore.
+ *
+ * @param s candidate address text.
+ */
+export function isIpLiteral(s: string): boolean {
+  if (/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/.test(s)) return true;
+  return s.includes(":") && /^[0-9a-fA-F:.]+(%[\w.-]+)?$/.test(s);
+}
+
+/**
+ * Race `p` against `signal`: reject with {@linkcode abortError} when the
+ * signal aborts first, calling `cancel` so the runtime can stop the attempt;
+ * if `p` still settles later with a value, `cleanup` receives it so the late
+ * connection can be closed.
+ *
+ * @param p the pending connect (rejecting with a `NetError`).
+ * @param signal optional abort signal.
+ * @param cleanup called with a value that arrives after the abort.
+ * @param cancel called once when the signal aborts before `p` settles.
+ */
+export function raceAbort<T>(
+  p: Promise<T>,
+  signal: AbortSignal | undefined,
+  cleanup: (late: T) => void,
+  cancel?: () => void,
+): Promise<T> {
+  if (!signal) return p;
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    const onAbort = () => {
+      if (done) return;
+      done = true;
+      reject(abortError(signal));
+      cancel?.();
+    };
+    p.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        if (done) cleanup(v);
+        else {
+          done = true;
+          resolve(v);
+        }
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        if (!done) {
+          done = true;
+          reject(e);
+        }
+      },
+    );
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,158 @@
+/**
+ * The runtime interface: the small set of operations proxy-server needs from
+ * its host runtime (Deno or Bun). Everything else in `src/` talks to the
+ * runtime through this interface only; `src/runtime/deno.ts` and
+ * `src/runtime/bun.ts` implement it, and `src/runtime/index.ts` picks one once
+ * at start. Modelled on Hono's `src/adapter/*` folders.
+ *
+ * @module
+ */
+
+/** An IP endpoint. `hostname` is an IP literal without brackets. */
+export interface NetAddr {
+  /** IP literal, e.g. `"127.0.0.1"` or `"::1"` (no brackets). */
+  hostname: string;
+  /** TCP port, 0-65535. */
+  port: number;
+}
+
+/**
+ * Error raised by {@linkcode Runtime.connect}, {@linkcode Runtime.listen} and
+ * {@linkcode Conn} I/O. `code` is normalised to the POSIX errno name on both
+ * runtimes (`"ECONNREFUSED"`, `"ENETUNREACH"`, `"EHOSTUNREACH"`,
+ * `"ETIMEDOUT"`, `"EADDRNOTAVAIL"`, `"EADDRINUSE"`, `"ECONNRESET"`,
+ * `"EPIPE"`, `"ENOTFOUND"` for a failed name lookup, `"EINVAL"`), or
+ * `"EUNKNOWN"` when the runtime gave nothing recognisable.
+ */
+export class NetError extends Error {
+  /** POSIX errno name, see the class description. */
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "NetError";
+    this.code = code;
+  }
+}
+
+/** TLS material for a listener: PEM text, not file paths. */
+export interface TlsMaterial {
+  /** PEM certificate chain. */
+  cert: string;
+  /** PEM private key. */
+  key: string;
+}
+
+/** Options for {@linkcode Runtime.listen}. */
+export interface ListenOptions {
+  /** IP literal to bind (no brackets), e.g. `"127.0.0.1"`, `"::"`. */
+  hostname: string;
+  /** TCP port; 0 picks a free port (read it back from {@linkcode Listener.addr}). */
+  port: number;
+  /** Serve TLS with this material when set (reserved for the TLS issue). */
+  tls?: TlsMaterial;
+}
+
+/** Options for {@linkcode Runtime.connect}. */
+export interface ConnectOptions {
+  /** IP literal or DNS name of the destination. */
+  hostname: string;
+  /** Destination TCP port. */
+  port: number;
+  /**
+   * Local IP address to bind before connecting (source-IP selection, as
+   * KumoMTA's BIND-then-CONNECT needs). Port is always chosen by the kernel.
+   */
+  localAddress?: string;
+  /** Abort the attempt (the promise then rejects with `ETIMEDOUT` if the reason is a timeout, else `ECANCELED`). */
+  signal?: AbortSignal;
+}
+
+/** TCP keep-alive settings; see {@linkcode Conn.setKeepAlive}. */
+export interface KeepAlive {
+  /** Turn SO_KEEPALIVE on or off. */
+  enabled: boolean;
+  /** Idle time before the first probe, seconds (TCP_KEEPIDLE). */
+  time?: number;
+}
+
+/**
+ * A connected TCP (or TLS) stream. Starts in pull mode ({@linkcode read});
+ * {@linkcode pipeTo} switches the direction it reads from to push mode.
+ */
+export interface Conn {
+  /** Our end of the connection. */
+  readonly localAddr: NetAddr;
+  /** The peer's end of the connection. */
+  readonly remoteAddr: NetAddr;
+  /**
+   * The next chunk of received bytes, or `null` once the peer has sent FIN.
+   * Used for handshakes. Rejects with {@linkcode NetError} on I/O error.
+   * Must not be called concurrently, nor after {@linkcode pipeTo}.
+   */
+  read(): Promise<Uint8Array | null>;
+  /**
+   * Send all of `data`. Resolves once the bytes are accepted by the kernel or
+   * queued below a small high-water mark (so a caller that awaits every write
+   * is backpressured). Rejects with {@linkcode NetError} on I/O error.
+   */
+  write(data: Uint8Array): Promise<void>;
+  /** Send FIN (half-close); reading stays possible. Never rejects. */
+  closeWrite(): Promise<void>;
+  /** Close both directions at once and release the socket. Idempotent. */
+  close(): void;
+  /** Set TCP_NODELAY. */
+  setNoDelay(on: boolean): void;
+  /** Set SO_KEEPALIVE and, where the runtime exposes it, the idle time. */
+  setKeepAlive(options: KeepAlive): void;
+  /**
+   * Relay everything this connection receives to `dest` until FIN, then
+   * half-close `dest` (`closeWrite`) and resolve. Bytes already buffered by
+   * earlier {@linkcode read} calls are forwarded first. Honours backpressure:
+   * while `dest` cannot take more, this connection stops reading, so memory
+   * per direction stays bounded (a few tens of KiB) whatever the speeds.
+   * `onBytes(n)` is called as each chunk of `n` bytes is forwarded. Rejects
+   * with {@linkcode NetError} on an I/O error on either side.
+   */
+  pipeTo(dest: Conn, onBytes: (n: number) => void): Promise<void>;
+}
+
+/** A listening socket returned by {@linkcode Runtime.listen}. */
+export interface Listener {
+  /** Bound address, with the real port when 0 was asked for. */
+  readonly addr: NetAddr;
+  /** Stop accepting. Connections already accepted are not touched. */
+  close(): Promise<void>;
+}
+
+/** Signals proxy-server reacts to. */
+export type SignalName = "SIGINT" | "SIGTERM" | "SIGHUP";
+
+/** The host runtime, as proxy-server sees it. */
+export interface Runtime {
+  /** `"deno"` or `"bun"`. */
+  readonly name: "deno" | "bun";
+  /** The runtime's own version, e.g. `"1.4.5"`. */
+  readonly version: string;
+  /** Command-line arguments after the script (or executable) name. */
+  readonly args: string[];
+  /**
+   * Listen for TCP (or TLS) connections; `onConn` is called for each accepted
+   * connection. Rejects with {@linkcode NetError} (`EADDRINUSE`,
+   * `EADDRNOTAVAIL`, ...) when the address cannot be bound.
+   */
+  listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener>;
+  /**
+   * Open a TCP connection, optionally from `localAddress`. Rejects with
+   * {@linkcode NetError}; binding an address this host does not have gives
+   * `EADDRNOTAVAIL` (Deno may report `EINVAL` for the same case).
+   */
+  connect(options: ConnectOptions): Promise<Conn>;
+  /** Call `handler` on each delivery of `signal`; returns an unsubscribe function. */
+  onSignal(signal: SignalName, handler: () => void): () => void;
+  /** Read a UTF-8 file. Rejects with the runtime's error (has `code`, e.g. `ENOENT`). */
+  readTextFile(path: string): Promise<string>;
+  /** An environment variable, or `undefined`. */
+  env(name: string): string | undefined;
+  /** Exit the process with `code`. */
+  exit(code: number): never;
+}

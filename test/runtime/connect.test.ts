@@ -1,0 +1,198 @@
+// Runtime adapter: listen, connect, read/write, half-close, source address
+// and error normalisation, over real loopback sockets.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { getRuntime, NetError } from "../../src/runtime/index.ts";
+import { dec, deadline, enc, nextConn, readAll, readExactly } from "./helpers.ts";
+
+const rt = getRuntime();
+
+/** Assert `p` rejects with a NetError whose code is one of `codes`. */
+async function rejectsWith(p: Promise<unknown>, codes: string[]): Promise<void> {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof NetError, `expected NetError, got ${e}`);
+    assert.ok(codes.includes(e.code), `code ${e.code} not in ${codes.join(", ")}`);
+    return true;
+  });
+}
+
+test("runtime: getRuntime() matches the host runtime and reports its version", () => {
+  const host = "Deno" in globalThis ? "deno" : "bun";
+  assert.equal(rt.name, host);
+  assert.match(rt.version, /^\d+\.\d+\.\d+/);
+  assert.ok(Array.isArray(rt.args));
+  assert.equal(getRuntime(), rt, "detected once and cached");
+});
+
+test("listen on port 0 reports the real port; bytes flow both ways on IPv4", async () => {
+  const { onConn, conn } = nextConn();
+  const l = await rt.listen({ hostname: "127.0.0.1", port: 0 }, onConn);
+  assert.equal(l.addr.hostname, "127.0.0.1");
+  assert.ok(l.addr.port > 0 && l.addr.port < 65536);
+  const c = await rt.connect({ hostname: "127.0.0.1", port: l.addr.port });
+  const s = await deadline(conn, 5000, "accept");
+  try {
+    assert.equal(c.remoteAddr.port, l.addr.port);
+    assert.equal(s.remoteAddr.port, c.localAddr.port, "server sees the client's port");
+    await c.write(enc("ping"));
+    assert.equal(dec(await readExactly(s, 4)), "ping");
+    await s.write(enc("pong!"));
+    assert.equal(dec(await readExactly(c, 5)), "pong!");
+  } finally {
+    c.close();
+    s.close();
+    await l.close();
+  }
+});
+
+test("IPv6 loopback: listen and connect on ::1", async () => {
+  const { onConn, conn } = nextConn();
+  const l = await rt.listen({ hostname: "::1", port: 0 }, onConn);
+  const c = await rt.connect({ hostname: "::1", port: l.addr.port });
+  const s = await deadline(conn, 5000, "accept");
+  try {
+    assert.equal(s.remoteAddr.hostname, "::1");
+    assert.equal(c.remoteAddr.hostname, "::1");
+    await c.write(enc("six"));
+    assert.equal(dec(await readExactly(s, 3)), "six");
+  } finally {
+    c.close();
+    s.close();
+    await l.close();
+  }
+});
+
+test("read() returns null after the peer's closeWrite, and the other direction still works", async () => {
+  const { onConn, conn } = nextConn();
+  const l = await rt.listen({ hostname: "127.0.0.1", port: 0 }, onConn);
+  const c = await rt.connect({ hostname: "127.0.0.1", port: l.addr.port });
+  const s = await deadline(conn, 5000, "accept");
+  try {
+    await c.write(enc("last words"));
+    await c.closeWrite();
+    assert.equal(dec(await deadline(readAll(s), 5000, "server read to FIN")), "last words");
+    assert.equal(await s.read(), null, "read() stays null after FIN");
+    await s.write(enc("reply after FIN"));
+    await s.closeWrite();
+    assert.equal(dec(await deadline(readAll(c), 5000, "client read to FIN")), "reply after FIN");
+  } finally {
+    c.close();
+    s.close();
+    await l.close();
+  }
+});
+
+test("listen on a port already in use rejects EADDRINUSE", async () => {
+  const l = await rt.listen({ hostname: "127.0.0.1", port: 0 }, (c) => c.close());
+  try {
+    await rejectsWith(rt.listen({ hostname: "127.0.0.1", port: l.addr.port }, (c) => c.close()), ["EADDRINUSE"]);
+  } finally {
+    await l.close();
+  }
+});
+
+test("connect with localAddress 127.0.0.2: the server sees the connection from 127.0.0.2", async () => {
+  const { onConn, conn } = nextConn();
+  const l = await rt.listen({ hostname: "127.0.0.1", port: 0 }, onConn);
+  const c = await rt.connect({ hostname: "127.0.0.1", port: l.addr.port, localAddress: "127.0.0.2" });
+  const s = await deadline(conn, 5000, "accept");
+  try {
+    assert.equal(s.remoteAddr.hostname, "127.0.0.2");
+    assert.equal(c.localAddr.hostname, "127.0.0.2");
+    assert.equal(s.remoteAddr.port, c.localAddr.port);
+    await c.write(enc("from .2"));
+    assert.equal(dec(await readExactly(s, 7)), "from .2");
+    await s.write(enc("to .2"));
+    assert.equal(dec(await readExactly(c, 5)), "to .2");
+  } finally {
+    c.close();
+    s.close();
+    await l.close();
+  }
+});
+
+test("connect with a localAddress the host lacks (192.0.2.1) rejects EADDRNOTAVAIL or EINVAL", async () => {
+  const l = await rt.listen({ hostname: "127.0.0.1", port: 0 }, (c) => c.close());
+  try {
+    await rejectsWith(
+      rt.connect({ hostname: "127.0.0.1", port: l.addr.port, localAddress: "192.0.2.1" }),
+      ["EADDRNOTAVAIL", "EINVAL"],
+    );
+  } finally {
+    await l.close();
+  }
+});
+
+test("connect with a localAddress that is not an IP literal rejects EINVAL", async () => {
+  await rejectsWith(rt.connect({ hostname: "127.0.0.1", port: 9, localAddress: "not-an-ip" }), ["EINVAL"]);
+});
+
+test("connect to a closed port rejects ECONNREFUSED (with and without localAddress)", async () => {
+  const l = await rt.listen({ hostname: "127.0.0.1", port: 0 }, (c) => c.close());
+  const port = l.addr.port;
+  await l.close();
+  await rejectsWith(rt.connect({ hostname: "127.0.0.1", port }), ["ECONNREFUSED"]);
+  await rejectsWith(rt.connect({ hostname: "127.0.0.1", port, localAddress: "127.0.0.1" }), ["ECONNREFUSED"]);
+});
+
+test("connect to a name that does not resolve (nonexistent.invalid) rejects ENOTFOUND", async () => {
+  await rejectsWith(deadline(rt.connect({ hostname: "nonexistent.invalid", port: 80 }), 15000, "lookup"), [
+    "ENOTFOUND",
+  ]);
+});
+
+test("connect with an aborted signal rejects ETIMEDOUT for a timeout reason, ECANCELED otherwise", async () => {
+  const l = await rt.listen({ hostname: "127.0.0.1", port: 0 }, (c) => c.close());
+  try {
+    const timedOut = AbortSignal.abort(new DOMException("connect timeout", "TimeoutError"));
+    await rejectsWith(rt.connect({ hostname: "127.0.0.1", port: l.addr.port, signal: timedOut }), ["ETIMEDOUT"]);
+    await rejectsWith(
+      rt.connect({ hostname: "127.0.0.1", port: l.addr.port, localAddress: "127.0.0.1", signal: timedOut }),
+      ["ETIMEDOUT"],
+    );
+    await rejectsWith(rt.connect({ hostname: "127.0.0.1", port: l.addr.port, signal: AbortSignal.abort() }), [
+      "ECANCELED",
+    ]);
+  } finally {
+    await l.close();
+  }
+});
+
+test("socket options can be set on both ends without error", async () => {
+  const { onConn, conn } = nextConn();
+  const l = await rt.listen({ hostname: "127.0.0.1", port: 0 }, onConn);
+  const c = await rt.connect({ hostname: "127.0.0.1", port: l.addr.port, localAddress: "127.0.0.1" });
+  const s = await deadline(conn, 5000, "accept");
+  try {
+    for (const x of [c, s]) {
+      x.setNoDelay(true);
+      x.setKeepAlive({ enabled: true, time: 30 });
+      x.setKeepAlive({ enabled: false });
+    }
+    await c.write(enc("ok"));
+    assert.equal(dec(await readExactly(s, 2)), "ok");
+  } finally {
+    c.close();
+    s.close();
+    await l.close();
+  }
+});
+
+test("after close(), read() gives null and write() rejects EPIPE; close() is idempotent", async () => {
+  const { onConn, conn } = nextConn();
+  const l = await rt.listen({ hostname: "127.0.0.1", port: 0 }, onConn);
+  const c = await rt.connect({ hostname: "127.0.0.1", port: l.addr.port });
+  const s = await deadline(conn, 5000, "accept");
+  try {
+    const pending = c.read();
+    c.close();
+    c.close();
+    assert.equal(await deadline(pending, 5000, "pending read settles"), null);
+    assert.equal(await c.read(), null);
+    await rejectsWith(c.write(enc("x")), ["EPIPE"]);
+    assert.equal(await deadline(s.read(), 5000, "peer sees FIN"), null);
+  } finally {
+    s.close();
+    await l.close();
+  }
+});
