@@ -1,0 +1,25 @@
+/**
+ * The `proxy.json` configuration: schema, types, loading and the JSON Schema.
+ *
+ * @example
+ * ```ts
+ * import { loadConfig, ConfigError } from "./src/config/index.ts";
+ * try {
+ *   const config = await loadConfig("proxy.json", io);
+ *   config.proxy_listeners[0].timeout; // seconds
+ * } catch (error) {
+ *   if (error instanceof ConfigError) console.error(error.message); // FILE: $.path: message
+ * }
+ * ```
+ *
+ * @module
+ */
+
+export { type Config, ConfigSchema, type ProxyListenerConfig } from "./schema/index.ts";
+export { ConfigError, type ConfigProblem } from "./errors.ts";
+export type { ConfigIo } from "./io.ts";
+export { loadConfig, parseConfig, type ParseConfigOptions } from "./load.ts";
+export { CONFIG_SCHEMA_ID, configJsonSchema } from "./json_schema.ts";
+export { formatListen, type ListenAddress, parseListenAddress } from "./schema/address.ts";
+export { MAX_DURATION_SECONDS, parseDurationSeconds } from "./schema/duration.ts";
+export { LOG_LEVELS, type LogLevel } from "./schema/log.ts";

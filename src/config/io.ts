@@ -1,0 +1,25 @@
+/**
+ * The I/O the config loader needs, passed in by the caller so `src/config/`
+ * never touches `Deno.*` or `Bun.*` (the CLI passes the `src/runtime/`
+ * implementation; tests pass fakes).
+ *
+ * @module
+ */
+
+/**
+ * Reading files and environment variables.
+ *
+ * @example
+ * ```ts
+ * const io: ConfigIo = {
+ *   readTextFile: async (p) => files[p] ?? Promise.reject(new Error("ENOENT")),
+ *   env: (name) => vars[name],
+ * };
+ * ```
+ */
+export interface ConfigIo {
+  /** Read a whole file as UTF-8 text; rejects when it cannot be read. */
+  readTextFile(path: string): Promise<string>;
+  /** The value of an environment variable, or `undefined` when unset. */
+  env(name: string): string | undefined;
+}

@@ -1,0 +1,109 @@
+/**
+ * Durations, written the way KumoMTA users write them (`"60s"`,
+ * `"60 seconds"`, `"5m"`, `"1h 30m"`, `"100ms"`), parsed to a number of
+ * SECONDS. KumoMTA parses these strings with the `humantime` crate; the units
+ * accepted here are the common subset (lower case; `m` is minutes).
+ *
+ * @module
+ */
+
+import * as v from "valibot";
+import parseDuration from "parse-duration";
+import { got } from "./messages.ts";
+
+/** Unit names accepted in a duration, longest first. */
+const UNITS = [
+  "nanoseconds?",
+  "nanosecs?",
+  "ns",
+  "microseconds?",
+  "microsecs?",
+  "us",
+  "µs",
+  "milliseconds?",
+  "millisecs?",
+  "ms",
+  "seconds?",
+  "secs?",
+  "s",
+  "minutes?",
+  "mins?",
+  "m",
+  "hours?",
+  "hrs?",
+  "h",
+  "days?",
+  "d",
+  "weeks?",
+  "w",
+] as const;
+
+/**
+ * The grammar of a duration string: one or more `<number><unit>` terms,
+ * optionally separated by spaces; numbers are non-negative decimals. This is
+ * also the JSON Schema `pattern`.
+ */
+export const DURATION_PATTERN: RegExp = new RegExp(
+  `^\\s*(?:\\d+(?:\\.\\d+)?\\s*(?:${UNITS.join("|")})\\s*)+$`,
+);
+
+/**
+ * Largest duration accepted, in seconds: 2147483 s (about 24.8 days), the
+ * longest delay a JavaScript timer (`setTimeout`) can represent.
+ */
+export const MAX_DURATION_SECONDS = 2147483;
+
+/**
+ * Parse a duration string to seconds, or `undefined` when it does not match
+ * {@linkcode DURATION_PATTERN}.
+ *
+ * @example
+ * ```ts
+ * parseDurationSeconds("1h 30m"); // 5400
+ * parseDurationSeconds("100ms"); // 0.1
+ * parseDurationSeconds("sixty"); // undefined
+ * ```
+ */
+export function parseDurationSeconds(text: string): number | undefined {
+  if (!DURATION_PATTERN.test(text)) return undefined;
+  const seconds = parseDuration(text, "s");
+  // Round to whole nanoseconds so "1.1s" is 1.1, not 1.1000000000000003.
+  return seconds === null ? undefined : Math.round(seconds * 1e9) / 1e9;
+}
+
+/** Problem text for a string that is not a duration. */
+function notADuration(issue: v.BaseIssue<unknown>): string {
+  return `expected a duration such as "60s", "5m" or "1h 30m", got ${
+    got(issue.input)
+  }`;
+}
+
+/**
+ * A duration key: a string in KumoMTA's duration syntax on input, a
+ * non-negative number of SECONDS (at most {@linkcode MAX_DURATION_SECONDS})
+ * on output. The JSON Schema gets `type: string`, the
+ * {@linkcode DURATION_PATTERN} and `description`.
+ *
+ * @param description the key's documentation (units, KumoMTA option mirrored)
+ * @example
+ * ```ts
+ * const timeout = v.optional(duration("Handshake timeout."), "60s");
+ * v.parse(timeout, "1h 30m"); // 5400
+ * ```
+ */
+export function duration(description: string) {
+  return v.pipe(
+    v.string(notADuration),
+    v.regex(DURATION_PATTERN, notADuration),
+    v.check(
+      (text) => (parseDurationSeconds(text) ?? 0) <= MAX_DURATION_SECONDS,
+      (issue) =>
+        `expected a duration of at most ${MAX_DURATION_SECONDS} seconds (about 24 days), got ${
+          got(issue.input)
+        }`,
+    ),
+    v.description(description),
+    v.examples(["60s", "5m", "1h 30m", "100ms"]),
+    v.transform((text: string): number => parseDurationSeconds(text) ?? 0),
+  );
+}

@@ -1,0 +1,60 @@
+/**
+ * The root of `proxy.json`: the valibot schema that is the single source of
+ * truth for the config file, its TypeScript type ({@linkcode Config}) and
+ * its JSON Schema (`config.schema.json`). Each key's schema lives in its own
+ * file next to this one; to add a key (`http_listeners`, `sources`, `pools`,
+ * ...), write its schema in a new file and list it in
+ * {@linkcode ConfigEntries}.
+ *
+ * @module
+ */
+
+import * as v from "valibot";
+import { duration } from "./duration.ts";
+import { ProxyListenersSchema } from "./listener.ts";
+import { LogSchema } from "./log.ts";
+import { strictObject } from "./object.ts";
+import { UsersSchema } from "./users.ts";
+
+/** The top-level keys of `proxy.json` and their schemas. */
+export const ConfigEntries = {
+  $schema: v.optional(v.pipe(
+    v.string(),
+    v.description(
+      'URI of the JSON Schema this file follows (e.g. "./config.schema.json"), for editors; ' +
+        "ignored by proxy-server.",
+    ),
+  )),
+  proxy_listeners: ProxyListenersSchema,
+  users: v.optional(UsersSchema, []),
+  log: v.optional(LogSchema, {}),
+  shutdown_grace_period: v.optional(
+    duration(
+      "After SIGINT or SIGTERM, how long open tunnels may keep running before they are " +
+        'closed, as a duration ("10s", "1m"), in seconds once loaded. Listeners stop ' +
+        'accepting at once. Default: "10s".',
+    ),
+    "10s",
+  ),
+} as const;
+
+/**
+ * The valibot schema of `proxy.json`. Input: the JSON document. Output:
+ * {@linkcode Config} (defaults filled in, durations in seconds, `listen` parsed,
+ * secrets resolved). Problems are valibot issues; `parseConfig` turns them
+ * into `ConfigProblem`s. Parsing with this schema directly cannot resolve
+ * `{ "env" }` / `{ "file" }` secrets; use `loadConfig`/`parseConfig`.
+ */
+export const ConfigSchema = v.pipe(
+  strictObject(ConfigEntries, "the proxy-server configuration"),
+  v.description(
+    "Configuration of proxy-server, a SOCKS5 egress proxy and drop-in peer of " +
+      "KumoMTA's KumoProxy. Keys follow KumoProxy's options.",
+  ),
+);
+
+/** The loaded configuration: the output of {@linkcode ConfigSchema}. */
+export type Config = v.InferOutput<typeof ConfigSchema>;
+
+/** One entry of `proxy_listeners`, as loaded (timeout in seconds, listen parsed). */
+export type ProxyListenerConfig = Config["proxy_listeners"][number];

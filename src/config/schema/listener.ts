@@ -1,0 +1,106 @@
+/**
+ * `proxy_listeners`: the SOCKS5 listeners, each configured like KumoMTA's
+ * `kumo.start_proxy_listener { ... }` (KumoProxy).
+ *
+ * @module
+ */
+
+import * as v from "valibot";
+import { listenAddress, listenKey } from "./address.ts";
+import { duration } from "./duration.ts";
+import { itemKeyPath, strictObject } from "./object.ts";
+import { keySource } from "./secret.ts";
+
+/** `true`/`false` key with its documentation. */
+function flag(description: string) {
+  return v.pipe(v.boolean(), v.description(description));
+}
+
+/** One entry of `proxy_listeners`. */
+export const ProxyListenerSchema = strictObject({
+  listen: listenAddress(
+    'Address to accept SOCKS5 clients on, "IP:PORT" with an IP literal ("0.0.0.0:1080", ' +
+      '"[::]:1080"); port 0 picks any free port. Also the metrics "listener" label. ' +
+      "KumoProxy: listen.",
+  ),
+  timeout: v.optional(
+    duration(
+      "Bound on each step of the SOCKS5 handshake (method negotiation, RFC 1929 " +
+        "authentication, request) and on the outbound connect, as a duration " +
+        '("60s", "5m"), in seconds once loaded. Default: "60s". KumoProxy: timeout.',
+    ),
+    "60s",
+  ),
+  require_auth: v.optional(
+    flag(
+      "Require RFC 1929 username/password authentication (METHOD 0x02); clients that " +
+        "offer only no-auth get METHOD 0xFF. Default: false. KumoProxy: require_auth.",
+    ),
+    false,
+  ),
+  allow_domain_names: v.optional(
+    flag(
+      "Accept requests whose DST.ADDR is a domain name (ATYP 0x03) and resolve them here. " +
+        "false answers REP 0x08 (address type not supported), for KumoMTA-style " +
+        "deployments where the client resolves. Default: true.",
+    ),
+    true,
+  ),
+  use_tls: v.optional(
+    flag(
+      "Wrap the SOCKS5 listener in TLS. Default: false. KumoProxy: use_tls. " +
+        "(Validated; served by a later release.)",
+    ),
+    false,
+  ),
+  tls_certificate: v.optional(keySource(
+    'TLS certificate chain (PEM): a file path, { "key_data": PEM } or { "env": NAME }. ' +
+      "KumoProxy: tls_certificate.",
+  )),
+  tls_private_key: v.optional(keySource(
+    'TLS private key (PEM): a file path, { "key_data": PEM } or { "env": NAME }. ' +
+      "KumoProxy: tls_private_key.",
+  )),
+  hostname: v.optional(v.pipe(
+    v.string(),
+    v.minLength(1, "expected a non-empty host name, got an empty string"),
+    v.description(
+      "Host name this listener presents (e.g. in a generated TLS certificate). " +
+        "KumoProxy: hostname.",
+    ),
+  )),
+}, "a proxy listener");
+
+/** `proxy_listeners`: one or more listeners, with distinct `listen` addresses. */
+export const ProxyListenersSchema = v.pipe(
+  v.array(ProxyListenerSchema),
+  v.minLength(1, "expected at least one proxy listener, got an empty array"),
+  v.rawCheck(({ dataset, addIssue }) => {
+    const listeners = dataset.value as unknown;
+    if (!Array.isArray(listeners)) return;
+    const first = new Map<string, number>();
+    listeners.forEach((listener: unknown, index) => {
+      // Items that failed to validate still carry their parsed `listen`.
+      const listen = (listener as { listen?: unknown } | null)?.listen as
+        | { hostname?: unknown; port?: unknown; text?: unknown }
+        | undefined;
+      if (typeof listen?.hostname !== "string" || typeof listen.port !== "number") return;
+      if (listen.port === 0) return; // every port-0 listener gets its own port
+      const key = listenKey({ hostname: listen.hostname, port: listen.port });
+      const earlier = first.get(key);
+      if (earlier === undefined) {
+        first.set(key, index);
+        return;
+      }
+      addIssue({
+        message: `duplicate listen address ${JSON.stringify(listen.text)}: already used by the ` +
+          `proxy listener at index ${earlier}`,
+        path: itemKeyPath(listeners, index, "listen"),
+      });
+    });
+  }),
+  v.description(
+    "The SOCKS5 (RFC 1928) listeners, at least one; each listen address at most once. " +
+      "KumoProxy: one kumo.start_proxy_listener call each.",
+  ),
+);

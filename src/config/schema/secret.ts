@@ -1,0 +1,224 @@
+/**
+ * Secrets (`{ "env": NAME }`, `{ "file": PATH }` or the literal string) and
+ * TLS key sources (a path, `{ "key_data": PEM }` or `{ "env": NAME }`, the
+ * forms of KumoMTA's `KeySource`).
+ *
+ * Secrets are resolved while the schema runs: `v.safeParse` is synchronous,
+ * so the loader first reads every `{ "file": PATH }` in the document
+ * ({@linkcode readSecretFiles}), then runs the parse inside
+ * {@linkcode withSecretSource}, which makes the environment and those file
+ * contents visible to the {@linkcode secret} schemas for exactly that
+ * synchronous call. A schema part that needs a secret just uses
+ * `secret(...)`; nothing has to be threaded through.
+ *
+ * @module
+ */
+
+import * as v from "valibot";
+import { dirname, isAbsolute, join } from "node:path";
+import type { ConfigIo } from "../io.ts";
+import { got, utf8Length } from "./messages.ts";
+import { strictObject } from "./object.ts";
+
+/** Where {@linkcode secret} schemas look up `env` and `file` references. */
+export interface SecretSource {
+  /** The value of an environment variable, or `undefined` when unset. */
+  env(name: string): string | undefined;
+  /**
+   * The contents of a `{ "file": PATH }` reference (PATH as written in the
+   * config), with one trailing newline removed, or why it could not be read.
+   */
+  file(path: string): { ok: true; text: string } | { ok: false; error: string };
+}
+
+let current: SecretSource | undefined;
+
+/**
+ * Run `parse` (a synchronous `v.safeParse` of a schema containing
+ * {@linkcode secret}s) with `source` as the place secrets are resolved from.
+ * Outside such a call, `env`/`file` secrets are reported as unresolvable.
+ *
+ * @returns what `parse` returns
+ */
+export function withSecretSource<T>(source: SecretSource, parse: () => T): T {
+  const previous = current;
+  current = source;
+  try {
+    return parse();
+  } finally {
+    current = previous;
+  }
+}
+
+/** Upper bound on JSON nesting walked by {@linkcode readSecretFiles}. */
+const MAX_DEPTH = 64;
+
+/** Every PATH of a `{ "file": PATH }` object anywhere in `value`. */
+function fileReferences(value: unknown, found: Set<string>, depth = 0): Set<string> {
+  if (depth > MAX_DEPTH || value === null || typeof value !== "object") return found;
+  if (Array.isArray(value)) {
+    for (const item of value) fileReferences(item, found, depth + 1);
+    return found;
+  }
+  const keys = Object.keys(value);
+  const file = (value as Record<string, unknown>).file;
+  if (keys.length === 1 && typeof file === "string") found.add(file);
+  for (const key of keys) {
+    fileReferences((value as Record<string, unknown>)[key], found, depth + 1);
+  }
+  return found;
+}
+
+/** Remove one trailing `"\n"` (or `"\r\n"`) from file contents. */
+function stripOneNewline(text: string): string {
+  if (text.endsWith("\r\n")) return text.slice(0, -2);
+  if (text.endsWith("\n")) return text.slice(0, -1);
+  return text;
+}
+
+/**
+ * Read, through `io`, every file named by a `{ "file": PATH }` object in the
+ * raw config `value`, and return a {@linkcode SecretSource} over those
+ * contents and `io.env`. Relative PATHs are taken relative to the directory
+ * of `configFile` (when given), so a config and its secret files can move
+ * together. Never rejects: unreadable files become errors that a
+ * {@linkcode secret} reports at its JSON path if (and only if) it uses them.
+ *
+ * @param value the parsed JSON document
+ * @param io file and environment access
+ * @param configFile path of the config file, or undefined to resolve
+ *   relative PATHs against the working directory
+ */
+export async function readSecretFiles(
+  value: unknown,
+  io: ConfigIo,
+  configFile?: string,
+): Promise<SecretSource> {
+  const base = configFile === undefined ? undefined : dirname(configFile);
+  const files = new Map<string, { ok: true; text: string } | { ok: false; error: string }>();
+  await Promise.all([...fileReferences(value, new Set())].map(async (path) => {
+    const resolved = base === undefined || isAbsolute(path) ? path : join(base, path);
+    try {
+      files.set(path, { ok: true, text: stripOneNewline(await io.readTextFile(resolved)) });
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      files.set(path, { ok: false, error: `cannot read ${JSON.stringify(resolved)}: ${why}` });
+    }
+  }));
+  return {
+    env: (name) => io.env(name),
+    file: (path) => files.get(path) ?? { ok: false, error: `${JSON.stringify(path)} was not read` },
+  };
+}
+
+/** Environment variable names: letters, digits and `_`, not starting with a digit. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** `{ "env": NAME }`: a value taken from an environment variable. */
+const EnvReference = strictObject({
+  env: v.pipe(
+    v.string(),
+    v.regex(
+      ENV_NAME,
+      (issue) => `expected an environment variable name such as "PROXY_PASSWORD", got ${got(issue.input)}`,
+    ),
+    v.description("Name of the environment variable that holds the value."),
+  ),
+}, '{ "env": NAME }');
+
+/** The three ways to give a secret, before resolution. */
+const SecretInput = v.union([
+  v.pipe(
+    v.string(),
+    v.minLength(1, "expected a non-empty string, got an empty one"),
+    v.description("The secret itself, written in the config file."),
+  ),
+  EnvReference,
+  strictObject({
+    file: v.pipe(
+      v.string(),
+      v.minLength(1, "expected a file path, got an empty string"),
+      v.description(
+        "Path of a file whose contents are the value (one trailing newline is removed). " +
+          "A relative path is relative to the directory of the config file.",
+      ),
+    ),
+  }, '{ "file": PATH }'),
+], (issue) => `expected a string, { "env": NAME } or { "file": PATH }, got ${got(issue.input)}`);
+
+/**
+ * A secret key: a literal string, `{ "env": NAME }` or `{ "file": PATH }` on
+ * input; the resolved string on output (resolved at load time, see the
+ * module docs). A missing variable or unreadable file is a problem at the
+ * secret's JSON path. Problem messages never include the secret itself.
+ *
+ * @param description the key's documentation
+ * @param maxBytes largest accepted size in UTF-8 bytes (e.g. 255, RFC 1929
+ *   PLEN); the resolved secret must also be non-empty
+ */
+export function secret(description: string, maxBytes = Infinity) {
+  return v.pipe(
+    SecretInput,
+    v.description(description),
+    v.rawTransform(({ dataset, addIssue, NEVER }): string => {
+      const input = dataset.value;
+      if (typeof input === "string") return input;
+      const source = current;
+      if (source === undefined) {
+        addIssue({
+          message: `cannot resolve ${got(input)} outside loadConfig()/parseConfig()`,
+        });
+        return NEVER;
+      }
+      if ("env" in input) {
+        const text = source.env(input.env);
+        if (text !== undefined) return text;
+        addIssue({ message: `environment variable ${JSON.stringify(input.env)} is not set` });
+        return NEVER;
+      }
+      const read = source.file(input.file);
+      if (read.ok) return read.text;
+      addIssue({ message: read.error });
+      return NEVER;
+    }),
+    v.check(
+      (text: string) => text.length > 0 && utf8Length(text) <= maxBytes,
+      (issue) =>
+        Number.isFinite(maxBytes)
+          ? `expected a value of 1 to ${maxBytes} bytes, got ${utf8Length(String(issue.input))} bytes`
+          : "expected a non-empty value, got an empty one",
+    ),
+  );
+}
+
+/**
+ * A TLS key source, as KumoMTA's `tls_certificate` / `tls_private_key`:
+ * a file path string, `{ "key_data": PEM }` or `{ "env": NAME }`. Validated
+ * only (not read) at load time; the output is the input.
+ *
+ * @param description the key's documentation
+ */
+export function keySource(description: string) {
+  return v.pipe(
+    v.union([
+      v.pipe(
+        v.string(),
+        v.minLength(1, "expected a file path, got an empty string"),
+        v.description("Path of a PEM file."),
+      ),
+      strictObject({
+        key_data: v.pipe(
+          v.string(),
+          v.includes(
+            "-----BEGIN ",
+            "expected PEM text containing a \"-----BEGIN ...\" line, got something else",
+          ),
+          v.description("The PEM text itself."),
+        ),
+      }, '{ "key_data": PEM }'),
+      EnvReference,
+    ], (issue) =>
+      `expected a file path, { "key_data": PEM } or { "env": NAME }, got ${got(issue.input)}`),
+    v.description(description),
+  );
+}
