@@ -28,7 +28,7 @@ export function strictObject<const TEntries extends v.ObjectEntries>(
   what: string,
 ): v.StrictObjectSchema<TEntries, (issue: v.StrictObjectIssue) => string> {
   const allowed = Object.keys(entries).join(", ");
-  return v.strictObject(entries, (issue: v.StrictObjectIssue) => {
+  const base = v.strictObject(entries, (issue: v.StrictObjectIssue) => {
     const key = issue.path?.[issue.path.length - 1]?.key;
     if (issue.expected === "never") {
       return `unknown key ${JSON.stringify(key)}; expected one of: ${allowed}`;
@@ -37,6 +37,19 @@ export function strictObject<const TEntries extends v.ObjectEntries>(
       return `missing required key ${JSON.stringify(key)}`;
     }
     return `expected ${what} (a JSON object), got ${got(issue.input)}`;
+  });
+  // valibot's object schemas accept arrays (typeof [] === "object"); a JSON
+  // array where an object belongs is a type error here.
+  return v._standardSchema({
+    ...base,
+    "~run"(dataset, config) {
+      if (Array.isArray(dataset.value)) {
+        // Same issue valibot raises for a non-object: kind "schema", our message.
+        v._addIssue(this as never, "type", dataset, config);
+        return dataset as unknown as ReturnType<typeof base["~run"]>;
+      }
+      return base["~run"](dataset, config);
+    },
   });
 }
 

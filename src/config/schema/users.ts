@@ -84,7 +84,14 @@ export const UserSchema = v.pipe(
       });
     }
   }),
-  v.metadata({ oneOf: [{ required: ["password"] }, { required: ["password_hash"] }] }),
+  // The JSON Schema form of the rawCheck above (the `properties` entries keep
+  // ajv's strictRequired mode happy).
+  v.metadata({
+    oneOf: [
+      { required: ["password"], properties: { password: true } },
+      { required: ["password_hash"], properties: { password_hash: true } },
+    ],
+  }),
   v.description(
     "An account for RFC 1929 username/password authentication " +
       "(KumoProxy: the users checked by its auth hook).",
