@@ -15,6 +15,11 @@ import { fakeIo, withListener } from "./helpers.ts";
 
 test("a minimal config gets every default", async () => {
   const config: Config = await parseConfig(withListener({}), "test.json", fakeIo());
+  // The loaded types are the runtime types: seconds, parsed addresses, resolved secrets.
+  const timeout: number = config.proxy_listeners[0].timeout;
+  const listen: { hostname: string; port: number; text: string } = config.proxy_listeners[0].listen;
+  const password: string | undefined = config.users[0]?.password;
+  assert.deepEqual([timeout, listen.port, password], [60, 1080, undefined]);
   assert.deepEqual(config, {
     proxy_listeners: [{
       listen: { hostname: "127.0.0.1", port: 1080, text: "127.0.0.1:1080" },
@@ -27,11 +32,6 @@ test("a minimal config gets every default", async () => {
     log: { filter: "proxy_server=info", format: "human" },
     shutdown_grace_period: 10,
   });
-  // The loaded types are the runtime types: seconds, parsed addresses, resolved secrets.
-  const timeout: number = config.proxy_listeners[0].timeout;
-  const listen: { hostname: string; port: number; text: string } = config.proxy_listeners[0].listen;
-  const password: string | undefined = config.users[0]?.password;
-  assert.deepEqual([timeout, listen.port, password], [60, 1080, undefined]);
 });
 
 test("durations in KumoMTA's forms become seconds", async () => {
