@@ -56,6 +56,11 @@ export class DenoConn implements Conn {
       return n;
     } catch (e) {
       if (this.#closed) return null;
+      // TLS peers that close TCP without close_notify: treat as FIN.
+      if (e instanceof Deno.errors.UnexpectedEof) {
+        this.#eof = true;
+        return null;
+      }
       throw toNetError(e);
     }
   }

@@ -23,6 +23,8 @@ const DENO_ERROR_NAMES: Record<string, string> = {
   NotCapable: "EACCES",
   BadResource: "EBADF",
   Interrupted: "EINTR",
+  InvalidData: "EPROTO",
+  UnexpectedEof: "ECONNRESET",
   TimeoutError: "ETIMEDOUT",
   AbortError: "ECANCELED",
 };

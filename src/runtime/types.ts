@@ -87,31 +87,47 @@ export interface Conn {
   /**
    * The next chunk of received bytes, or `null` once the peer has sent FIN.
    * Used for handshakes. Rejects with {@linkcode NetError} on I/O error.
+   * Resolves `null` after {@linkcode close} too (a pending call included).
    * Must not be called concurrently, nor after {@linkcode pipeTo}.
    */
   read(): Promise<Uint8Array | null>;
   /**
    * Send all of `data`. Resolves once the bytes are accepted by the kernel or
    * queued below a small high-water mark (so a caller that awaits every write
-   * is backpressured). Rejects with {@linkcode NetError} on I/O error.
+   * is backpressured). Rejects with {@linkcode NetError} on I/O error, and
+   * with `EPIPE` after {@linkcode close}. Do not modify `data` until the
+   * promise settles (Bun keeps an unwritten remainder by reference). Not to
+   * be used on a connection another one is piping into.
    */
   write(data: Uint8Array): Promise<void>;
   /** Send FIN (half-close); reading stays possible. Never rejects. */
   closeWrite(): Promise<void>;
-  /** Close both directions at once and release the socket. Idempotent. */
+  /**
+   * Close both directions at once and release the socket. Idempotent.
+   * Pending {@linkcode read}s resolve `null`, pending writes reject `EPIPE`.
+   */
   close(): void;
   /** Set TCP_NODELAY. */
   setNoDelay(on: boolean): void;
-  /** Set SO_KEEPALIVE and, where the runtime exposes it, the idle time. */
+  /**
+   * Set SO_KEEPALIVE and, where the runtime exposes it, the idle time. Bun
+   * and `node:net` set TCP_KEEPIDLE from `time`; native Deno connections
+   * cannot (the kernel default applies). No-op on Deno TLS connections.
+   */
   setKeepAlive(options: KeepAlive): void;
   /**
    * Relay everything this connection receives to `dest` until FIN, then
    * half-close `dest` (`closeWrite`) and resolve. Bytes already buffered by
    * earlier {@linkcode read} calls are forwarded first. Honours backpressure:
    * while `dest` cannot take more, this connection stops reading, so memory
-   * per direction stays bounded (a few tens of KiB) whatever the speeds.
-   * `onBytes(n)` is called as each chunk of `n` bytes is forwarded. Rejects
-   * with {@linkcode NetError} on an I/O error on either side.
+   * per direction stays bounded whatever the speeds (at most one read chunk:
+   * 256 KiB on Deno, the kernel read size, up to 512 KiB, on Bun; an idle
+   * direction holds 4 KiB on Deno and no buffer on Bun).
+   * `onBytes(n)` is called as each chunk of `n` bytes is handed to `dest`'s
+   * kernel buffer, so the totals equal the bytes forwarded. Rejects with
+   * {@linkcode NetError} on an I/O error on either side (the caller then
+   * closes both). Closing both connections with {@linkcode close} settles a
+   * pipe in progress (e.g. on an idle timeout).
    */
   pipeTo(dest: Conn, onBytes: (n: number) => void): Promise<void>;
 }
@@ -133,7 +149,11 @@ export interface Runtime {
   readonly name: "deno" | "bun";
   /** The runtime's own version, e.g. `"1.4.5"`. */
   readonly version: string;
-  /** Command-line arguments after the script (or executable) name. */
+  /**
+   * Command-line arguments after the script name, or after the executable
+   * name for a compiled single executable (`bun build --compile`,
+   * `deno compile`).
+   */
   readonly args: string[];
   /**
    * Listen for TCP (or TLS) connections; `onConn` is called for each accepted
