@@ -1,0 +1,10 @@
+/**
+ * The SOCKS5 server: listeners, sessions and the relay.
+ *
+ * @module
+ */
+export { type BoundListener, formatAddr, type ProxyListenerSpec, ProxyServer, type ProxyServerOptions } from "./server.ts";
+export { type BindProbe, type Dialer, type OutboundRequest, type SessionSettings } from "./session.ts";
+export { type Direction, type FailureReason, NULL_OBSERVER, type ProxyObserver } from "./observer.ts";
+export { UserStore, type UserEntry } from "./auth.ts";
+export { replyForConnectError } from "./replies.ts";

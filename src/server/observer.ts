@@ -1,0 +1,45 @@
+/**
+ * What a proxy listener reports about its sessions. The metrics module
+ * implements it; the server only calls it. Every method receives the
+ * listener's `listen` text (the `listener` label of KumoProxy's metrics).
+ *
+ * @module
+ */
+
+/** Direction of relayed bytes, named as KumoProxy's byte counters are. */
+export type Direction = "client_to_dest" | "dest_to_client";
+
+/** Why a session ended in failure (for logs and metrics). */
+export type FailureReason = "handshake" | "auth" | "timeout" | "relay" | "tls";
+
+/** Session events; see each member. All are synchronous and must not throw. */
+export interface ProxyObserver {
+  /** A client connection was accepted (the active count goes up). */
+  accepted(listener: string): void;
+  /** The session ended (the active count goes down); called exactly once per `accepted`. */
+  closed(listener: string): void;
+  /** The session failed: bad handshake, authentication failure, a timeout, or a relay I/O error. */
+  failed(listener: string, reason: FailureReason): void;
+  /** The session completed: a request was answered (success or an error reply) and the tunnel, if any, ended cleanly. */
+  completed(listener: string): void;
+  /** An RFC 1929 check failed. */
+  authFailed(listener: string): void;
+  /** The handshake (greeting to CONNECT reply) took `seconds`. */
+  handshakeDone(listener: string, seconds: number): void;
+  /** An outbound connection to `destination` (`host:port`) was made. */
+  outbound(listener: string, destination: string): void;
+  /** `bytes` were relayed in `direction` (called as bytes flow, not at the end). */
+  relayed(listener: string, direction: Direction, bytes: number): void;
+}
+
+/** An observer that records nothing (used by tests and library users). */
+export const NULL_OBSERVER: ProxyObserver = {
+  accepted() {},
+  closed() {},
+  failed() {},
+  completed() {},
+  authFailed() {},
+  handshakeDone() {},
+  outbound() {},
+  relayed() {},
+};

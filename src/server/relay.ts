@@ -1,0 +1,53 @@
+/**
+ * The relay: after a successful CONNECT, bytes flow both ways until both
+ * sides are done. A FIN from one side is passed on as a FIN (half-close) while
+ * the other direction keeps flowing; backpressure comes from
+ * {@linkcode Conn.pipeTo}, so memory per tunnel stays bounded.
+ *
+ * @module
+ */
+import type { Conn } from "../runtime/types.ts";
+import type { Direction } from "./observer.ts";
+
+/** Byte totals of one tunnel. */
+export interface RelayResult {
+  /** Bytes from the client to the destination. */
+  clientToDest: number;
+  /** Bytes from the destination to the client. */
+  destToClient: number;
+  /** The first I/O error on either side, if any (the tunnel was then torn down). */
+  error?: unknown;
+}
+
+/**
+ * Relay between `client` and `dest` until both directions have seen FIN, or
+ * until an I/O error on either side, then close both sockets.
+ *
+ * @param onBytes called as each chunk is forwarded, with its direction and size in bytes.
+ * @returns the byte totals and the error that ended the tunnel, if any. Never rejects.
+ */
+export async function relay(
+  client: Conn,
+  dest: Conn,
+  onBytes: (direction: Direction, bytes: number) => void,
+): Promise<RelayResult> {
+  const result: RelayResult = { clientToDest: 0, destToClient: 0 };
+  const fail = (error: unknown) => {
+    result.error ??= error;
+    client.close();
+    dest.close();
+  };
+  await Promise.all([
+    client.pipeTo(dest, (n) => {
+      result.clientToDest += n;
+      onBytes("client_to_dest", n);
+    }).catch(fail),
+    dest.pipeTo(client, (n) => {
+      result.destToClient += n;
+      onBytes("dest_to_client", n);
+    }).catch(fail),
+  ]);
+  client.close();
+  dest.close();
+  return result;
+}

@@ -1,0 +1,31 @@
+/**
+ * Mapping from outbound connect errors to RFC 1928 §6 reply codes, as the
+ * reference implementation (KumoProxy) answers them.
+ *
+ * @module
+ */
+import { REP } from "../socks5/index.ts";
+
+/**
+ * The REP code for an error raised while connecting to DST.ADDR:
+ * ENETUNREACH 0x03, EHOSTUNREACH and a failed name lookup (ENOTFOUND) 0x04,
+ * ECONNREFUSED 0x05, ETIMEDOUT 0x06 (TTL expired: the reference uses it for
+ * time-outs), anything else 0x01 (general failure).
+ */
+export function replyForConnectError(error: unknown): number {
+  const code = (error as { code?: unknown })?.code;
+  switch (code) {
+    case "ENETUNREACH":
+      return REP.NETWORK_UNREACHABLE;
+    case "EHOSTUNREACH":
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return REP.HOST_UNREACHABLE;
+    case "ECONNREFUSED":
+      return REP.CONNECTION_REFUSED;
+    case "ETIMEDOUT":
+      return REP.TTL_EXPIRED;
+    default:
+      return REP.GENERAL_FAILURE;
+  }
+}
