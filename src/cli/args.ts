@@ -1,0 +1,93 @@
+/**
+ * Command-line arguments, parsed with `node:util` `parseArgs` (available on
+ * Deno and Bun). Mirrors KumoProxy's flags (`--listen`, `--timeout-seconds`,
+ * `--no-splice`) next to the JSON config ones.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+
+/** Raised for a command line that cannot be acted on; the CLI prints it and exits 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** What the command line asks for. */
+export type Command =
+  | { kind: "help" }
+  | { kind: "version" }
+  | { kind: "dump-config-schema" }
+  | { kind: "validate-config"; file: string }
+  | { kind: "run-config"; file: string }
+  | { kind: "run-legacy"; listen: string[]; timeoutSeconds?: number; noSplice: boolean };
+
+/** Usage text for `--help`. */
+export const USAGE = `Usage:
+  proxy-server --config FILE             run with a JSON config (see config.schema.json)
+  proxy-server --listen ADDR [--listen ADDR ...] [--timeout-seconds N] [--no-splice]
+                                         KumoProxy's legacy mode: no-auth listeners on ADDR
+  proxy-server --validate-config FILE    check a config file; exit 0 if valid, 2 if not
+  proxy-server --dump-config-schema      print the config JSON Schema
+  proxy-server --version                 print version and runtime
+  proxy-server --help                    print this text
+
+Environment:
+  PROXY_SERVER_LOG    log filter, overrides the config's log.filter (e.g. "proxy_server=debug")
+`;
+
+const OPTIONS = {
+  config: { type: "string", short: "c" },
+  listen: { type: "string", multiple: true },
+  "timeout-seconds": { type: "string" },
+  "no-splice": { type: "boolean" },
+  "validate-config": { type: "string" },
+  "dump-config-schema": { type: "boolean" },
+  version: { type: "boolean", short: "V" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/**
+ * Turn argv (without the program name) into a {@linkcode Command}.
+ *
+ * @throws {UsageError} for unknown flags, stray arguments, `--config` with
+ * `--listen`, a bad `--timeout-seconds`, or no mode at all.
+ */
+export function parseCommand(argv: string[]): Command {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (values.help) return { kind: "help" };
+  if (values.version) return { kind: "version" };
+  if (values["dump-config-schema"]) return { kind: "dump-config-schema" };
+  if (values["validate-config"] !== undefined) return { kind: "validate-config", file: values["validate-config"] };
+  const listen = values.listen ?? [];
+  if (values.config !== undefined && listen.length > 0) {
+    throw new UsageError("--config and --listen are mutually exclusive: put the listeners in the config file");
+  }
+  if (values.config !== undefined) {
+    if (values["timeout-seconds"] !== undefined || values["no-splice"]) {
+      throw new UsageError("--timeout-seconds and --no-splice go with --listen; with --config set `timeout` per listener");
+    }
+    return { kind: "run-config", file: values.config };
+  }
+  if (listen.length > 0) {
+    let timeoutSeconds: number | undefined;
+    const raw = values["timeout-seconds"];
+    if (raw !== undefined) {
+      timeoutSeconds = Number(raw);
+      if (!/^\d+(\.\d+)?$/.test(raw) || !Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
+        throw new UsageError(`--timeout-seconds expects a positive number of seconds, got ${JSON.stringify(raw)}`);
+      }
+    }
+    return { kind: "run-legacy", listen, timeoutSeconds, noSplice: values["no-splice"] === true };
+  }
+  throw new UsageError(
+    "nothing to do: give --config FILE (e.g. --config proxy.json) or --listen ADDR; see --help",
+  );
+}

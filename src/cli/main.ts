@@ -1,0 +1,77 @@
+/**
+ * The `proxy-server` command: parse the command line, load and validate the
+ * config before anything starts, then run.
+ *
+ * Exit status: 0 on a clean stop or success, 1 when the proxy cannot start
+ * (e.g. a listen address in use), 2 for a bad command line or a bad config.
+ *
+ * @module
+ */
+import process from "node:process";
+import { ConfigError, configJsonSchema, loadConfig, parseConfig } from "../config/index.ts";
+import { getRuntime } from "../runtime/index.ts";
+import type { Runtime } from "../runtime/types.ts";
+import { type Command, parseCommand, USAGE, UsageError } from "./args.ts";
+import { runProxy } from "./run.ts";
+import { PRODUCT, VERSION } from "./version.ts";
+
+function out(text: string): void {
+  process.stdout.write(text.endsWith("\n") ? text : text + "\n");
+}
+
+function err(text: string): void {
+  process.stderr.write(text.endsWith("\n") ? text : text + "\n");
+}
+
+async function execute(runtime: Runtime, command: Command): Promise<number> {
+  const io = { readTextFile: (p: string) => runtime.readTextFile(p), env: (n: string) => runtime.env(n) };
+  switch (command.kind) {
+    case "help":
+      out(USAGE);
+      return 0;
+    case "version":
+      out(`${PRODUCT} ${VERSION} (${runtime.name} ${runtime.version})`);
+      return 0;
+    case "dump-config-schema":
+      out(JSON.stringify(configJsonSchema(), null, 2));
+      return 0;
+    case "validate-config":
+      await loadConfig(command.file, io);
+      out(`${command.file}: valid`);
+      return 0;
+    case "run-config":
+      return await runProxy(runtime, await loadConfig(command.file, io));
+    case "run-legacy": {
+      if (command.noSplice) err("notice: --no-splice is accepted for KumoProxy compatibility and has no effect here");
+      const timeout = command.timeoutSeconds === undefined ? undefined : `${command.timeoutSeconds}s`;
+      const config = await parseConfig(
+        { proxy_listeners: command.listen.map((listen) => ({ listen, ...(timeout ? { timeout } : {}) })) },
+        "--listen",
+        io,
+      );
+      return await runProxy(runtime, config);
+    }
+  }
+}
+
+/** Run the CLI with `argv` (arguments after the program name); resolves with the exit status. */
+export async function main(argv: string[], runtime: Runtime): Promise<number> {
+  try {
+    return await execute(runtime, parseCommand(argv));
+  } catch (error) {
+    if (error instanceof UsageError) {
+      err(`${PRODUCT}: ${error.message}`);
+      return 2;
+    }
+    if (error instanceof ConfigError) {
+      err(error.message);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+if (import.meta.main) {
+  const runtime = await getRuntime();
+  runtime.exit(await main(runtime.args, runtime));
+}
