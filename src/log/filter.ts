@@ -22,40 +22,53 @@ export interface FilterDirective {
 
 /** Raised by {@linkcode parseLogFilter} for text that is not a valid filter. */
 export class LogFilterError extends Error {
-  constructor(message: string) {
-    super(message);
+  /** The first directive that is not valid. */
+  readonly directive: string;
+  constructor(directive: string) {
+    super(`${FILTER_EXPECTED}; bad directive ${JSON.stringify(directive)}`);
     this.name = "LogFilterError";
+    this.directive = directive;
   }
 }
 
-const TARGET = /^[A-Za-z_][A-Za-z0-9_]*(::[A-Za-z_][A-Za-z0-9_]*)*$/;
+/** What a filter must look like, in words (used in error messages). */
+export const FILTER_EXPECTED = `expected log directives "LEVEL" or "TARGET=LEVEL" separated by commas, ` +
+  `LEVEL one of ${FILTER_LEVELS.join(", ")}`;
+
+/** A target: `proxy_server`, `proxy_server::egress`, ... */
+const TARGET = "[A-Za-z0-9_.-]+(?:::[A-Za-z0-9_.-]+)*";
+/** One directive: `LEVEL` or `TARGET=LEVEL`. */
+const DIRECTIVE = `(?:${TARGET}=)?(?:${FILTER_LEVELS.join("|")})`;
+const ONE_DIRECTIVE = new RegExp(`^${DIRECTIVE}$`);
+
+/**
+ * The grammar of a whole filter as one regular expression (it is also the
+ * JSON Schema `pattern` of the `log.filter` config key): comma-separated
+ * directives, each `LEVEL` or `TARGET=LEVEL`, with optional spaces around
+ * the commas. Example: `"proxy_server=info,proxy_server::egress=debug"`.
+ */
+export const LOG_FILTER_PATTERN: RegExp = new RegExp(`^\\s*${DIRECTIVE}(?:\\s*,\\s*${DIRECTIVE})*\\s*$`);
 
 /**
  * Parse a filter: comma-separated directives, each `LEVEL` or `TARGET=LEVEL`,
  * where TARGET is a `::`-separated path (`proxy_server`, `proxy_server::egress`)
- * and LEVEL one of {@linkcode FILTER_LEVELS} (case-insensitive).
+ * and LEVEL one of {@linkcode FILTER_LEVELS}. Later directives for the same
+ * target win, as in `tracing`'s `EnvFilter`.
  *
  * @example
  * parseLogFilter("info,proxy_server::egress=debug");
  * // => [{ target: [], level: "info" }, { target: ["proxy_server","egress"], level: "debug" }]
- * @throws {LogFilterError} on an empty filter, an unknown level or a malformed target.
+ * @throws {LogFilterError} naming the first bad directive.
  */
 export function parseLogFilter(text: string): FilterDirective[] {
-  const parts = text.split(",").map((p) => p.trim()).filter((p) => p !== "");
-  if (parts.length === 0) throw new LogFilterError("empty log filter");
+  const parts = text.split(",").map((p) => p.trim());
+  const bad = parts.find((p) => !ONE_DIRECTIVE.test(p));
+  if (bad !== undefined) throw new LogFilterError(bad);
   return parts.map((part) => {
-    const eq = part.indexOf("=");
-    const targetText = eq < 0 ? "" : part.slice(0, eq).trim();
-    const levelText = (eq < 0 ? part : part.slice(eq + 1)).trim().toLowerCase();
-    const level = (levelText === "warning" ? "warn" : levelText) as FilterLevel;
-    if (!FILTER_LEVELS.includes(level)) {
-      throw new LogFilterError(
-        `unknown level "${levelText}" in directive "${part}" (expected one of ${FILTER_LEVELS.join(", ")})`,
-      );
-    }
-    if (eq >= 0 && !TARGET.test(targetText)) {
-      throw new LogFilterError(`malformed target "${targetText}" in directive "${part}" (expected e.g. proxy_server::egress)`);
-    }
-    return { target: targetText === "" ? [] : targetText.split("::"), level };
+    const eq = part.lastIndexOf("=");
+    return {
+      target: eq < 0 ? [] : part.slice(0, eq).split("::"),
+      level: part.slice(eq + 1) as FilterLevel,
+    };
   });
 }

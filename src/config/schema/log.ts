@@ -8,40 +8,33 @@
  */
 
 import * as v from "valibot";
+import {
+  FILTER_EXPECTED,
+  FILTER_LEVELS,
+  type FilterLevel,
+  LOG_FILTER_PATTERN,
+  type LogFilterError,
+  parseLogFilter,
+} from "../../log/filter.ts";
 import { got } from "./messages.ts";
 import { strictObject } from "./object.ts";
 
-/** Log levels, least to most severe, plus `off`. */
-export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "off"] as const;
+/** Log levels, least to most severe, plus `off` (the log module's list). */
+export const LOG_LEVELS = FILTER_LEVELS;
 
 /** One log level name. */
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogLevel = FilterLevel;
 
-/** A target: `proxy_server`, `proxy_server::egress`, ... */
-const TARGET = "[A-Za-z0-9_.-]+(?:::[A-Za-z0-9_.-]+)*";
-/** One directive: `LEVEL` or `TARGET=LEVEL`. */
-const DIRECTIVE = `(?:${TARGET}=)?(?:${LOG_LEVELS.join("|")})`;
-
-/**
- * Grammar of a log filter (also the JSON Schema `pattern`): comma-separated
- * directives, each `LEVEL` or `TARGET=LEVEL`, with optional spaces around
- * the commas. Example: `"proxy_server=info,proxy_server::egress=debug"`.
- */
-export const LOG_FILTER_PATTERN: RegExp = new RegExp(
-  `^\\s*${DIRECTIVE}(?:\\s*,\\s*${DIRECTIVE})*\\s*$`,
-);
-
-/** Whole-match test of one directive. */
-const ONE_DIRECTIVE = new RegExp(`^${DIRECTIVE}$`);
-
-/** Problem text for a bad filter, naming the first bad directive. */
+/** Problem text for a bad filter, naming the first bad directive (the log module's own message). */
 function badFilter(input: unknown): string {
-  const expected = `expected log directives "LEVEL" or "TARGET=LEVEL" separated by commas, ` +
-    `LEVEL one of ${LOG_LEVELS.join(", ")}`;
-  if (typeof input !== "string") return `${expected}, got ${got(input)}`;
-  const bad = input.split(",").map((d) => d.trim()).find((d) => !ONE_DIRECTIVE.test(d));
-  return `${expected}, got ${got(input)}` +
-    (bad === undefined ? "" : ` (bad directive ${JSON.stringify(bad)})`);
+  if (typeof input !== "string") return `${FILTER_EXPECTED}, got ${got(input)}`;
+  try {
+    parseLogFilter(input);
+    return `${FILTER_EXPECTED}, got ${got(input)}`;
+  } catch (error) {
+    const directive = (error as LogFilterError).directive;
+    return `${FILTER_EXPECTED}, got ${got(input)} (bad directive ${JSON.stringify(directive)})`;
+  }
 }
 
 /** `log`: `{ "filter", "format" }`, each with a default. */
