@@ -110,3 +110,12 @@ test("bad configs are rejected by ajv with the same JSON paths", async () => {
     assert.ok(paths.includes(path), `${JSON.stringify(config)}: ${JSON.stringify(paths)}`);
   }
 });
+
+test("docs/config.md is up to date with the schema and documents every key (run scripts/gen-schema.ts)", async () => {
+  const { renderConfigReference } = await import("../../scripts/gen-schema.ts");
+  const committed = await readFile(new URL("../../docs/config.md", import.meta.url), "utf8");
+  assert.equal(committed, renderConfigReference());
+  for (const key of ["proxy_listeners[].listen", "proxy_listeners[].timeout", "users[].password_hash", "log.filter"]) {
+    assert.ok(committed.includes(`| \`${key}\` |`), `docs/config.md lacks ${key}`);
+  }
+});
