@@ -62,6 +62,9 @@ export function docsRoutes(app: Hono<HttpEnv>, { services }: RouteContext): void
       // Scalar's default fonts come from its CDN; the system fonts need no network.
       withDefaultFonts: false,
       telemetry: false,
+      // Hosted Scalar services (AI agent, sharing, deploying) need the internet; this page must not.
+      agent: { disabled: true },
+      showDeveloperTools: "never",
     }),
   );
   app.get(
