@@ -1,9 +1,10 @@
 /**
  * Every metric proxy-server declares, in one table: name, type, help text and
- * label names (the `--dump-metric-metadata` output and the README list come
- * from here, as KumoMTA's `declare_metric!` does for its own). Adding a
- * metric is one entry in {@linkcode METRICS}; the registry creates it and
- * gives it a typed handle (see `registry.ts`).
+ * label names, as KumoMTA's `declare_metric!` does for its own. The
+ * `--dump-metric-metadata` output comes from here, and a test checks that the
+ * README's metric table lists each one. Adding a metric is one entry in
+ * {@linkcode METRICS}; the registry creates it and gives it a typed handle
+ * (see `registry.ts`).
  *
  * Names follow Prometheus conventions: counters end in `_total`, durations
  * are in `_seconds`, sizes in `_bytes`. The byte counters use KumoMTA's
