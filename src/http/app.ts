@@ -69,7 +69,10 @@ export function createApp(services: HttpServices, settings: HttpListenerSettings
   }));
   app.notFound((c) => c.text("not found\n", 404));
   app.onError((error, c) => {
-    if (error instanceof HTTPException) return c.json({ error: error.message }, error.status);
+    // 403: a client whose address cannot be read; 400: a malformed JSON body.
+    if (error instanceof HTTPException) {
+      return error.status === 403 ? c.text("forbidden\n", 403) : c.json({ error: error.message }, error.status);
+    }
     log.error("{method} {path} failed: {error}", { method: c.req.method, path: c.req.path, error: String(error) });
     return c.text("internal error\n", 500);
   });

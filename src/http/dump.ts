@@ -20,6 +20,8 @@ import { renderOpenApi } from "./openapi.ts";
  * @param info the service identity (its `version` is the document's version)
  */
 export function openApiText(info: ServiceInfo): Promise<string> {
+  // Real parts, so the app is built exactly as a listener builds it; its
+  // handlers never run here, only the route descriptions are read.
   const metrics = new ProxyMetrics({ version: info.version, runtime: { name: info.runtime, version: "" }, processMetrics: false });
   const app = createApp({ info, metrics, health: new ServiceHealth() }, {
     trusted_hosts: [],

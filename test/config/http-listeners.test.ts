@@ -48,6 +48,7 @@ test("bad trusted_hosts entries, body limits and metrics settings are reported a
       { listen: "127.0.0.1:8080", trusted_hosts: ["localhost", "10.0.0.0/33", "fe80::1%eth0", 7] },
       { listen: "127.0.0.1:8081", request_body_limit: 1.5 },
       { listen: "127.0.0.1:8082", request_body_limit: 0, expose_system_info: "yes" },
+      { listen: "127.0.0.1:8083", trusted_hosts: [] },
     ),
     metrics: { max_outbound_destinations: 0 },
   });
@@ -59,6 +60,7 @@ test("bad trusted_hosts entries, body limits and metrics settings are reported a
   assert.match(at("$.http_listeners[1].request_body_limit"), /whole number of bytes, got 1.5/);
   assert.match(at("$.http_listeners[2].request_body_limit"), /at least 1 byte, got 0/);
   assert.match(at("$.http_listeners[2].expose_system_info"), /true or false/);
+  assert.match(at("$.http_listeners[3].trusted_hosts"), /at least one address or CIDR block/);
   assert.match(at("$.metrics.max_outbound_destinations"), /at least 1, got 0/);
 });
 

@@ -21,6 +21,7 @@ before(async () => {
       { listen: "127.0.0.1:0" },
       { listen: "[::1]:0", trusted_hosts: ["::1/128"] },
       { listen: "127.0.0.1:0", trusted_hosts: ["::1"] },
+      { listen: "127.0.0.1:0", trusted_hosts: ["0.0.0.0/0", "::/0"] },
     ],
   });
 });
@@ -52,6 +53,12 @@ test("a CIDR block admits the addresses inside it and no others", async () => {
   for (const [from, status] of [["127.0.0.1", 200], ["127.0.0.2", 200], ["127.0.0.3", 200], ["127.0.0.4", 403], ["127.0.1.1", 403]] as const) {
     const r = await httpRequest(url(1, "/proxy/status"), { from });
     assert.equal(r.status, status, `from ${from}`);
+  }
+});
+
+test("0.0.0.0/0 trusts every IPv4 client", async () => {
+  for (const from of ["127.0.0.1", "127.0.0.9", "127.1.2.3"]) {
+    assert.equal((await httpRequest(url(5, "/proxy/status"), { from })).status, 200, `from ${from}`);
   }
 });
 

@@ -92,10 +92,15 @@ export const HttpListenerSchema = strictObject({
   trusted_hosts: v.optional(
     v.pipe(
       v.array(TrustedHost),
+      v.minLength(
+        1,
+        'expected at least one address or CIDR block (["0.0.0.0/0", "::/0"] trusts every client), got an empty array',
+      ),
       v.description(
         "Clients allowed to use this listener: IP addresses and CIDR blocks, IPv4 or IPv6 " +
           '("10.0.0.0/8", "fd00::/8"); IPv4 entries also match IPv4-mapped IPv6 clients. ' +
-          "Any other client gets 403 Forbidden on every route. " +
+          "Any other client gets 403 Forbidden on every route. At least one entry; " +
+          '["0.0.0.0/0", "::/0"] trusts every client. ' +
           'Default: ["127.0.0.1", "::1"]. KumoMTA: trusted_hosts.',
       ),
       v.examples([["127.0.0.1", "::1"], ["10.0.0.0/8", "192.168.1.5", "fd00::/8"]]),
