@@ -8,6 +8,7 @@ import { type RunningProxy, startProxy } from "../helpers/proxy-process.ts";
 import { httpRequest } from "../helpers/http.ts";
 import { parseExposition, promtoolCheck, sample } from "../helpers/prometheus.ts";
 import { ipv4Request, rawConnect } from "../helpers/raw-client.ts";
+import { METRICS } from "../../src/metrics/index.ts";
 import { type EchoTarget, startEchoTarget } from "../helpers/target.ts";
 
 let proxy: RunningProxy;
@@ -83,7 +84,13 @@ test("a tunnel moves every proxy metric: accepted, completed, bytes both ways, o
   assert.equal(delta("proxy_handshake_duration_seconds_count"), 1);
   assert.ok(delta("proxy_handshake_duration_seconds_sum") > 0);
   assert.equal(delta("proxy_handshake_duration_seconds_bucket", { le: "+Inf" }), 1);
-  assert.equal(at(text, "proxy_tls_handshake_failures_total"), 0);
+  assert.equal(sample(text, "proxy_tls_handshake_failures_total", { listener: LISTENER }), 0, "present, at 0");
+  // Every declared proxy metric has a series labelled with this listener.
+  const { samples } = parseExposition(text);
+  for (const [name, d] of Object.entries(METRICS)) {
+    if (!(d.labels as readonly string[]).includes("listener")) continue;
+    assert.ok(samples.some((s) => s.name.startsWith(name) && s.labels.listener === LISTENER), `${name}{listener="${LISTENER}"}`);
+  }
   const build = parseExposition(text).samples.filter((s) => s.name === "proxy_build_info");
   assert.equal(build.length, 1);
   assert.equal(build[0].value, 1);
