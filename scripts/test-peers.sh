@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Installs the real peers the test suite talks to, from Debian's packages,
-# when they are missing: curl (SOCKS5 client). Later issues add to the list.
+# when they are missing: curl (SOCKS5 and HTTP client), promtool (Debian's
+# `prometheus` package; checks the /metrics exposition) and chromium (headless
+# browser for the /rapidoc page). Later issues add to the list.
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
 need=()
 command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing test peers: ${need[*]}"
 sudo=""

@@ -20,6 +20,8 @@ export type Command =
   | { kind: "help" }
   | { kind: "version" }
   | { kind: "dump-config-schema" }
+  | { kind: "dump-openapi-spec" }
+  | { kind: "dump-metric-metadata" }
   | { kind: "validate-config"; file: string }
   | { kind: "run-config"; file: string }
   | { kind: "run-legacy"; listen: string[]; timeoutSeconds?: number; noSplice: boolean };
@@ -31,6 +33,8 @@ export const USAGE = `Usage:
                                          KumoProxy's legacy mode: no-auth listeners on ADDR
   proxy-server --validate-config FILE    check a config file; exit 0 if valid, 2 if not
   proxy-server --dump-config-schema      print the config JSON Schema
+  proxy-server --dump-openapi-spec       print the HTTP API's OpenAPI document (as /api-docs/openapi.json)
+  proxy-server --dump-metric-metadata    print every metric's name, type, help and labels as JSON
   proxy-server --version                 print version and runtime
   proxy-server --help                    print this text
 
@@ -45,6 +49,8 @@ const OPTIONS = {
   "no-splice": { type: "boolean" },
   "validate-config": { type: "string" },
   "dump-config-schema": { type: "boolean" },
+  "dump-openapi-spec": { type: "boolean" },
+  "dump-metric-metadata": { type: "boolean" },
   version: { type: "boolean", short: "V" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -65,6 +71,8 @@ export function parseCommand(argv: string[]): Command {
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
   if (values["dump-config-schema"]) return { kind: "dump-config-schema" };
+  if (values["dump-openapi-spec"]) return { kind: "dump-openapi-spec" };
+  if (values["dump-metric-metadata"]) return { kind: "dump-metric-metadata" };
   if (values["validate-config"] !== undefined) return { kind: "validate-config", file: values["validate-config"] };
   const listen = values.listen ?? [];
   if (values.config !== undefined && listen.length > 0) {

@@ -9,10 +9,12 @@
  */
 import process from "node:process";
 import { ConfigError, configJsonSchema, loadConfig, parseConfig } from "../config/index.ts";
+import { openApiText } from "../http/index.ts";
+import { ProxyMetrics } from "../metrics/index.ts";
 import { getRuntime } from "../runtime/index.ts";
 import type { Runtime } from "../runtime/types.ts";
 import { type Command, parseCommand, USAGE, UsageError } from "./args.ts";
-import { runProxy } from "./run.ts";
+import { runProxy, serviceInfo } from "./run.ts";
 import { PRODUCT, VERSION } from "./version.ts";
 
 function out(text: string): void {
@@ -35,6 +37,14 @@ async function execute(runtime: Runtime, command: Command): Promise<number> {
     case "dump-config-schema":
       out(JSON.stringify(configJsonSchema(), null, 2));
       return 0;
+    case "dump-openapi-spec":
+      process.stdout.write(await openApiText(serviceInfo(runtime)));
+      return 0;
+    case "dump-metric-metadata": {
+      const metrics = new ProxyMetrics({ version: VERSION, runtime });
+      out(JSON.stringify(metrics.metadata(), null, 2));
+      return 0;
+    }
     case "validate-config":
       await loadConfig(command.file, io);
       out(`${command.file}: valid`);

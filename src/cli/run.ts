@@ -1,25 +1,44 @@
 /**
- * Running the proxy from a loaded config: logging, listeners, signals and the
- * graceful stop.
+ * Running the proxy from a loaded config: logging, metrics, HTTP and proxy
+ * listeners, signals and the graceful stop.
  *
  * @module
  */
 import type { Config } from "../config/index.ts";
+import { type HttpListeners, ServiceHealth, type ServiceInfo, startHttpListeners } from "../http/index.ts";
 import { configureLogging, getLog } from "../log/index.ts";
+import { MetricsObserver, ProxyMetrics } from "../metrics/index.ts";
 import type { Runtime } from "../runtime/types.ts";
 import { ProxyServer } from "../server/index.ts";
+import { BUILD, PRODUCT, VERSION } from "./version.ts";
 
 const log = getLog("cli");
 
 /** The environment variable that overrides `log.filter` (as KumoMTA's `KUMOD_LOG`). */
 export const LOG_ENV = "PROXY_SERVER_LOG";
 
+/** The identity of this process, started now (for `/api/status/v1` and the OpenAPI document). */
+export function serviceInfo(runtime: Runtime): ServiceInfo {
+  return { product: PRODUCT, version: VERSION, build: BUILD, runtime: `${runtime.name} ${runtime.version}`, startedAt: new Date() };
+}
+
 /**
  * Start serving `config` and resolve with the exit status once a SIGINT or
  * SIGTERM has stopped the server (0), or 1 when a listener cannot be bound.
+ * The HTTP listeners start first, so liveness reports "starting" until every
+ * proxy listener is bound, and stop last, so it reports "shutting down"
+ * during the grace period.
  */
 export async function runProxy(runtime: Runtime, config: Config): Promise<number> {
   configureLogging({ filter: runtime.env(LOG_ENV) ?? config.log.filter, format: config.log.format });
+  const info = serviceInfo(runtime);
+  const metrics = new ProxyMetrics({ version: VERSION, runtime });
+  const observer = new MetricsObserver(metrics, {
+    listeners: config.proxy_listeners.map((l) => l.listen.text),
+    maxOutboundDestinations: config.metrics.max_outbound_destinations,
+  });
+  const health = new ServiceHealth();
+  let http: HttpListeners | undefined;
   // Signal handlers go in before any listener is bound, so a stop that
   // arrives right after the "proxy listener on" line is never lost.
   let server: ProxyServer | undefined;
@@ -38,8 +57,10 @@ export async function runProxy(runtime: Runtime, config: Config): Promise<number
       return;
     }
     stopping = true;
+    health.phase = "stopping";
     log.info("{signal}: stopping", { signal });
-    server.stop(config.shutdown_grace_period).then(() => {
+    server.stop(config.shutdown_grace_period).then(async () => {
+      await http?.close();
       log.info("stopped");
       finish(0);
     });
@@ -49,16 +70,20 @@ export async function runProxy(runtime: Runtime, config: Config): Promise<number
     runtime.onSignal("SIGTERM", () => stop("SIGTERM")),
   ];
   try {
+    http = await startHttpListeners(runtime, config.http_listeners, { info, metrics, health });
     server = await ProxyServer.start({
       runtime,
       listeners: config.proxy_listeners,
       users: config.users,
+      observer,
     });
   } catch (error) {
     log.error("cannot start: {error}", { error: error instanceof Error ? error.message : String(error) });
+    await http?.close();
     unsubscribe.forEach((u) => u());
     return 1;
   }
+  health.phase = "operational";
   if (stopRequested !== undefined) stop(stopRequested);
   // The handlers stay installed until the process exits: a late signal must
   // not turn a clean stop into "killed by SIGTERM".

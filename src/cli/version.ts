@@ -11,3 +11,9 @@ export const PRODUCT = "proxy-server";
 
 /** Semantic version from package.json, e.g. `"0.1.0"`. */
 export const VERSION: string = pkg.version;
+
+/**
+ * Build identifier reported by `/api/status/v1`: `"source"` when run from
+ * source. A release build (the single-executable issue) stamps its own.
+ */
+export const BUILD = "source";

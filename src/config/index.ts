@@ -15,7 +15,7 @@
  * @module
  */
 
-export { type Config, ConfigSchema, type ProxyListenerConfig } from "./schema/index.ts";
+export { type Config, ConfigSchema, type HttpListenerConfig, type ProxyListenerConfig } from "./schema/index.ts";
 export { ConfigError, type ConfigProblem } from "./errors.ts";
 export type { ConfigIo } from "./io.ts";
 export { loadConfig, parseConfig, type ParseConfigOptions } from "./load.ts";

@@ -2,7 +2,7 @@
  * The narrow slice of Bun's API that `src/runtime/bun*.ts` uses, declared
  * locally so the project does not need `bun-types` (which would clash with
  * Deno's globals under `deno check`). Shapes follow Bun 1.4 (`Bun.listen`,
- * `Bun.connect`, `Socket`, `TCPSocketListener`).
+ * `Bun.connect`, `Socket`, `TCPSocketListener`, `Bun.serve`).
  *
  * @module
  */
@@ -100,6 +100,8 @@ export interface BunGlobal {
   listen<T>(options: BunListenOptions<T>): BunTcpListener;
   /** Open a TCP connection; rejects with an error carrying `code`. */
   connect<T>(options: BunConnectOptions<T>): Promise<BunSocket<T>>;
+  /** Serve HTTP; throws (with `code`) when it cannot bind. */
+  serve(options: BunServeOptions): BunHttpServer;
 }
 
 /**
@@ -111,4 +113,25 @@ export function bunGlobal(): BunGlobal {
   const b = (globalThis as { Bun?: BunGlobal }).Bun;
   if (!b) throw new Error("not running on Bun");
   return b;
+}
+
+/** The server object `Bun.serve` returns (the part we use). */
+export interface BunHttpServer {
+  /** Bound port (the real one when 0 was asked). */
+  readonly port: number;
+  /** The client address of `request`, or `null` once its socket is gone. */
+  requestIP(request: Request): { address: string; family: string; port: number } | null;
+  /** Stop listening; `true` also closes open connections at once. */
+  stop(closeActiveConnections?: boolean): Promise<void> | void;
+}
+
+/** Options of `Bun.serve`. */
+export interface BunServeOptions {
+  hostname: string;
+  port: number;
+  tls?: { cert: string; key: string };
+  /** Answers each request; `server` gives the client address. */
+  fetch(request: Request, server: BunHttpServer): Response | Promise<Response>;
+  /** Answers when `fetch` throws. */
+  error?(error: Error): Response | Promise<Response>;
 }

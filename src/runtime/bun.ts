@@ -20,6 +20,7 @@ import {
   type Runtime,
   type SignalName,
 } from "./types.ts";
+import { bunServeHttp } from "./bun-http.ts";
 
 /** Handlers for every `Bun.connect` socket: wrap the socket at open. */
 const CONNECT_HANDLERS: BunSocketHandler<BunConn> = {
@@ -109,6 +110,7 @@ export const bunRuntime: Runtime = {
   },
   listen,
   connect,
+  serveHttp: bunServeHttp,
   onSignal(signal: SignalName, handler: () => void): () => void {
     process.on(signal, handler);
     return () => {

@@ -14,6 +14,7 @@ import { DenoConn } from "./deno-conn.ts";
 import { nodeConnect } from "./node-net.ts";
 import { raceAbort, toNetError } from "./net-error.ts";
 import type { Conn, ConnectOptions, Listener, ListenOptions, Runtime, SignalName } from "./types.ts";
+import { denoServeHttp } from "./deno-http.ts";
 
 /** Pause (milliseconds) after a failed accept (e.g. EMFILE) before retrying. */
 const ACCEPT_RETRY_MS = 50;
@@ -99,6 +100,7 @@ export const denoRuntime: Runtime = {
   },
   listen,
   connect,
+  serveHttp: denoServeHttp,
   onSignal(signal: SignalName, handler: () => void): () => void {
     Deno.addSignalListener(signal, handler);
     return () => Deno.removeSignalListener(signal, handler);

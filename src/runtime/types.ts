@@ -140,6 +140,37 @@ export interface Listener {
   close(): Promise<void>;
 }
 
+/** Options for {@linkcode Runtime.serveHttp}. */
+export interface ServeHttpOptions {
+  /** IP literal to bind (no brackets), e.g. `"127.0.0.1"`, `"::"`. */
+  hostname: string;
+  /** TCP port; 0 picks a free port (read it back from {@linkcode HttpServer.addr}). */
+  port: number;
+  /** Serve HTTPS with this material when set (reserved for the TLS issue). */
+  tls?: TlsMaterial;
+}
+
+/** What {@linkcode HttpHandler} learns about the connection besides the request. */
+export interface HttpRequestInfo {
+  /** The client's end of the TCP connection (an IPv4-mapped IPv6 literal is possible on a dual-stack socket). */
+  remoteAddr: NetAddr;
+}
+
+/** A web-standard request handler (the shape of Hono's `app.fetch`). */
+export type HttpHandler = (request: Request, info: HttpRequestInfo) => Response | Promise<Response>;
+
+/** A running HTTP server returned by {@linkcode Runtime.serveHttp}. */
+export interface HttpServer {
+  /** Bound address, with the real port when 0 was asked for. */
+  readonly addr: NetAddr;
+  /**
+   * Stop accepting and close the connections; resolves once closed. Requests
+   * in flight may finish (Deno) or be cut (Bun): call it after the last
+   * answer that matters. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
 /** Signals proxy-server reacts to. */
 export type SignalName = "SIGINT" | "SIGTERM" | "SIGHUP";
 
@@ -167,6 +198,13 @@ export interface Runtime {
    * `EADDRNOTAVAIL` (Deno may report `EINVAL` for the same case).
    */
   connect(options: ConnectOptions): Promise<Conn>;
+  /**
+   * Serve HTTP/1.1 on the runtime's native server (`Deno.serve`, `Bun.serve`):
+   * `handler` gets each request and the client's address. Rejects with
+   * {@linkcode NetError} (`EADDRINUSE`, `EADDRNOTAVAIL`, ...) when the address
+   * cannot be bound. A handler that throws answers 500.
+   */
+  serveHttp(options: ServeHttpOptions, handler: HttpHandler): Promise<HttpServer>;
   /** Call `handler` on each delivery of `signal`; returns an unsubscribe function. */
   onSignal(signal: SignalName, handler: () => void): () => void;
   /** Read a UTF-8 file. Rejects with the runtime's error (has `code`, e.g. `ENOENT`). */

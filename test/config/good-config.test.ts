@@ -28,6 +28,8 @@ test("a minimal config gets every default", async () => {
       allow_domain_names: true,
       use_tls: false,
     }],
+    http_listeners: [],
+    metrics: { max_outbound_destinations: 1000 },
     users: [],
     log: { filter: "proxy_server=info", format: "human" },
     shutdown_grace_period: 10,

@@ -79,6 +79,8 @@ export interface RunningProxy {
   child: ChildProcess;
   /** Real ports of the proxy listeners, in config order. */
   ports: number[];
+  /** Real ports of the HTTP listeners (`http_listeners`), in config order. */
+  httpPorts: number[];
   /** Everything written to stderr so far (the log). */
   log(): string;
   /** Wait until the log matches `pattern` (bounded by `timeoutMs`). */
@@ -91,7 +93,8 @@ export interface RunningProxy {
 
 /**
  * Start the proxy on `config` and wait for its `proxy listener on ADDR:PORT`
- * lines, one per entry of `config.proxy_listeners`.
+ * lines, one per entry of `config.proxy_listeners` (the `http listener on`
+ * lines come before them).
  */
 export async function startProxy(
   config: { proxy_listeners: unknown[] } & Record<string, unknown>,
@@ -149,9 +152,12 @@ export async function startProxy(
     throw error;
   }
   const ports = [...stderr.matchAll(re)].map((m) => Number(m[1]));
+  // HTTP listeners are bound before the proxy listeners, so their lines are in.
+  const httpPorts = [...stderr.matchAll(/http listener on (?:\[[^\]]+\]|[^\s:]+):(\d+)/g)].map((m) => Number(m[1]));
   return {
     child,
     ports,
+    httpPorts,
     log: () => stderr,
     waitForLog,
     exited: (timeoutMs = 15_000) =>

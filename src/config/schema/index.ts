@@ -11,8 +11,10 @@
 
 import * as v from "valibot";
 import { duration } from "./duration.ts";
+import { HttpListenersSchema } from "./http-listener.ts";
 import { ProxyListenersSchema } from "./listener.ts";
 import { LogSchema } from "./log.ts";
+import { MetricsSchema } from "./metrics.ts";
 import { strictObject } from "./object.ts";
 import { UsersSchema } from "./users.ts";
 
@@ -26,6 +28,8 @@ export const ConfigEntries = {
     ),
   )),
   proxy_listeners: ProxyListenersSchema,
+  http_listeners: v.optional(HttpListenersSchema, []),
+  metrics: v.optional(MetricsSchema, {}),
   users: v.optional(UsersSchema, []),
   log: v.optional(LogSchema, {}),
   shutdown_grace_period: v.optional(
@@ -58,3 +62,6 @@ export type Config = v.InferOutput<typeof ConfigSchema>;
 
 /** One entry of `proxy_listeners`, as loaded (timeout in seconds, listen parsed). */
 export type ProxyListenerConfig = Config["proxy_listeners"][number];
+
+/** One entry of `http_listeners`, as loaded (listen parsed, trusted_hosts in canonical spelling). */
+export type HttpListenerConfig = Config["http_listeners"][number];

@@ -16,6 +16,40 @@ function flag(description: string) {
   return v.pipe(v.boolean(), v.description(description));
 }
 
+/**
+ * A check for a list of listeners: each `listen` address at most once (port 0
+ * excepted: each gets its own port). Reports at `[index].listen`.
+ *
+ * @param what the item kind in the message ("proxy listener", "HTTP listener")
+ * @typeParam T the list's type at this point of the pipe
+ */
+export function uniqueListen<T extends unknown[]>(what: string) {
+  return v.rawCheck<T>(({ dataset, addIssue }) => {
+    const listeners = dataset.value as unknown;
+    if (!Array.isArray(listeners)) return;
+    const first = new Map<string, number>();
+    listeners.forEach((listener: unknown, index) => {
+      // Items that failed to validate still carry their parsed `listen`.
+      const listen = (listener as { listen?: unknown } | null)?.listen as
+        | { hostname?: unknown; port?: unknown; text?: unknown }
+        | undefined;
+      if (typeof listen?.hostname !== "string" || typeof listen.port !== "number") return;
+      if (listen.port === 0) return; // every port-0 listener gets its own port
+      const key = listenKey({ hostname: listen.hostname, port: listen.port });
+      const earlier = first.get(key);
+      if (earlier === undefined) {
+        first.set(key, index);
+        return;
+      }
+      addIssue({
+        message: `duplicate listen address ${JSON.stringify(listen.text)}: already used by the ` +
+          `${what} at index ${earlier}`,
+        path: itemKeyPath(listeners, index, "listen"),
+      });
+    });
+  });
+}
+
 /** One entry of `proxy_listeners`. */
 export const ProxyListenerSchema = strictObject({
   listen: listenAddress(
@@ -75,30 +109,7 @@ export const ProxyListenerSchema = strictObject({
 export const ProxyListenersSchema = v.pipe(
   v.array(ProxyListenerSchema),
   v.minLength(1, "expected at least one proxy listener, got an empty array"),
-  v.rawCheck(({ dataset, addIssue }) => {
-    const listeners = dataset.value as unknown;
-    if (!Array.isArray(listeners)) return;
-    const first = new Map<string, number>();
-    listeners.forEach((listener: unknown, index) => {
-      // Items that failed to validate still carry their parsed `listen`.
-      const listen = (listener as { listen?: unknown } | null)?.listen as
-        | { hostname?: unknown; port?: unknown; text?: unknown }
-        | undefined;
-      if (typeof listen?.hostname !== "string" || typeof listen.port !== "number") return;
-      if (listen.port === 0) return; // every port-0 listener gets its own port
-      const key = listenKey({ hostname: listen.hostname, port: listen.port });
-      const earlier = first.get(key);
-      if (earlier === undefined) {
-        first.set(key, index);
-        return;
-      }
-      addIssue({
-        message: `duplicate listen address ${JSON.stringify(listen.text)}: already used by the ` +
-          `proxy listener at index ${earlier}`,
-        path: itemKeyPath(listeners, index, "listen"),
-      });
-    });
-  }),
+  uniqueListen<v.InferOutput<typeof ProxyListenerSchema>[]>("proxy listener"),
   v.description(
     "The SOCKS5 (RFC 1928) listeners, at least one; each listen address at most once. " +
       "KumoProxy: one kumo.start_proxy_listener call each.",

@@ -1,0 +1,82 @@
+/**
+ * The Hono app of one HTTP listener: the listener-wide checks
+ * (`trusted_hosts` -> 403, `request_body_limit` -> 413), then the routes,
+ * each declared with its OpenAPI description next to its handler.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { ipRestriction } from "hono/ip-restriction";
+import { getLog } from "../log/index.ts";
+import type { HttpEnv, HttpListenerSettings, HttpServices, RouteContext } from "./context.ts";
+import { adminRoutes } from "./routes/admin.ts";
+import { docsRoutes } from "./routes/docs.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
+
+const log = getLog("http");
+
+/** The route modules, in the order their routes appear in the OpenAPI document. */
+const ROUTES: readonly ((app: Hono<HttpEnv>, ctx: RouteContext) => void)[] = [
+  metricsRoutes,
+  healthRoutes,
+  adminRoutes,
+  docsRoutes,
+];
+
+/**
+ * Build the app of one HTTP listener. Serve it with
+ * `runtime.serveHttp(addr, (request, info) => app.fetch(request, info))`:
+ * the runtime's `info.remoteAddr` becomes `c.env.remoteAddr`.
+ *
+ * Answers: 403 (text) to a client outside `settings.trusted_hosts` on every
+ * path; 413 (text) to a body over `settings.request_body_limit` bytes; 404
+ * (text) for unknown paths; 400 (JSON `{ error }`) for a malformed JSON body.
+ *
+ * @param services the service-wide state (metrics, health, identity)
+ * @param settings this listener's settings
+ * @example
+ * ```ts
+ * const app = createApp(services, { trusted_hosts: ["127.0.0.1"], request_body_limit: 2097152, expose_system_info: false });
+ * const res = await app.request("/metrics", {}, { remoteAddr: { hostname: "127.0.0.1", port: 1 } });
+ * ```
+ */
+export function createApp(services: HttpServices, settings: HttpListenerSettings): Hono<HttpEnv> {
+  const app = new Hono<HttpEnv>();
+  app.use(async (c, next) => {
+    await next();
+    log.debug("{method} {path} {status} from {client}", {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      client: c.env.remoteAddr.hostname,
+    });
+  });
+  app.use(ipRestriction(
+    (c) => c.env.remoteAddr.hostname,
+    { allowList: [...settings.trusted_hosts] },
+    (remote, c) => {
+      log.debug("refused {client}: not in trusted_hosts", { client: remote.addr });
+      return c.text("forbidden\n", 403);
+    },
+  ));
+  app.use(bodyLimit({
+    maxSize: settings.request_body_limit,
+    onError: (c) => c.text("request body too large\n", 413),
+  }));
+  app.notFound((c) => c.text("not found\n", 404));
+  app.onError((error, c) => {
+    // 403: a client whose address cannot be read; 400: a malformed JSON body.
+    if (error instanceof HTTPException) {
+      return error.status === 403 ? c.text("forbidden\n", 403) : c.json({ error: error.message }, error.status);
+    }
+    log.error("{method} {path} failed: {error}", { method: c.req.method, path: c.req.path, error: String(error) });
+    return c.text("internal error\n", 500);
+  });
+  const ctx: RouteContext = { services, settings };
+  for (const register of ROUTES) register(app, ctx);
+  return app;
+}

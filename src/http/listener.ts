@@ -1,0 +1,70 @@
+/**
+ * Starting the HTTP listeners of `http_listeners`: one Hono app per
+ * listener, served on the runtime's native HTTP server.
+ *
+ * @module
+ */
+
+import { getLog } from "../log/index.ts";
+import type { HttpServer, NetAddr, Runtime } from "../runtime/types.ts";
+import { NetError } from "../runtime/types.ts";
+import { createApp } from "./app.ts";
+import type { HttpListenerSettings, HttpServices } from "./context.ts";
+
+const log = getLog("http");
+
+/** One HTTP listener as the server needs it (a subset of the `http_listeners` config entry). */
+export interface HttpListenerSpec extends HttpListenerSettings {
+  /** Address to listen on; `text` is the configured `listen` string. */
+  listen: { hostname: string; port: number; text: string };
+  /** KumoMTA's `use_tls`: validated, not served yet (a warning is logged). */
+  use_tls?: boolean;
+}
+
+/** The running HTTP listeners. */
+export interface HttpListeners {
+  /** Bound addresses, in configuration order (the real port when 0 was configured). */
+  readonly addrs: NetAddr[];
+  /** Stop every listener. */
+  close(): Promise<void>;
+}
+
+/**
+ * Bind every HTTP listener and start serving. Logs `http listener on
+ * ADDR:PORT` per listener, with the real port.
+ *
+ * @throws {NetError} when a listener cannot be bound (those already bound are closed first).
+ */
+export async function startHttpListeners(
+  runtime: Runtime,
+  specs: readonly HttpListenerSpec[],
+  services: HttpServices,
+): Promise<HttpListeners> {
+  const servers: HttpServer[] = [];
+  const close = async () => {
+    await Promise.all(servers.map((s) => s.close()));
+  };
+  try {
+    for (const spec of specs) {
+      if (spec.use_tls) log.warn("http listener {listen}: use_tls is not served yet; serving plain HTTP", { listen: spec.listen.text });
+      const app = createApp(services, spec);
+      const server = await runtime.serveHttp(
+        { hostname: spec.listen.hostname, port: spec.listen.port },
+        (request, info) => app.fetch(request, info),
+      ).catch((error: Error & { code?: string }) => {
+        throw new NetError(
+          error.code ?? "EUNKNOWN",
+          `cannot listen on ${spec.listen.text}: ${error.code ?? "error"}: ${error.message}`,
+          { cause: error },
+        );
+      });
+      servers.push(server);
+      const { hostname, port } = server.addr;
+      log.info("http listener on {address}", { address: hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}` });
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { addrs: servers.map((s) => s.addr), close };
+}

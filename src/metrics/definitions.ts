@@ -1,0 +1,107 @@
+/**
+ * Every metric proxy-server declares, in one table: name, type, help text and
+ * label names, as KumoMTA's `declare_metric!` does for its own. The
+ * `--dump-metric-metadata` output comes from here, and a test checks that the
+ * README's metric table lists each one. Adding a metric is one entry in
+ * {@linkcode METRICS}; the registry creates it and gives it a typed handle
+ * (see `registry.ts`).
+ *
+ * Names follow Prometheus conventions: counters end in `_total`, durations
+ * are in `_seconds`, sizes in `_bytes`. The byte counters use KumoMTA's
+ * `client_to_dest` / `dest_to_client` names (its proxy-server docs), not the
+ * `bytes_received` / `bytes_sent` of an older page of the same docs.
+ *
+ * @module
+ */
+
+/** A Prometheus metric type proxy-server declares. */
+export type MetricType = "counter" | "gauge" | "histogram";
+
+/** One declared metric (its name is the key in {@linkcode METRICS}). */
+export interface MetricDefinition {
+  /** Prometheus type. */
+  readonly type: MetricType;
+  /** The `# HELP` text. */
+  readonly help: string;
+  /** Label names, in order. */
+  readonly labels: readonly string[];
+  /** Histogram bucket upper bounds, in the metric's unit (histograms only). */
+  readonly buckets?: readonly number[];
+}
+
+/** `listener`: the proxy listener's configured `listen` text (KumoProxy's label). */
+const LISTENER = ["listener"] as const;
+
+/**
+ * The metric table. Every proxy metric is labelled `listener` (the
+ * configured `listen` text, e.g. `"0.0.0.0:1080"`), as KumoProxy's are.
+ */
+export const METRICS = {
+  proxy_connections_accepted_total: {
+    type: "counter",
+    help: "Client connections accepted by the proxy listener.",
+    labels: LISTENER,
+  },
+  proxy_connections_failed_total: {
+    type: "counter",
+    help: "Sessions that failed: a bad SOCKS5 handshake, an RFC 1929 authentication failure, " +
+      "a timeout, a TLS handshake failure or a relay I/O error.",
+    labels: LISTENER,
+  },
+  proxy_connections_completed_total: {
+    type: "counter",
+    help: "Sessions that completed: a request was answered (success or an error reply) and the tunnel, " +
+      "if any, ended cleanly.",
+    labels: LISTENER,
+  },
+  proxy_active_connections: {
+    type: "gauge",
+    help: "Client connections open now (handshakes and tunnels).",
+    labels: LISTENER,
+  },
+  proxy_bytes_client_to_dest_total: {
+    type: "counter",
+    help: "Bytes relayed from clients to destinations, counted as they flow.",
+    labels: LISTENER,
+  },
+  proxy_bytes_dest_to_client_total: {
+    type: "counter",
+    help: "Bytes relayed from destinations to clients, counted as they flow.",
+    labels: LISTENER,
+  },
+  proxy_outbound_connections_total: {
+    type: "counter",
+    help: "Outbound connections made, by destination (host:port). At most " +
+      "metrics.max_outbound_destinations series are kept; the least recently used is dropped first.",
+    labels: ["listener", "destination"],
+  },
+  proxy_outbound_destinations_evicted_total: {
+    type: "counter",
+    help: "Series of proxy_outbound_connections_total dropped to keep it within metrics.max_outbound_destinations.",
+    labels: [],
+  },
+  proxy_tls_handshake_failures_total: {
+    type: "counter",
+    help: "TLS handshakes with clients that failed (TLS listeners only).",
+    labels: LISTENER,
+  },
+  proxy_auth_failures_total: {
+    type: "counter",
+    help: "RFC 1929 username/password checks that failed.",
+    labels: LISTENER,
+  },
+  proxy_handshake_duration_seconds: {
+    type: "histogram",
+    help: "Time from accepting a client to answering its CONNECT with success, in seconds.",
+    labels: LISTENER,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  },
+  proxy_build_info: {
+    type: "gauge",
+    help: "Always 1; the labels say which proxy-server version runs on which runtime.",
+    labels: ["version", "runtime", "runtime_version"],
+  },
+} as const satisfies Record<string, MetricDefinition>;
+
+/** The name of a declared metric. */
+export type MetricName = keyof typeof METRICS;

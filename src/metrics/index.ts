@@ -1,0 +1,24 @@
+/**
+ * Prometheus metrics: the declared metric table, the registry, and the
+ * observer that turns proxy session events into metric updates.
+ *
+ * @example
+ * ```ts
+ * import { MetricsObserver, ProxyMetrics } from "./metrics/index.ts";
+ * const metrics = new ProxyMetrics({ version: "0.1.0", runtime: { name: "bun", version: "1.4.5" } });
+ * const observer = new MetricsObserver(metrics, { listeners: ["127.0.0.1:1080"], maxOutboundDestinations: 1000 });
+ * console.log(await metrics.registry.metrics());
+ * ```
+ *
+ * @module
+ */
+export { type MetricDefinition, type MetricName, METRICS, type MetricType } from "./definitions.ts";
+export {
+  DROPPED_DEFAULT_METRICS,
+  type MetricMetadata,
+  type MetricSet,
+  ProxyMetrics,
+  type ProxyMetricsOptions,
+} from "./registry.ts";
+export { MetricsObserver, type MetricsObserverOptions } from "./observer.ts";
+export { LruKeys } from "./lru.ts";

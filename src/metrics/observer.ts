@@ -1,0 +1,145 @@
+/**
+ * The metrics side of the server's {@linkcode ProxyObserver}: each session
+ * event becomes counter, gauge and histogram updates, labelled with the
+ * proxy listener's `listen` text.
+ *
+ * The per-byte path is cheap: each listener's label children are resolved
+ * once (at construction for the configured listeners, on first use for any
+ * other) and `relayed()` is one map lookup and one `inc`.
+ *
+ * @module
+ */
+
+import type { Counter, Gauge, Histogram } from "prom-client";
+import type { Direction, FailureReason, ProxyObserver } from "../server/observer.ts";
+import { LruKeys } from "./lru.ts";
+import type { ProxyMetrics } from "./registry.ts";
+
+type CounterChild = ReturnType<Counter["labels"]>;
+type GaugeChild = ReturnType<Gauge["labels"]>;
+type HistogramChild = ReturnType<Histogram["labels"]>;
+
+/** The label children of one listener. */
+interface ListenerSeries {
+  accepted: CounterChild;
+  failed: CounterChild;
+  completed: CounterChild;
+  active: GaugeChild;
+  bytes: Record<Direction, CounterChild>;
+  tlsFailures: CounterChild;
+  authFailures: CounterChild;
+  handshake: HistogramChild;
+}
+
+/** Options of {@linkcode MetricsObserver}. */
+export interface MetricsObserverOptions {
+  /** The configured proxy listeners' `listen` texts: their series exist (at 0) from the start. */
+  listeners: readonly string[];
+  /** Cap on `proxy_outbound_connections_total` series (`metrics.max_outbound_destinations`). */
+  maxOutboundDestinations: number;
+}
+
+/**
+ * A {@linkcode ProxyObserver} that records into a {@linkcode ProxyMetrics}.
+ *
+ * @example
+ * ```ts
+ * const metrics = new ProxyMetrics({ version, runtime });
+ * const observer = new MetricsObserver(metrics, { listeners: ["127.0.0.1:1080"], maxOutboundDestinations: 1000 });
+ * await ProxyServer.start({ runtime, listeners, users, observer });
+ * ```
+ */
+export class MetricsObserver implements ProxyObserver {
+  readonly #metrics: ProxyMetrics;
+  readonly #series = new Map<string, ListenerSeries>();
+  readonly #destinations: LruKeys<string>;
+
+  constructor(metrics: ProxyMetrics, options: MetricsObserverOptions) {
+    this.#metrics = metrics;
+    const { proxy_outbound_connections_total: outbound, proxy_outbound_destinations_evicted_total: evicted } =
+      metrics.set;
+    this.#destinations = new LruKeys<string>(options.maxOutboundDestinations, (key) => {
+      outbound.remove(JSON.parse(key));
+      evicted.inc();
+    });
+    for (const listener of options.listeners) this.#for(listener);
+  }
+
+  #for(listener: string): ListenerSeries {
+    let s = this.#series.get(listener);
+    if (s === undefined) {
+      const m = this.#metrics.set;
+      const labels = { listener };
+      s = {
+        accepted: m.proxy_connections_accepted_total.labels(labels),
+        failed: m.proxy_connections_failed_total.labels(labels),
+        completed: m.proxy_connections_completed_total.labels(labels),
+        active: m.proxy_active_connections.labels(labels),
+        bytes: {
+          client_to_dest: m.proxy_bytes_client_to_dest_total.labels(labels),
+          dest_to_client: m.proxy_bytes_dest_to_client_total.labels(labels),
+        },
+        tlsFailures: m.proxy_tls_handshake_failures_total.labels(labels),
+        authFailures: m.proxy_auth_failures_total.labels(labels),
+        handshake: m.proxy_handshake_duration_seconds.labels(labels),
+      };
+      // Series appear at 0 before the first event, so rate() works from the start.
+      for (const child of [s.accepted, s.failed, s.completed, s.bytes.client_to_dest, s.bytes.dest_to_client]) {
+        child.inc(0);
+      }
+      s.tlsFailures.inc(0);
+      s.authFailures.inc(0);
+      s.active.set(0);
+      m.proxy_handshake_duration_seconds.zero(labels);
+      this.#series.set(listener, s);
+    }
+    return s;
+  }
+
+  /** `proxy_connections_accepted_total` + 1, `proxy_active_connections` + 1. */
+  accepted(listener: string): void {
+    const s = this.#for(listener);
+    s.accepted.inc();
+    s.active.inc();
+  }
+
+  /** `proxy_active_connections` - 1. */
+  closed(listener: string): void {
+    this.#for(listener).active.dec();
+  }
+
+  /** `proxy_connections_failed_total` + 1; a `"tls"` failure also counts in `proxy_tls_handshake_failures_total`. */
+  failed(listener: string, reason: FailureReason): void {
+    const s = this.#for(listener);
+    s.failed.inc();
+    if (reason === "tls") s.tlsFailures.inc();
+  }
+
+  /** `proxy_connections_completed_total` + 1. */
+  completed(listener: string): void {
+    this.#for(listener).completed.inc();
+  }
+
+  /** `proxy_auth_failures_total` + 1. */
+  authFailed(listener: string): void {
+    this.#for(listener).authFailures.inc();
+  }
+
+  /** Observe `seconds` in `proxy_handshake_duration_seconds`. */
+  handshakeDone(listener: string, seconds: number): void {
+    this.#for(listener).handshake.observe(seconds);
+  }
+
+  /** `proxy_outbound_connections_total{listener,destination}` + 1, within the series cap. */
+  outbound(listener: string, destination: string): void {
+    const labels = { listener, destination };
+    // JSON of the label object: the eviction callback gets the labels back from the key.
+    this.#destinations.touch(JSON.stringify(labels));
+    this.#metrics.set.proxy_outbound_connections_total.labels(labels).inc();
+  }
+
+  /** `proxy_bytes_{client_to_dest,dest_to_client}_total` + `bytes`. */
+  relayed(listener: string, direction: Direction, bytes: number): void {
+    this.#for(listener).bytes[direction].inc(bytes);
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The Prometheus registry of a running proxy-server: every metric of
+ * {@linkcode METRICS}, created once with a typed handle, plus prom-client's
+ * default process metrics (`process_start_time_seconds`,
+ * `process_resident_memory_bytes`, `process_open_fds`, ...).
+ *
+ * @module
+ */
+
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { type MetricDefinition, type MetricName, METRICS } from "./definitions.ts";
+
+/** The prom-client class that implements a definition, with its label names. */
+type MetricOf<D extends MetricDefinition> = D["type"] extends "counter" ? Counter<D["labels"][number]>
+  : D["type"] extends "gauge" ? Gauge<D["labels"][number]>
+  : Histogram<D["labels"][number]>;
+
+/** A typed handle per declared metric: `set.proxy_active_connections` is a `Gauge<"listener">`. */
+export type MetricSet = { readonly [K in MetricName]: MetricOf<(typeof METRICS)[K]> };
+
+/**
+ * prom-client default metrics that are left out: gauges whose names end in
+ * `_total`, which Prometheus' naming rules (and `promtool check metrics`)
+ * reserve for counters. Their per-type breakdowns (`nodejs_active_handles`,
+ * `nodejs_active_requests`, `nodejs_active_resources`) stay.
+ */
+export const DROPPED_DEFAULT_METRICS = [
+  "nodejs_active_handles_total",
+  "nodejs_active_requests_total",
+  "nodejs_active_resources_total",
+] as const;
+
+/** One metric's description, as `--dump-metric-metadata` prints it. */
+export interface MetricMetadata {
+  /** Metric family name, e.g. `"proxy_active_connections"`. */
+  name: string;
+  /** Prometheus type: `counter`, `gauge`, `histogram` or `summary`. */
+  type: string;
+  /** The `# HELP` text. */
+  help: string;
+  /** Label names (a histogram's `le` is implied, not listed). */
+  labels: string[];
+}
+
+/** Options of {@linkcode ProxyMetrics}. */
+export interface ProxyMetricsOptions {
+  /** proxy-server's version (the `version` label of `proxy_build_info`). */
+  version: string;
+  /** Runtime name, `"deno"` or `"bun"`, and its version (labels of `proxy_build_info`). */
+  runtime: { name: string; version: string };
+  /** Collect prom-client's default process metrics; default true. */
+  processMetrics?: boolean;
+}
+
+function create(name: MetricName, d: MetricDefinition, registry: Registry): Counter | Gauge | Histogram {
+  const common = { name, help: d.help, labelNames: [...d.labels], registers: [registry] };
+  switch (d.type) {
+    case "counter":
+      return new Counter(common);
+    case "gauge":
+      return new Gauge(common);
+    case "histogram":
+      return new Histogram({ ...common, buckets: [...(d.buckets ?? [])] });
+  }
+}
+
+/**
+ * A registry holding every declared metric. Metrics start with no series;
+ * `proxy_build_info` is set to 1 at construction.
+ *
+ * @example
+ * ```ts
+ * const m = new ProxyMetrics({ version: "0.1.0", runtime: { name: "bun", version: "1.4.5" } });
+ * m.set.proxy_connections_accepted_total.labels({ listener: "127.0.0.1:1080" }).inc();
+ * const text = await m.registry.metrics(); // Prometheus text exposition
+ * ```
+ */
+export class ProxyMetrics {
+  /** The prom-client registry (serve `registry.metrics()` with `registry.contentType`). */
+  readonly registry: Registry = new Registry();
+  /** Typed handles of the declared metrics. */
+  readonly set: MetricSet;
+
+  constructor(options: ProxyMetricsOptions) {
+    if (options.processMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry });
+      for (const name of DROPPED_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
+    }
+    const set: Record<string, Counter | Gauge | Histogram> = {};
+    for (const [name, d] of Object.entries(METRICS)) set[name] = create(name as MetricName, d, this.registry);
+    this.set = set as unknown as MetricSet;
+    this.set.proxy_build_info.labels({
+      version: options.version,
+      runtime: options.runtime.name,
+      runtime_version: options.runtime.version,
+    }).set(1);
+  }
+
+  /**
+   * Name, type, help and label names of every metric in the registry: the
+   * declared ones and prom-client's process metrics, in exposition order.
+   */
+  metadata(): MetricMetadata[] {
+    return this.registry.getMetricsAsArray().map((m) => {
+      const labels = (m as { labelNames?: readonly string[] }).labelNames ?? [];
+      return { name: m.name, type: String(m.type), help: m.help, labels: labels.filter((l) => l !== "le") };
+    });
+  }
+}
