@@ -56,7 +56,7 @@ test("the log filter endpoint changes what is logged at once; a bad filter gets 
 
     const bad = await setFilter(proxy, '{"filter":"proxy_server=chatty"}');
     assert.equal(bad.status, 400);
-    assert.match(JSON.parse(bad.body).error, /unknown level "chatty"/);
+    assert.match(JSON.parse(bad.body).error, /bad directive "proxy_server=chatty"/);
     await probe(proxy, "proxy_server=debug");
     assert.equal(count(proxy.log(), DEBUG_LINE), 2, "still at debug after the refused filter");
 
