@@ -8,6 +8,7 @@ import type { Config } from "../config/index.ts";
 import { configureLogging, getLog } from "../log/index.ts";
 import type { Runtime } from "../runtime/types.ts";
 import { ProxyServer } from "../server/index.ts";
+import { buildEgress } from "./egress.ts";
 
 const log = getLog("cli");
 
@@ -39,7 +40,7 @@ export async function runProxy(runtime: Runtime, config: Config): Promise<number
     }
     stopping = true;
     log.info("{signal}: stopping", { signal });
-    server.stop(config.shutdown_grace_period).then(() => {
+    server.stop(config.shutdown_grace_period).then(() => egress.registry.stop()).then(() => {
       log.info("stopped");
       finish(0);
     });
@@ -48,15 +49,18 @@ export async function runProxy(runtime: Runtime, config: Config): Promise<number
     runtime.onSignal("SIGINT", () => stop("SIGINT")),
     runtime.onSignal("SIGTERM", () => stop("SIGTERM")),
   ];
+  const egress = buildEgress(runtime, config);
   try {
     server = await ProxyServer.start({
       runtime,
       listeners: config.proxy_listeners,
       users: config.users,
+      dial: egress.dial,
     });
   } catch (error) {
     log.error("cannot start: {error}", { error: error instanceof Error ? error.message : String(error) });
     unsubscribe.forEach((u) => u());
+    await egress.registry.stop();
     return 1;
   }
   if (stopRequested !== undefined) stop(stopRequested);

@@ -21,7 +21,7 @@ import type { Conn } from "../runtime/types.ts";
 import { formatAddress, type SocksAddress } from "../socks5/index.ts";
 import { AllSourcesSuspendedError, EgressConnectError, NoSourcesError } from "./errors.ts";
 import { formatSeconds } from "./health.ts";
-import { DEFAULT_CONNECT_TIMEOUT, type EgressConnectOptions, type EgressSource } from "./source.ts";
+import { deadline, type EgressConnectOptions, type EgressSource } from "./source.ts";
 
 const log = getLog("egress");
 
@@ -129,7 +129,7 @@ export class EgressPool {
    * once), all within the one `signal`/`timeout`.
    *
    * @param destination host (IP literal or DNS name) and port
-   * @param options abort signal and timeout (seconds, default 60)
+   * @param options abort signal and/or timeout (seconds; 60 when neither is given)
    * @throws {AllSourcesSuspendedError} at once when every source is suspended
    * (logged at WARN with when the earliest comes back).
    * @throws {NoSourcesError} when the pool has no source of non-zero weight.
@@ -137,8 +137,7 @@ export class EgressPool {
    * source, or the last source's failure when every eligible source failed.
    */
   async connect(destination: SocksAddress, options: EgressConnectOptions = {}): Promise<Conn> {
-    const timeout = AbortSignal.timeout((options.timeout ?? DEFAULT_CONNECT_TIMEOUT) * 1000);
-    const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
+    const signal = deadline(options);
     const tried = new Set<EgressSource>();
     let last: EgressConnectError | undefined;
     for (;;) {
@@ -163,7 +162,7 @@ export class EgressPool {
       }
       tried.add(source);
       try {
-        return await source.connect(destination, { signal, timeout: options.timeout });
+        return await source.connect(destination, { signal });
       } catch (error) {
         if (!(error instanceof EgressConnectError) || error.kind === "Destination" || signal.aborted) throw error;
         last = error;

@@ -48,7 +48,10 @@ export const DEFAULT_CONNECT_TIMEOUT = 60;
 export interface EgressConnectOptions {
   /** Abort the attempt (e.g. the listener timeout of the SOCKS5 session that asked). */
   signal?: AbortSignal;
-  /** Bound on the whole attempt, every candidate address included, seconds. Default 60. */
+  /**
+   * Bound on the whole attempt, every candidate address included, seconds.
+   * Default: none beyond `signal` when a signal is given, else 60.
+   */
   timeout?: number;
 }
 
@@ -92,10 +95,15 @@ function ipFamily(address: string | undefined): 0 | 4 | 6 {
   return address.includes(":") ? 6 : 0;
 }
 
-/** Combine an outer signal and a timeout into one signal. */
-function deadline(options: EgressConnectOptions): AbortSignal {
-  const timeout = AbortSignal.timeout((options.timeout ?? DEFAULT_CONNECT_TIMEOUT) * 1000);
-  return options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
+/**
+ * One signal for a connect attempt: `options.signal` and/or
+ * `options.timeout`; 60 s when neither is given.
+ */
+export function deadline(options: EgressConnectOptions): AbortSignal {
+  const { signal, timeout } = options;
+  if (timeout === undefined && signal !== undefined) return signal;
+  const timer = AbortSignal.timeout((timeout ?? DEFAULT_CONNECT_TIMEOUT) * 1000);
+  return signal === undefined ? timer : AbortSignal.any([signal, timer]);
 }
 
 /** One egress source; see the module docs. */
@@ -149,7 +157,7 @@ export class EgressSource {
    * it is closed: close it when done.
    *
    * @param destination host (IP literal or DNS name) and port
-   * @param options abort signal and timeout (seconds, default 60)
+   * @param options abort signal and/or timeout (seconds; 60 when neither is given)
    * @throws {SourceSuspendedError} at once when the source is suspended.
    * @throws {EgressConnectError} when the connect fails; `kind` says
    * whether it counted against the source (`"ProxyUnhealthy"`,

@@ -29,6 +29,8 @@ test("a minimal config gets every default", async () => {
       use_tls: false,
     }],
     users: [],
+    sources: {},
+    pools: {},
     log: { filter: "proxy_server=info", format: "human" },
     shutdown_grace_period: 10,
   });

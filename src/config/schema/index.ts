@@ -11,6 +11,7 @@
 
 import * as v from "valibot";
 import { duration } from "./duration.ts";
+import { PoolsSchema, SourcesFileSchema, SourcesSchema } from "./egress.ts";
 import { ProxyListenersSchema } from "./listener.ts";
 import { LogSchema } from "./log.ts";
 import { strictObject } from "./object.ts";
@@ -27,6 +28,9 @@ export const ConfigEntries = {
   )),
   proxy_listeners: ProxyListenersSchema,
   users: v.optional(UsersSchema, []),
+  sources: v.optional(SourcesSchema, {}),
+  pools: v.optional(PoolsSchema, {}),
+  sources_file: v.optional(SourcesFileSchema),
   log: v.optional(LogSchema, {}),
   shutdown_grace_period: v.optional(
     duration(
@@ -58,3 +62,5 @@ export type Config = v.InferOutput<typeof ConfigSchema>;
 
 /** One entry of `proxy_listeners`, as loaded (timeout in seconds, listen parsed). */
 export type ProxyListenerConfig = Config["proxy_listeners"][number];
+
+export type { PoolConfig, SourceConfig } from "./egress.ts";
