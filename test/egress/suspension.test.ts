@@ -11,7 +11,7 @@ import {
   UnknownSourceError,
 } from "../../src/egress/index.ts";
 import { type EchoTarget, startEchoTarget } from "../helpers/target.ts";
-import { freePort } from "../helpers/peers.ts";
+import { closedPort as findClosedPort } from "../helpers/peers.ts";
 import { collectLogs, recorder, until } from "./helpers.ts";
 
 let echo: EchoTarget;
@@ -20,7 +20,7 @@ const logs = collectLogs();
 
 before(async () => {
   echo = await startEchoTarget();
-  closedPort = await freePort(); // nothing listens there
+  closedPort = await findClosedPort();
 });
 
 after(async () => {

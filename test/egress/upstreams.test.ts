@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { EgressConnectError, EgressRegistry, EgressSource } from "../../src/egress/index.ts";
 import { type RunningProxy, startProxy } from "../helpers/proxy-process.ts";
 import { type EchoTarget, startEchoTarget } from "../helpers/target.ts";
-import { freePort, type Peer, startHaproxy } from "../helpers/peers.ts";
+import { closedPort as findClosedPort, freePort, type Peer, startHaproxy } from "../helpers/peers.ts";
 import { collectLogs, recorder, until } from "./helpers.ts";
 
 let echo: EchoTarget;
@@ -67,7 +67,7 @@ test("an upstream that answers BIND with an error suspends the source (ProxyUnhe
 
 test("an upstream whose CONNECT to the destination is refused does not suspend; its REP is kept", async () => {
   const observer = recorder();
-  const closed = await freePort();
+  const closed = await findClosedPort();
   const registry = new EgressRegistry({
     sources: {
       up: {
@@ -92,7 +92,7 @@ test("a DNS-named proxy: each address is tried in turn and the failures count on
   // "localhost" resolves to 127.0.0.1 (and ::1 where configured); nothing listens on this port.
   const observer = recorder();
   const registry = new EgressRegistry({
-    sources: { up: { socks5_proxy_server: { host: "localhost", port: await freePort() } } },
+    sources: { up: { socks5_proxy_server: { host: "localhost", port: await findClosedPort() } } },
     pools: {},
   }, { observer });
   await assert.rejects(registry.source("up").connect({ host: "127.0.0.1", port: echo.port }), EgressConnectError);

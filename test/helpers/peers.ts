@@ -24,6 +24,26 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * A port on 127.0.0.1 that refuses connections and stays that way: a
+ * privileged port (never handed out for port-0 listeners or as a client's
+ * ephemeral port, unlike a released free port) where a connect is refused now.
+ */
+export async function closedPort(): Promise<number> {
+  for (const port of [1, 7, 9, 13, 19, 37, 39, 42, 47]) {
+    const refused = await new Promise<boolean>((resolve) => {
+      const s = connect({ port, host: "127.0.0.1" });
+      s.once("connect", () => {
+        s.destroy();
+        resolve(false);
+      });
+      s.once("error", (error: Error & { code?: string }) => resolve(error.code === "ECONNREFUSED"));
+    });
+    if (refused) return port;
+  }
+  throw new Error("no closed privileged port on 127.0.0.1");
+}
+
 /** Resolve once something accepts TCP connections on `port` (bounded by `timeoutMs`). */
 export async function waitForPort(port: number, child: ChildProcess, log: () => string, timeoutMs = 10_000): Promise<void> {
   const until = Date.now() + timeoutMs;
