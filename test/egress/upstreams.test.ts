@@ -4,7 +4,7 @@
 // that is stopped and restarted.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { EgressConnectError, EgressRegistry, EgressSource } from "../../src/egress/index.ts";
+import { EgressConnectError, EgressRegistry, EgressSource, HealthChecker } from "../../src/egress/index.ts";
 import { type RunningProxy, startProxy } from "../helpers/proxy-process.ts";
 import { type EchoTarget, startEchoTarget } from "../helpers/target.ts";
 import { closedPort as findClosedPort, freePort, type Peer, startHaproxy } from "../helpers/peers.ts";
@@ -100,6 +100,29 @@ test("a DNS-named proxy: each address is tried in turn and the failures count on
   await registry.stop();
 });
 
+test("several addresses for the proxy's name: a dead one is skipped; when all fail, one combined failure counts", async () => {
+  const observer = recorder();
+  // The name resolves (via the resolver hook) to an address where nothing listens, then to the upstream.
+  const names: Record<string, string[]> = {
+    "proxy.test": ["127.0.0.9", "127.0.0.1"],
+    "dead.test": ["127.0.0.9", "127.0.0.10"],
+  };
+  const resolve = (host: string) => Promise.resolve(names[host] ?? [host]);
+  const via = (host: string) =>
+    new EgressSource(host, { socks5_proxy_server: { host, port: upstream.ports[0] } }, { observer, resolve });
+  const conn = await via("proxy.test").connect({ host: "127.0.0.1", port: echo.port }, { timeout: 5 });
+  await roundTrip(conn);
+  conn.close();
+  assert.equal(observer.count("connectionFailed", "proxy.test"), 0);
+  await assert.rejects(via("dead.test").connect({ host: "127.0.0.1", port: echo.port }, { timeout: 5 }), (error: unknown) => {
+    assert.ok(error instanceof EgressConnectError);
+    assert.equal(error.kind, "ProxyUnhealthy");
+    assert.match(error.message, /every address of proxy dead\.test:\d+ failed: 127\.0\.0\.9:\d+: .*; 127\.0\.0\.10:\d+: /);
+    return true;
+  });
+  assert.equal(observer.count("connectionFailed", "dead.test", "ProxyUnhealthy"), 1);
+});
+
 test("PROXY v2 through Debian's haproxy: the target is reached and haproxy logs the header's source address", async () => {
   const source = new EgressSource("ha", {
     ha_proxy_server: { host: "127.0.0.1", port: haproxy.port },
@@ -128,7 +151,6 @@ test("health checks: stopping the upstream flips healthy to 0 after fall checks,
     },
     pools: {},
   }, { observer });
-  const [checker] = registry.healthCheckers;
   registry.startHealthChecks();
   try {
     await until(() => /client closed the connection before sending a request/.test(checked.log()), "a probe to arrive");
@@ -149,9 +171,27 @@ test("health checks: stopping the upstream flips healthy to 0 after fall checks,
       assert.doesNotMatch(log, /session failed/, "the upstream logs no protocol error for the probes");
       assert.match(log, /client closed the connection before sending a request/);
     }
-    assert.ok(checker.spec.fall === 2);
   } finally {
     await registry.stop();
     await checked.stop();
   }
+});
+
+test("a HAProxy source's health check sends a PROXY v2 LOCAL header: passes against haproxy, fails on a closed port", async () => {
+  const spec = { interval: 30, timeout: 2, fall: 1, rise: 1 };
+  const live = new EgressSource("ha", {
+    ha_proxy_server: { host: "127.0.0.1", port: haproxy.port },
+    ha_proxy_source_address: "192.0.2.55",
+    health_check: spec,
+  });
+  assert.equal(await new HealthChecker(live, spec).checkNow(), true);
+  assert.equal(live.health.healthy, true);
+  const dead = new EgressSource("ha-dead", {
+    ha_proxy_server: { host: "127.0.0.1", port: await findClosedPort() },
+    ha_proxy_source_address: "192.0.2.55",
+    health_check: spec,
+  });
+  assert.equal(await new HealthChecker(dead, spec).checkNow(), false);
+  assert.deepEqual([dead.health.healthy, dead.health.suspension()?.reason], [false, "HealthCheck"]);
+  dead.health.dispose();
 });
