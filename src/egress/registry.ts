@@ -77,7 +77,6 @@ export class EgressRegistry {
   constructor(spec: EgressRegistrySpec, options: EgressRegistryOptions = {}) {
     const outer = options.observer ?? NULL_EGRESS_OBSERVER;
     const observer: EgressObserver = {
-      ...outer,
       connectionFailed: (s, k) => outer.connectionFailed(s, k),
       suspended: (s, r) => outer.suspended(s, r),
       unsuspended: (s, r) => outer.unsuspended(s, r),

@@ -195,3 +195,29 @@ test("a HAProxy source's health check sends a PROXY v2 LOCAL header: passes agai
   assert.deepEqual([dead.health.healthy, dead.health.suspension()?.reason], [false, "HealthCheck"]);
   dead.health.dispose();
 });
+
+test("bytes an upstream sends right behind its CONNECT reply (a banner) reach the reader first", async () => {
+  // A scripted upstream that writes the CONNECT reply and an SMTP banner in one segment.
+  const { createServer } = await import("node:net");
+  const server = createServer((socket) => {
+    let stage = 0;
+    socket.on("data", () => {
+      if (stage++ === 0) socket.write(Uint8Array.from([5, 0]));
+      else {
+        const banner = new TextEncoder().encode("220 mx.test ESMTP\r\n");
+        socket.write(Uint8Array.from([5, 0, 0, 1, 127, 0, 0, 1, 0, 25, ...banner]));
+      }
+    });
+    socket.on("error", () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const port = (server.address() as { port: number }).port;
+    const source = new EgressSource("scripted", { socks5_proxy_server: { host: "127.0.0.1", port } });
+    const conn = await source.connect({ host: "192.0.2.25", port: 25 }, { timeout: 5 });
+    assert.equal(new TextDecoder().decode((await conn.read())!), "220 mx.test ESMTP\r\n");
+    conn.close();
+  } finally {
+    server.close();
+  }
+});
