@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Installs the real peers the test suite talks to, from Debian's packages,
 # when they are missing: curl (SOCKS5 and HTTP client), promtool (Debian's
-# `prometheus` package; checks the /metrics exposition) and chromium (headless
-# browser for the /rapidoc page). Later issues add to the list.
+# `prometheus` package; checks the /metrics exposition), chromium (headless
+# browser for the /rapidoc page), dante-server (danted, a standard SOCKS5
+# upstream for egress) and haproxy (PROXY protocol v2 upstream for egress).
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
 need=()
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v danted >/dev/null 2>&1 || [ -x /usr/sbin/danted ] || need+=(dante-server)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing test peers: ${need[*]}"
 sudo=""

@@ -26,7 +26,11 @@ function err(text: string): void {
 }
 
 async function execute(runtime: Runtime, command: Command): Promise<number> {
-  const io = { readTextFile: (p: string) => runtime.readTextFile(p), env: (n: string) => runtime.env(n) };
+  const io = {
+    readTextFile: (p: string) => runtime.readTextFile(p),
+    env: (n: string) => runtime.env(n),
+    notice: (text: string) => err(`notice: ${text}`),
+  };
   switch (command.kind) {
     case "help":
       out(USAGE);

@@ -11,6 +11,7 @@ import { MetricsObserver, ProxyMetrics } from "../metrics/index.ts";
 import type { Runtime } from "../runtime/types.ts";
 import { ProxyServer } from "../server/index.ts";
 import { BUILD, PRODUCT, VERSION } from "./version.ts";
+import { buildEgress } from "./egress.ts";
 
 const log = getLog("cli");
 
@@ -59,7 +60,7 @@ export async function runProxy(runtime: Runtime, config: Config): Promise<number
     stopping = true;
     health.phase = "stopping";
     log.info("{signal}: stopping", { signal });
-    server.stop(config.shutdown_grace_period).then(async () => {
+    server.stop(config.shutdown_grace_period).then(() => egress.registry.stop()).then(async () => {
       await http?.close();
       log.info("stopped");
       finish(0);
@@ -69,6 +70,7 @@ export async function runProxy(runtime: Runtime, config: Config): Promise<number
     runtime.onSignal("SIGINT", () => stop("SIGINT")),
     runtime.onSignal("SIGTERM", () => stop("SIGTERM")),
   ];
+  const egress = buildEgress(runtime, config);
   try {
     http = await startHttpListeners(runtime, config.http_listeners, { info, metrics, health });
     server = await ProxyServer.start({
@@ -76,11 +78,13 @@ export async function runProxy(runtime: Runtime, config: Config): Promise<number
       listeners: config.proxy_listeners,
       users: config.users,
       observer,
+      dial: egress.dial,
     });
   } catch (error) {
     log.error("cannot start: {error}", { error: error instanceof Error ? error.message : String(error) });
     await http?.close();
     unsubscribe.forEach((u) => u());
+    await egress.registry.stop();
     return 1;
   }
   health.phase = "operational";

@@ -67,6 +67,14 @@ export function jsonPath(path: readonly v.IssuePathItem[] | undefined): string {
   return text;
 }
 
+/**
+ * One object key as a JSON path step: `.key`, or `["odd key"]` when the key
+ * is not an identifier (the spelling {@linkcode jsonPath} uses).
+ */
+export function jsonKey(key: string): string {
+  return IDENTIFIER.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
 /** Turn valibot issues into problems of `file`, one per issue, in order. */
 export function issuesToProblems(
   issues: readonly v.BaseIssue<unknown>[],

@@ -22,4 +22,10 @@ export interface ConfigIo {
   readTextFile(path: string): Promise<string>;
   /** The value of an environment variable, or `undefined` when unset. */
   env(name: string): string | undefined;
+  /**
+   * Receives one line per notice about the config that is not a problem
+   * (e.g. an MTA-only key ignored in a KumoMTA sources file). Optional: no
+   * notices when absent.
+   */
+  notice?(text: string): void;
 }

@@ -6,12 +6,14 @@
  */
 
 import * as v from "valibot";
+import { mergeEgress } from "./egress-refs.ts";
 import { ConfigError, issuesToProblems } from "./errors.ts";
 import type { ConfigIo } from "./io.ts";
 import { parseJson } from "./json.ts";
 import { type Config, ConfigSchema } from "./schema/index.ts";
 import { fallbackMessage } from "./schema/messages.ts";
 import { readSecretFiles, withSecretSource } from "./schema/secret.ts";
+import { readSourcesFiles } from "./sources-file.ts";
 
 /** Options of {@linkcode parseConfig}. */
 export interface ParseConfigOptions {
@@ -26,9 +28,13 @@ export interface ParseConfigOptions {
 /**
  * Validate an already-parsed config value: fill in defaults, turn durations
  * into seconds, parse `listen` addresses, resolve `{ "env" }` and
- * `{ "file" }` secrets through `io`, and check cross-field rules (unique
+ * `{ "file" }` secrets through `io`, check cross-field rules (unique
  * `listen` addresses and usernames, exactly one of `password` /
- * `password_hash`).
+ * `password_hash`, contradictory source keys), read the KumoMTA
+ * sources-helper files of `sources_file` (relative to `configPath`) into
+ * `sources` and `pools`, and check that pool entries and `egress_pool`s
+ * name things that exist. Notices (ignored MTA-only keys) go to
+ * `io.notice`.
  *
  * @param value the JSON document (e.g. built by the CLI's `--listen` mode)
  * @param file the name to report problems under (a path or e.g. `"--listen"`)
@@ -54,7 +60,17 @@ export async function parseConfig(
     secrets,
     () => v.safeParse(ConfigSchema, value, { message: fallbackMessage }),
   );
-  if (!result.success) throw new ConfigError(issuesToProblems(result.issues, file));
+  const raw = (value as { sources_file?: unknown } | null)?.sources_file;
+  const helperPaths = typeof raw === "string"
+    ? [raw]
+    : Array.isArray(raw) && raw.every((p) => typeof p === "string" && p !== "")
+    ? raw as string[]
+    : [];
+  const helpers = await readSourcesFiles(helperPaths, io, options.configPath);
+  if (!result.success) throw new ConfigError([...issuesToProblems(result.issues, file), ...helpers.problems]);
+  // Unresolved names are only worth reporting once the files themselves are sound.
+  const problems = helpers.problems.length > 0 ? helpers.problems : mergeEgress(result.output, file, helpers);
+  if (problems.length > 0) throw new ConfigError(problems);
   return result.output;
 }
 

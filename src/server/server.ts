@@ -24,6 +24,8 @@ export interface ProxyListenerSpec {
   require_auth: boolean;
   /** Accept ATYP DOMAINNAME requests. */
   allow_domain_names: boolean;
+  /** Pool for CONNECTs without a preceding BIND (passed to the dialer as `OutboundRequest.egressPool`). */
+  egress_pool?: string;
 }
 
 /** Options of {@linkcode ProxyServer.start}. */
@@ -82,6 +84,7 @@ export class ProxyServer {
           timeout: spec.timeout,
           requireAuth: spec.require_auth,
           allowDomainNames: spec.allow_domain_names,
+          egressPool: spec.egress_pool,
         };
         const ctx = { settings, users, dial, probeBind, observer };
         const handle = await runtime.listen(

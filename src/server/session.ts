@@ -27,6 +27,7 @@ import {
   METHOD,
   REP,
   AUTH_STATUS,
+  Socks5EofError,
   Socks5ProtocolError,
   type SocksAddress,
   SOCKS_VERSION,
@@ -50,6 +51,8 @@ export interface SessionSettings {
   requireAuth: boolean;
   /** Whether ATYP DOMAINNAME is accepted (`allow_domain_names`). */
   allowDomainNames: boolean;
+  /** The listener's `egress_pool`, if any. */
+  egressPool?: string;
 }
 
 /** What a session asks of the outbound side. */
@@ -60,6 +63,8 @@ export interface OutboundRequest {
   localAddress?: string;
   /** The RFC 1929 username the client authenticated as, if any. */
   username?: string;
+  /** The `egress_pool` of the listener the client came in on, if any (a user's pool wins over it). */
+  egressPool?: string;
   /** Aborted when the listener `timeout` expires. */
   signal: AbortSignal;
 }
@@ -145,6 +150,11 @@ export async function runSession(client: Conn, ctx: SessionContext): Promise<voi
       try {
         request = await step("request", () => reader.next(decodeRequest));
       } catch (error) {
+        // A client that closes between messages (e.g. a health check that
+        // stops after the greeting or the BIND) ends its session cleanly.
+        if (error instanceof Socks5EofError && error.received.length === 0) {
+          throw new SessionEnd("completed", "client closed the connection before sending a request");
+        }
         // A malformed request that still deserves a reply (unknown ATYP: 0x08).
         if (error instanceof Socks5ProtocolError && error.rep !== undefined) {
           await client.write(encodeReply(error.rep)).catch(() => {});
@@ -182,7 +192,7 @@ export async function runSession(client: Conn, ctx: SessionContext): Promise<voi
         dest = await withTimeout(
           "connect",
           settings.timeout,
-          (signal) => ctx.dial({ destination, localAddress, username, signal }),
+          (signal) => ctx.dial({ destination, localAddress, username, egressPool: settings.egressPool, signal }),
         );
       } catch (error) {
         log.debug("CONNECT {destination} failed: {error}", { destination: formatAddress(destination), error: String(error) });

@@ -31,6 +31,8 @@ test("a minimal config gets every default", async () => {
     http_listeners: [],
     metrics: { max_outbound_destinations: 1000 },
     users: [],
+    sources: {},
+    pools: {},
     log: { filter: "proxy_server=info", format: "human" },
     shutdown_grace_period: 10,
   });

@@ -95,6 +95,12 @@ test("bad configs are rejected by ajv with the same JSON paths", async () => {
     [{ proxy_listeners: [{ listen: "127.0.0.1:1080", require_auth: "yes" }] }, "/proxy_listeners/0/require_auth"],
     [{ proxy_listeners: [] }, "/proxy_listeners"],
     [{ proxy_listeners: [{ listen: "127.0.0.1:1080" }], log: { filter: "loud" } }, "/log/filter"],
+    [{ proxy_listeners: [{ listen: "127.0.0.1:1080" }], sources: { s: { source_adress: "10.0.0.1" } } }, "/sources/s"],
+    [
+      { proxy_listeners: [{ listen: "127.0.0.1:1080" }], sources: { s: { suspend_when_unplumbed: {} } } },
+      "/sources/s/suspend_when_unplumbed",
+    ],
+    [{ proxy_listeners: [{ listen: "127.0.0.1:1080" }], pools: { p: { entries: [{ weight: 1 }] } } }, "/pools/p/entries/0"],
     [
       { proxy_listeners: [{ listen: "127.0.0.1:1080" }], users: [{ username: "a", password: "x", password_hash: hash }] },
       "/users/0",

@@ -12,6 +12,7 @@
 import * as v from "valibot";
 import { duration } from "./duration.ts";
 import { HttpListenersSchema } from "./http-listener.ts";
+import { PoolsSchema, SourcesFileSchema, SourcesSchema } from "./egress.ts";
 import { ProxyListenersSchema } from "./listener.ts";
 import { LogSchema } from "./log.ts";
 import { MetricsSchema } from "./metrics.ts";
@@ -31,6 +32,9 @@ export const ConfigEntries = {
   http_listeners: v.optional(HttpListenersSchema, []),
   metrics: v.optional(MetricsSchema, {}),
   users: v.optional(UsersSchema, []),
+  sources: v.optional(SourcesSchema, {}),
+  pools: v.optional(PoolsSchema, {}),
+  sources_file: v.optional(SourcesFileSchema),
   log: v.optional(LogSchema, {}),
   shutdown_grace_period: v.optional(
     duration(
@@ -65,3 +69,4 @@ export type ProxyListenerConfig = Config["proxy_listeners"][number];
 
 /** One entry of `http_listeners`, as loaded (listen parsed, trusted_hosts in canonical spelling). */
 export type HttpListenerConfig = Config["http_listeners"][number];
+export type { PoolConfig, SourceConfig } from "./egress.ts";

@@ -8,6 +8,7 @@
 import * as v from "valibot";
 import { listenAddress, listenKey } from "./address.ts";
 import { duration } from "./duration.ts";
+import { egressPoolKey } from "./egress.ts";
 import { itemKeyPath, strictObject } from "./object.ts";
 import { keySource } from "./secret.ts";
 
@@ -95,6 +96,10 @@ export const ProxyListenerSchema = strictObject({
     'TLS private key (PEM): a file path, { "key_data": PEM } or { "env": NAME }. ' +
       "KumoProxy: tls_private_key.",
   )),
+  egress_pool: egressPoolKey(
+    "Name of a pool in pools: a CONNECT without a preceding BIND goes out through a source of this pool " +
+      "(a user's egress_pool wins over the listener's). Default: connect directly.",
+  ),
   hostname: v.optional(v.pipe(
     v.string(),
     v.minLength(1, "expected a non-empty host name, got an empty string"),

@@ -9,6 +9,7 @@
 import * as v from "valibot";
 import { got, utf8Length } from "./messages.ts";
 import { itemKeyPath, strictObject } from "./object.ts";
+import { egressPoolKey } from "./egress.ts";
 import { secret } from "./secret.ts";
 
 /**
@@ -70,6 +71,10 @@ export const UserSchema = v.pipe(
           "Give this or password, not both.",
       ),
     )),
+    egress_pool: egressPoolKey(
+      "Name of a pool in pools for this user's CONNECTs without a preceding BIND; wins over the " +
+        "listener's egress_pool.",
+    ),
   }, "a user ({ \"username\", \"password\" } or { \"username\", \"password_hash\" })"),
   v.rawCheck(({ dataset, addIssue }) => {
     const user = dataset.value as unknown;

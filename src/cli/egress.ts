@@ -1,0 +1,45 @@
+/**
+ * Building the egress side of the proxy from a loaded config: the registry
+ * of sources and pools (with health checks started) and the dialer that
+ * sends clients with an `egress_pool` through it.
+ *
+ * @module
+ */
+import type { Config } from "../config/index.ts";
+import { type EgressObserver, EgressRegistry } from "../egress/index.ts";
+import type { Runtime } from "../runtime/types.ts";
+import { type Dialer, egressDialer } from "../server/index.ts";
+
+/** What {@linkcode buildEgress} returns. */
+export interface BuiltEgress {
+  /** Every source and pool; its health checks are running. */
+  registry: EgressRegistry;
+  /** The dialer to give the server: pools for clients that have one, else direct. */
+  dial: Dialer;
+}
+
+/**
+ * Build the {@linkcode EgressRegistry} of `config.sources` / `config.pools`,
+ * start its health checks, and wrap `runtime.connect` into a dialer that
+ * routes by `egress_pool` (a user's wins over the listener's).
+ *
+ * @param observer receives the egress metric signals (default: none)
+ */
+export function buildEgress(runtime: Runtime, config: Config, observer?: EgressObserver): BuiltEgress {
+  const registry = new EgressRegistry({ sources: config.sources, pools: config.pools }, { runtime, observer });
+  registry.startHealthChecks();
+  const userPools = new Map<string, string>();
+  for (const user of config.users) if (user.egress_pool !== undefined) userPools.set(user.username, user.egress_pool);
+  const dial = egressDialer({
+    pools: registry.pools,
+    userPools,
+    direct: (req) =>
+      runtime.connect({
+        hostname: req.destination.host,
+        port: req.destination.port,
+        localAddress: req.localAddress,
+        signal: req.signal,
+      }),
+  });
+  return { registry, dial };
+}

@@ -1,0 +1,107 @@
+/**
+ * Active health checks of a proxy source (what Caddy layer4's
+ * `health_checks.active` does for its upstreams, and KumoMTA lacks): every
+ * `interval` seconds a real exchange with the upstream proxy (see
+ * `EgressSource.probe`), bounded by `timeout`. `fall` consecutive failures
+ * mark the source down, which suspends it with reason `HealthCheck`; `rise`
+ * consecutive successes mark it up again and clear that suspension.
+ *
+ * @module
+ */
+import { setTimeout as setTimer } from "node:timers";
+import { getLog } from "../log/index.ts";
+import type { EgressSource } from "./source.ts";
+import type { HealthCheckSpec } from "./spec.ts";
+
+const log = getLog("egress");
+
+/** Runs the health checks of one source until stopped. */
+export class HealthChecker {
+  /** The source checked. */
+  readonly source: EgressSource;
+  /** Interval, timeout (seconds), fall and rise. */
+  readonly spec: Readonly<HealthCheckSpec>;
+  #failures = 0;
+  #successes = 0;
+  #timer: ReturnType<typeof setTimer> | undefined;
+  #running: Promise<void> | undefined;
+  #stopped = true;
+
+  /**
+   * @param source a SOCKS5 or HAProxy source
+   * @param spec the check's settings (the source's `health_check`)
+   */
+  constructor(source: EgressSource, spec: HealthCheckSpec) {
+    this.source = source;
+    this.spec = spec;
+  }
+
+  /** Start checking: the first check runs after one `interval`. Idempotent. */
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#schedule();
+  }
+
+  /** Stop checking; resolves once a check in progress has ended. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#running;
+  }
+
+  /**
+   * Run one check now and apply its verdict.
+   *
+   * @returns whether the check passed.
+   */
+  async checkNow(): Promise<boolean> {
+    let passed = true;
+    let why = "";
+    try {
+      await this.source.probe(this.spec.timeout);
+    } catch (error) {
+      passed = false;
+      why = error instanceof Error ? error.message : String(error);
+    }
+    const health = this.source.health;
+    if (passed) {
+      this.#failures = 0;
+      this.#successes++;
+      if (!health.checksUp && this.#successes >= this.spec.rise) {
+        log.info("egress source {source} health check passed {count} times: up", {
+          source: this.source.name,
+          count: this.#successes,
+        });
+        health.setChecksUp(true);
+      }
+    } else {
+      this.#successes = 0;
+      this.#failures++;
+      log.debug("egress source {source} health check failed: {error}", { source: this.source.name, error: why });
+      if (health.checksUp && this.#failures >= this.spec.fall) {
+        log.warn("egress source {source} health check failed {count} times: down ({error})", {
+          source: this.source.name,
+          count: this.#failures,
+          error: why,
+        });
+        health.setChecksUp(false);
+      }
+    }
+    return passed;
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    const timer = setTimer(() => {
+      this.#timer = undefined;
+      this.#running = this.checkNow().then(() => {
+        this.#running = undefined;
+        this.#schedule();
+      });
+    }, this.spec.interval * 1000);
+    timer.unref?.();
+    this.#timer = timer;
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * The health of one egress source: classified failures, the suspension
+ * rules that turn them into a suspension (KumoMTA's
+ * `suspend_when_proxy_unhealthy` / `suspend_when_unplumbed`), manual and
+ * health-check suspensions, and expiry by timer (no traffic needed).
+ *
+ * State transitions, with their observer calls (metrics) and log levels, as
+ * KumoMTA's `source_health` module has them:
+ * - not suspended -> suspended: `suspended(reason)`, WARN;
+ * - suspended again for the same reason while active: the expiry moves to
+ *   now + duration, no observer call, DEBUG;
+ * - suspended for another reason: `unsuspended(old)`, `suspended(new)`, WARN;
+ * - expiry: `unsuspended(reason)`, INFO "auto-suspension cleared".
+ * Clearing by an operator or by a passing health check is like an expiry
+ * (INFO). All state is process-local.
+ *
+ * @module
+ */
+import { setTimeout as setTimer } from "node:timers";
+import { getLog } from "../log/index.ts";
+import type { FailureKind } from "./errors.ts";
+import type { EgressObserver } from "./observer.ts";
+import type { SuspendRule } from "./spec.ts";
+import { RollingCount } from "./window.ts";
+
+const log = getLog("egress");
+
+/** Window of the "failures in the current window" figure when no threshold rule sets one, seconds (5 minutes). */
+export const DEFAULT_FAILURE_WINDOW_SECONDS = 300;
+
+/** The reason of a suspension installed by failing health checks. */
+export const HEALTH_CHECK_REASON = "HealthCheck";
+
+/** Longest single timer delay JavaScript supports, milliseconds; longer suspensions re-arm. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Who installed or removed a suspension; only changes the log wording. */
+export type SuspensionOrigin = "rule" | "admin" | "health";
+
+/** A suspension in force. */
+export interface ActiveSuspension {
+  /** `"ProxyUnhealthy"`, `"Unplumbed"`, `"HealthCheck"` or an operator's reason. */
+  reason: string;
+  /** Seconds until it ends by itself; `Infinity` for a health-check suspension. */
+  remaining: number;
+}
+
+/** Options of {@linkcode SourceHealth}. */
+export interface SourceHealthOptions {
+  /** The source's `suspend_when_*` rules, by failure kind. */
+  rules?: Partial<Record<FailureKind, SuspendRule>>;
+  /** Receives the metric signals. */
+  observer: EgressObserver;
+  /** Monotonic clock in milliseconds; default `performance.now()`. For tests. */
+  now?: () => number;
+}
+
+/** Human text of a duration in seconds. */
+export function formatSeconds(seconds: number): string {
+  if (!Number.isFinite(seconds)) return "until its health check passes";
+  return `${Number(seconds.toFixed(3))}s`;
+}
+
+/** Suspension and failure bookkeeping of one source; see the module docs. */
+export class SourceHealth {
+  /** Name of the source (the `source` label). */
+  readonly source: string;
+  #rules: Partial<Record<FailureKind, SuspendRule>>;
+  #observer: EgressObserver;
+  #now: () => number;
+  #failures: Record<FailureKind, RollingCount>;
+  #windowSeconds: number;
+  #state: { reason: string; expiresAt: number } | undefined;
+  #timer: ReturnType<typeof setTimer> | undefined;
+  #checksUp = true;
+  #healthy = true;
+
+  constructor(source: string, options: SourceHealthOptions) {
+    this.source = source;
+    this.#rules = options.rules ?? {};
+    this.#observer = options.observer;
+    this.#now = options.now ?? (() => performance.now());
+    const periods = Object.values(this.#rules)
+      .map((rule) => (rule && rule.trigger !== "Immediate" ? rule.trigger.period : 0))
+      .filter((p) => p > 0);
+    this.#windowSeconds = periods.length > 0 ? Math.max(...periods) : DEFAULT_FAILURE_WINDOW_SECONDS;
+    this.#failures = {
+      ProxyUnhealthy: new RollingCount(this.#windowSeconds),
+      Unplumbed: new RollingCount(this.#windowSeconds),
+    };
+  }
+
+  /** The suspension in force, or `undefined`. */
+  suspension(): ActiveSuspension | undefined {
+    const state = this.#state;
+    if (state === undefined) return undefined;
+    const remainingMs = state.expiresAt - this.#now();
+    if (remainingMs <= 0) return undefined;
+    return { reason: state.reason, remaining: remainingMs / 1000 };
+  }
+
+  /**
+   * Whether the source is usable: not suspended, and its health check (if
+   * any) passing. The `egress_source_healthy` gauge.
+   */
+  get healthy(): boolean {
+    return this.#healthy;
+  }
+
+  /** Whether the last health-check verdict was "up" (`true` when there is no health check). */
+  get checksUp(): boolean {
+    return this.#checksUp;
+  }
+
+  /**
+   * Classified failures in the current window: the longest `Threshold`
+   * period among the source's rules, else
+   * {@linkcode DEFAULT_FAILURE_WINDOW_SECONDS}.
+   */
+  failuresInWindow(): { count: number; windowSeconds: number } {
+    const now = this.#now();
+    const count = this.#failures.ProxyUnhealthy.count(now, this.#windowSeconds) +
+      this.#failures.Unplumbed.count(now, this.#windowSeconds);
+    return { count, windowSeconds: this.#windowSeconds };
+  }
+
+  /**
+   * Record a classified connection failure (always counted, as KumoMTA's
+   * `egress_source_connection_failures_total`), then evaluate the matching
+   * `suspend_when_*` rule: `Immediate` suspends now; a threshold suspends
+   * once `limit` failures of this kind fall inside its rolling `period`.
+   *
+   * @returns whether a rule fired.
+   */
+  recordFailure(kind: FailureKind): boolean {
+    const now = this.#now();
+    this.#failures[kind].add(now);
+    this.#observer.connectionFailed(this.source, kind);
+    const rule = this.#rules[kind];
+    if (rule === undefined) return false;
+    const fired = rule.trigger === "Immediate" ||
+      this.#failures[kind].count(now, rule.trigger.period) >= rule.trigger.limit;
+    if (fired) this.suspend(kind, rule.duration, "rule");
+    return fired;
+  }
+
+  /**
+   * Suspend for `seconds` (`Infinity`: until cleared) with `reason`; see the
+   * module docs for the transitions.
+   */
+  suspend(reason: string, seconds: number, origin: SuspensionOrigin): void {
+    const now = this.#now();
+    const expiresAt = now + seconds * 1000;
+    const prior = this.#state;
+    const fields = { source: this.source, reason, duration: formatSeconds(seconds) };
+    this.#state = { reason, expiresAt };
+    if (prior !== undefined && prior.expiresAt > now && prior.reason === reason) {
+      log.debug("egress source {source} suspension extended ({reason}): {duration} from now", fields);
+    } else {
+      if (prior !== undefined) this.#observer.unsuspended(this.source, prior.reason);
+      this.#observer.suspended(this.source, reason);
+      if (origin === "rule") log.warn("egress source {source} auto-suspended for {duration} ({reason})", fields);
+      else if (origin === "admin") {
+        log.warn("egress source {source} suspended by an operator for {duration} ({reason})", fields);
+      } else log.warn("egress source {source} suspended {duration} ({reason})", fields);
+    }
+    this.#arm();
+    this.#updateHealthy();
+  }
+
+  /**
+   * End the suspension now (an operator's `clear`, or a passing health
+   * check). With `onlyReason`, only a suspension for that reason is ended.
+   * An operator's clear also resets the health-check verdict to up.
+   *
+   * @returns whether a suspension was in force and ended.
+   */
+  clear(origin: Exclude<SuspensionOrigin, "rule">, onlyReason?: string): boolean {
+    const state = this.#state;
+    if (state === undefined || (onlyReason !== undefined && state.reason !== onlyReason)) return false;
+    const active = state.expiresAt > this.#now();
+    // An operator's clear also forgets the health-check verdict: a failing
+    // check takes the source down again on its next failure.
+    if (origin === "admin") this.#checksUp = true;
+    this.#remove();
+    if (active) {
+      const fields = { source: this.source, reason: state.reason };
+      if (origin === "admin") log.info("egress source {source} suspension cleared by an operator ({reason})", fields);
+      else log.info("egress source {source} health check passed; suspension cleared ({reason})", fields);
+    }
+    return active;
+  }
+
+  /**
+   * The verdict of the health checker changed: down suspends with reason
+   * {@linkcode HEALTH_CHECK_REASON} until it is up again, which clears that
+   * suspension (and no other).
+   */
+  setChecksUp(up: boolean): void {
+    if (up === this.#checksUp) return;
+    this.#checksUp = up;
+    if (up) this.clear("health", HEALTH_CHECK_REASON);
+    else this.suspend(HEALTH_CHECK_REASON, Infinity, "health");
+    this.#updateHealthy();
+  }
+
+  /** Stop the expiry timer (the state stays as it is). */
+  dispose(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #remove(): void {
+    const state = this.#state;
+    if (state === undefined) return;
+    this.#state = undefined;
+    this.dispose();
+    this.#observer.unsuspended(this.source, state.reason);
+    this.#updateHealthy();
+  }
+
+  /** (Re-)arm the expiry timer for the current state. */
+  #arm(): void {
+    this.dispose();
+    const state = this.#state;
+    if (state === undefined || !Number.isFinite(state.expiresAt)) return;
+    const delay = Math.min(Math.max(0, state.expiresAt - this.#now()), MAX_TIMER_MS);
+    const timer = setTimer(() => this.#expire(state), delay);
+    timer.unref?.();
+    this.#timer = timer;
+  }
+
+  #expire(state: { reason: string; expiresAt: number }): void {
+    if (this.#state !== state) return;
+    if (state.expiresAt > this.#now()) {
+      this.#arm(); // a timer shorter than the suspension (very long durations)
+      return;
+    }
+    this.#remove();
+    log.info("egress source {source} auto-suspension cleared ({reason})", {
+      source: this.source,
+      reason: state.reason,
+    });
+  }
+
+  #updateHealthy(): void {
+    const healthy = this.#checksUp && this.suspension() === undefined;
+    if (healthy === this.#healthy) return;
+    this.#healthy = healthy;
+    this.#observer.healthChanged(this.source, healthy);
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * The egress registry: every configured source and pool by name, their
+ * health checks, and the query/command surface the admin HTTP API calls
+ * (list sources, suspend one by hand, clear a suspension).
+ *
+ * @module
+ */
+import type { Runtime } from "../runtime/types.ts";
+import { InvalidSuspensionError, UnknownSourceError } from "./errors.ts";
+import { HealthChecker } from "./health-check.ts";
+import { NULL_EGRESS_OBSERVER, type EgressObserver } from "./observer.ts";
+import { EgressPool } from "./pool.ts";
+import { EgressSource } from "./source.ts";
+import type { EgressPoolSpec, EgressSourceKind, EgressSourceSpec } from "./spec.ts";
+
+/** Reason label given to a manual suspension when none is supplied. */
+export const DEFAULT_ADMIN_REASON = "Admin";
+
+/** Accepted manual suspension reasons: they become the `reason` label of metrics. */
+export const REASON_PATTERN: RegExp = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/** One source as the admin API lists it (`GET /api/admin/egress/sources/v1`). */
+export interface SourceStatus {
+  /** The source's name. */
+  name: string;
+  /** `"direct"`, `"socks5"` or `"haproxy"`. */
+  kind: EgressSourceKind;
+  /** Usable: health check (if any) passing and not suspended (the `egress_source_healthy` gauge). */
+  healthy: boolean;
+  /** Whether the source is suspended now. */
+  suspended: boolean;
+  /** Reason of the suspension in force, else `null`. */
+  reason: string | null;
+  /** Seconds until the suspension ends by itself; `null` when not suspended or when it waits for a health check. */
+  remaining_seconds: number | null;
+  /** Connections through this source open now. */
+  active_connections: number;
+  /** Classified failures (`ProxyUnhealthy`, `Unplumbed`) in the last `window_seconds`. */
+  failures_in_window: number;
+  /** The window of `failures_in_window`, seconds (the longest `Threshold` period of its rules, else 300). */
+  window_seconds: number;
+  /** Whether a health check is configured. */
+  health_check: boolean;
+}
+
+/** What the registry is built from: the loaded `sources` and `pools`. */
+export interface EgressRegistrySpec {
+  /** Sources by name. */
+  sources: Readonly<Record<string, EgressSourceSpec>>;
+  /** Pools by name; every entry names a source of `sources`. */
+  pools: Readonly<Record<string, EgressPoolSpec>>;
+}
+
+/** Options of {@linkcode EgressRegistry}. */
+export interface EgressRegistryOptions {
+  /** The runtime to connect with; default `getRuntime()`. */
+  runtime?: Runtime;
+  /** Receives the metric signals of every source. */
+  observer?: EgressObserver;
+}
+
+/** Sources, pools and health checks by name; see the module docs. */
+export class EgressRegistry {
+  #sources = new Map<string, EgressSource>();
+  #pools = new Map<string, EgressPool>();
+  #checkers: HealthChecker[] = [];
+  #active = new Map<string, number>();
+
+  /**
+   * Build every source and pool. Each source reports `healthChanged(name,
+   * true)` to the observer once, so the health gauge exists from the start.
+   * Health checks start with {@linkcode startHealthChecks}.
+   *
+   * @throws {TypeError} for a contradictory source spec, or a pool entry
+   * naming an unknown source.
+   */
+  constructor(spec: EgressRegistrySpec, options: EgressRegistryOptions = {}) {
+    const outer = options.observer ?? NULL_EGRESS_OBSERVER;
+    const observer: EgressObserver = {
+      connectionFailed: (s, k) => outer.connectionFailed(s, k),
+      suspended: (s, r) => outer.suspended(s, r),
+      unsuspended: (s, r) => outer.unsuspended(s, r),
+      healthChanged: (s, h) => outer.healthChanged(s, h),
+      connectionOpened: (source) => {
+        this.#active.set(source, (this.#active.get(source) ?? 0) + 1);
+        outer.connectionOpened(source);
+      },
+      connectionClosed: (source) => {
+        this.#active.set(source, (this.#active.get(source) ?? 1) - 1);
+        outer.connectionClosed(source);
+      },
+    };
+    for (const [name, sourceSpec] of Object.entries(spec.sources)) {
+      const source = new EgressSource(name, sourceSpec, { runtime: options.runtime, observer });
+      this.#sources.set(name, source);
+      outer.healthChanged(name, true);
+      if (sourceSpec.health_check !== undefined) {
+        this.#checkers.push(new HealthChecker(source, sourceSpec.health_check));
+      }
+    }
+    for (const [name, poolSpec] of Object.entries(spec.pools)) {
+      this.#pools.set(
+        name,
+        new EgressPool(
+          name,
+          poolSpec.entries.map((entry) => {
+            const source = this.#sources.get(entry.name);
+            if (source === undefined) {
+              throw new TypeError(`egress pool ${name}: entry names unknown source ${JSON.stringify(entry.name)}`);
+            }
+            return { source, weight: entry.weight };
+          }),
+        ),
+      );
+    }
+  }
+
+  /**
+   * The source called `name`.
+   *
+   * @throws {UnknownSourceError} when there is none.
+   */
+  source(name: string): EgressSource {
+    const source = this.#sources.get(name);
+    if (source === undefined) throw new UnknownSourceError(name);
+    return source;
+  }
+
+  /** The pool called `name`, or `undefined`. */
+  pool(name: string): EgressPool | undefined {
+    return this.#pools.get(name);
+  }
+
+  /** Every pool, by name. */
+  get pools(): ReadonlyMap<string, EgressPool> {
+    return this.#pools;
+  }
+
+  /** The health checkers of the sources that have a `health_check`. */
+  get healthCheckers(): readonly HealthChecker[] {
+    return this.#checkers;
+  }
+
+  /** Every source with its state, in configuration order. */
+  list(): SourceStatus[] {
+    return [...this.#sources.values()].map((source) => this.status(source.name));
+  }
+
+  /**
+   * The state of one source.
+   *
+   * @throws {UnknownSourceError} when there is no such source.
+   */
+  status(name: string): SourceStatus {
+    const source = this.source(name);
+    const suspension = source.health.suspension();
+    const failures = source.health.failuresInWindow();
+    return {
+      name,
+      kind: source.kind,
+      healthy: source.health.healthy,
+      suspended: suspension !== undefined,
+      reason: suspension?.reason ?? null,
+      remaining_seconds: suspension === undefined || !Number.isFinite(suspension.remaining)
+        ? null
+        : Math.round(suspension.remaining * 1000) / 1000,
+      active_connections: this.#active.get(name) ?? 0,
+      failures_in_window: failures.count,
+      window_seconds: failures.windowSeconds,
+      health_check: source.spec.health_check !== undefined,
+    };
+  }
+
+  /**
+   * Suspend a source by hand for `seconds` (`POST
+   * /api/admin/egress/sources/{name}/suspend/v1`): pool selection skips it
+   * until the time is up or it is cleared. Same transitions as an automatic
+   * suspension (counter, gauge, WARN).
+   *
+   * @param reason the `reason` label, matching {@linkcode REASON_PATTERN}; default `"Admin"`
+   * @returns the source's new state
+   * @throws {UnknownSourceError} when there is no such source.
+   * @throws {InvalidSuspensionError} when `seconds` is not a positive finite
+   * number or `reason` does not match {@linkcode REASON_PATTERN}.
+   */
+  suspend(name: string, seconds: number, reason: string = DEFAULT_ADMIN_REASON): SourceStatus {
+    const source = this.source(name);
+    if (!Number.isFinite(seconds) || seconds <= 0) {
+      throw new InvalidSuspensionError(`duration must be a positive number of seconds, got ${seconds}`);
+    }
+    if (!REASON_PATTERN.test(reason)) {
+      throw new InvalidSuspensionError(
+        `reason must be 1 to 64 letters, digits, "_", ".", ":" or "-", got ${JSON.stringify(reason)}`,
+      );
+    }
+    source.health.suspend(reason, seconds, "admin");
+    return this.status(name);
+  }
+
+  /**
+   * End a source's suspension now, whatever its reason (`DELETE
+   * /api/admin/egress/sources/{name}/suspend/v1`). A failing health check
+   * suspends it again on its next failed check after `fall`.
+   *
+   * @returns the source's new state (`suspended: false`)
+   * @throws {UnknownSourceError} when there is no such source.
+   */
+  clear(name: string): SourceStatus {
+    this.source(name).health.clear("admin");
+    return this.status(name);
+  }
+
+  /** Start every source's health checks. */
+  startHealthChecks(): void {
+    for (const checker of this.#checkers) checker.start();
+  }
+
+  /** Stop health checks and suspension timers (e.g. at shutdown). */
+  async stop(): Promise<void> {
+    await Promise.all(this.#checkers.map((c) => c.stop()));
+    for (const source of this.#sources.values()) source.health.dispose();
+  }
+}
