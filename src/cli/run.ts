@@ -7,7 +7,7 @@
 import type { Config } from "../config/index.ts";
 import { type HttpListeners, ServiceHealth, type ServiceInfo, startHttpListeners } from "../http/index.ts";
 import { configureLogging, getLog } from "../log/index.ts";
-import { MetricsObserver, ProxyMetrics } from "../metrics/index.ts";
+import { EgressMetricsObserver, MetricsObserver, ProxyMetrics } from "../metrics/index.ts";
 import type { Runtime } from "../runtime/types.ts";
 import { ProxyServer } from "../server/index.ts";
 import { BUILD, PRODUCT, VERSION } from "./version.ts";
@@ -70,7 +70,7 @@ export async function runProxy(runtime: Runtime, config: Config): Promise<number
     runtime.onSignal("SIGINT", () => stop("SIGINT")),
     runtime.onSignal("SIGTERM", () => stop("SIGTERM")),
   ];
-  const egress = buildEgress(runtime, config);
+  const egress = buildEgress(runtime, config, new EgressMetricsObserver(metrics));
   try {
     http = await startHttpListeners(runtime, config.http_listeners, { info, metrics, health });
     server = await ProxyServer.start({

@@ -32,9 +32,14 @@ export interface MetricDefinition {
 /** `listener`: the proxy listener's configured `listen` text (KumoProxy's label). */
 const LISTENER = ["listener"] as const;
 
+/** `source`: the egress source's name (a key of `sources`), as KumoMTA's source metrics are labelled. */
+const SOURCE = ["source"] as const;
+
 /**
  * The metric table. Every proxy metric is labelled `listener` (the
  * configured `listen` text, e.g. `"0.0.0.0:1080"`), as KumoProxy's are.
+ * Every egress metric is labelled `source`: the first three follow KumoMTA's
+ * `source_health` metrics, the last three Caddy layer4's per-upstream ones.
  */
 export const METRICS = {
   proxy_connections_accepted_total: {
@@ -100,6 +105,39 @@ export const METRICS = {
     type: "gauge",
     help: "Always 1; the labels say which proxy-server version runs on which runtime.",
     labels: ["version", "runtime", "runtime_version"],
+  },
+  egress_source_connection_failures_total: {
+    type: "counter",
+    help: "Classified connection failures through an egress source, by kind (ProxyUnhealthy: the proxy is " +
+      "unreachable, refuses, times out or rejects the BIND of the source address; Unplumbed: the local " +
+      "source_address cannot be bound), whether or not a suspend_when_* rule is configured.",
+    labels: ["source", "kind"],
+  },
+  egress_source_health_suspensions_total: {
+    type: "counter",
+    help: "Times an egress source entered a suspension, by reason (ProxyUnhealthy, Unplumbed, HealthCheck, " +
+      "or an operator's reason from the admin API). Extending an active suspension does not count.",
+    labels: ["source", "reason"],
+  },
+  egress_source_health_suspended: {
+    type: "gauge",
+    help: "1 while the egress source is suspended for this reason, else 0.",
+    labels: ["source", "reason"],
+  },
+  egress_source_connections_total: {
+    type: "counter",
+    help: "Connections established through the egress source.",
+    labels: SOURCE,
+  },
+  egress_source_active_connections: {
+    type: "gauge",
+    help: "Connections through the egress source open now.",
+    labels: SOURCE,
+  },
+  egress_source_healthy: {
+    type: "gauge",
+    help: "1 when the egress source is usable (its health check, if any, passes and it is not suspended), else 0.",
+    labels: SOURCE,
   },
 } as const satisfies Record<string, MetricDefinition>;
 

@@ -1,6 +1,8 @@
 /**
  * Prometheus metrics: the declared metric table, the registry, and the
- * observer that turns proxy session events into metric updates.
+ * observers that turn proxy session events ({@linkcode MetricsObserver}) and
+ * egress source events ({@linkcode EgressMetricsObserver}) into metric
+ * updates.
  *
  * @example
  * ```ts
@@ -21,4 +23,5 @@ export {
   type ProxyMetricsOptions,
 } from "./registry.ts";
 export { MetricsObserver, type MetricsObserverOptions } from "./observer.ts";
+export { EgressMetricsObserver } from "./egress-observer.ts";
 export { LruKeys } from "./lru.ts";
