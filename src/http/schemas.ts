@@ -1,10 +1,12 @@
 /**
- * Shared pieces of the route descriptions: the error body, and helpers that
- * describe plain-text and JSON responses for OpenAPI.
+ * Shared pieces of the route descriptions: the error body, helpers that
+ * describe plain-text and JSON responses for OpenAPI, and the validator hook
+ * that turns a request failing its valibot schema into a 400.
  *
  * @module
  */
 
+import type { Context } from "hono";
 import { resolver } from "hono-openapi";
 import * as v from "valibot";
 
@@ -34,3 +36,33 @@ export const COMMON_RESPONSES = {
   403: textResponse("The client's address is not in the listener's trusted_hosts.", "forbidden\n"),
   413: textResponse("The request body is larger than the listener's request_body_limit.", "request body too large\n"),
 };
+
+/** One validation issue as hono-openapi's validator reports it (a Standard Schema issue). */
+export interface ValidationIssue {
+  /** What was expected. */
+  readonly message: string;
+  /** Where in the input: keys, or segments with a `key`. */
+  readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }>;
+}
+
+/**
+ * The hook to give hono-openapi's `validator(target, schema, hook)`: a
+ * request that fails its valibot schema gets 400 with the JSON
+ * {@linkcode ErrorBody} `{ "error": "PATH: MESSAGE" }` (the first issue;
+ * `PATH` is the dotted key path, left out at the top level). A valid
+ * request goes on to the handler.
+ *
+ * @example
+ * ```ts
+ * app.post("/x", validator("json", v.object({ filter: v.string() }), rejectInvalid), (c) => c.json(c.req.valid("json")));
+ * ```
+ */
+export function rejectInvalid(
+  result: { success: true } | { success: false; error: readonly ValidationIssue[] },
+  c: Context,
+): Response | undefined {
+  if (result.success) return undefined;
+  const issue = result.error[0];
+  const path = (issue?.path ?? []).map((p) => String(typeof p === "object" ? p.key : p)).join(".");
+  return c.json({ error: `${path ? `${path}: ` : ""}${issue?.message ?? "invalid request"}` }, 400);
+}

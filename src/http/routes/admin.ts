@@ -10,7 +10,7 @@ import { describeRoute, validator } from "hono-openapi";
 import * as v from "valibot";
 import { currentLogFilter, getLog, parseLogFilter, setLogFilter } from "../../log/index.ts";
 import type { HttpEnv, RouteContext } from "../context.ts";
-import { COMMON_RESPONSES, ErrorBody, jsonResponse } from "../schemas.ts";
+import { COMMON_RESPONSES, ErrorBody, jsonResponse, rejectInvalid } from "../schemas.ts";
 
 const log = getLog("http");
 
@@ -56,13 +56,7 @@ export function adminRoutes(app: Hono<HttpEnv>, _ctx: RouteContext): void {
         ...COMMON_RESPONSES,
       },
     }),
-    validator("json", SetLogFilterRequest, (result, c) => {
-      if (!result.success) {
-        const issue = result.error[0];
-        const where = issue?.path?.length ? `${issue.path.map((p) => typeof p === "object" ? String(p.key) : String(p)).join(".")}: ` : "";
-        return c.json({ error: `${where}${issue?.message ?? "invalid body"}` }, 400);
-      }
-    }),
+    validator("json", SetLogFilterRequest, rejectInvalid),
     (c) => {
       const { filter } = c.req.valid("json");
       const previous = currentLogFilter();
