@@ -72,7 +72,7 @@ export async function runProxy(runtime: Runtime, config: Config): Promise<number
   ];
   const egress = buildEgress(runtime, config, new EgressMetricsObserver(metrics));
   try {
-    http = await startHttpListeners(runtime, config.http_listeners, { info, metrics, health });
+    http = await startHttpListeners(runtime, config.http_listeners, { info, metrics, health, egress: egress.registry });
     server = await ProxyServer.start({
       runtime,
       listeners: config.proxy_listeners,

@@ -14,6 +14,7 @@ import { getLog } from "../log/index.ts";
 import type { HttpEnv, HttpListenerSettings, HttpServices, RouteContext } from "./context.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { docsRoutes } from "./routes/docs.ts";
+import { egressRoutes } from "./routes/egress.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 
@@ -24,6 +25,7 @@ const ROUTES: readonly ((app: Hono<HttpEnv>, ctx: RouteContext) => void)[] = [
   metricsRoutes,
   healthRoutes,
   adminRoutes,
+  egressRoutes,
   docsRoutes,
 ];
 

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { EgressRegistry } from "../egress/index.ts";
 import type { ProxyMetrics } from "../metrics/index.ts";
 import type { NetAddr } from "../runtime/types.ts";
 import type { ServiceHealth } from "./health.ts";
@@ -28,6 +29,11 @@ export interface HttpServices {
   info: ServiceInfo;
   metrics: ProxyMetrics;
   health: ServiceHealth;
+  /**
+   * The egress sources the admin routes list, suspend and clear
+   * (`/api/admin/egress/sources/...`); without it they see no source.
+   */
+  egress?: EgressRegistry;
 }
 
 /** Per-listener settings (a subset of the `http_listeners` config entry). */

@@ -1,12 +1,13 @@
 /**
- * The HTTP listeners: metrics, health, status, the runtime log filter, the
- * OpenAPI document and interactive docs, on Hono.
+ * The HTTP listeners: metrics, health, status, the runtime log filter,
+ * egress source administration (list, suspend, clear), the OpenAPI document
+ * and interactive docs, on Hono.
  *
  * @example
  * ```ts
  * import { ServiceHealth, startHttpListeners } from "./http/index.ts";
  * const health = new ServiceHealth();
- * const http = await startHttpListeners(runtime, config.http_listeners, { info, metrics, health });
+ * const http = await startHttpListeners(runtime, config.http_listeners, { info, metrics, health, egress: registry });
  * health.phase = "operational";
  * // ...
  * await http.close();

@@ -29,7 +29,8 @@ export async function renderOpenApi(app: Hono<HttpEnv>, info: Pick<ServiceInfo, 
       info: {
         title: API_TITLE,
         version: info.version,
-        description: "Metrics, health, status, the runtime log filter and these docs, served by each " +
+        description: "Metrics, health, status, the runtime log filter, egress source administration " +
+          "and these docs, served by each " +
           "of proxy-server's HTTP listeners (http_listeners). Every route answers 403 to clients " +
           "outside the listener's trusted_hosts and 413 to bodies over its request_body_limit.",
       },
@@ -42,6 +43,8 @@ export async function renderOpenApi(app: Hono<HttpEnv>, info: Pick<ServiceInfo, 
     },
     // Paths with a dot (/metrics.json, /api-docs/openapi.json) are routes here, not static files.
     excludeStaticFile: false,
+    // A route that validates declares its own 400 (rejectInvalid's { error } body), or has none.
+    defaultValidationErrorResponse: false,
   });
   return `${JSON.stringify(spec, null, 2)}\n`;
 }

@@ -130,7 +130,9 @@ test("GET /api-docs/openapi.json: OpenAPI 3.1 listing every route, byte-identica
   assert.deepEqual(
     Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item as object).map((m) => `${m.toUpperCase()} ${path}`)).sort(),
     [
+      "DELETE /api/admin/egress/sources/{name}/suspend/v1",
       "GET /api-docs/openapi.json",
+      "GET /api/admin/egress/sources/v1",
       "GET /api/check-liveness/v1",
       "GET /api/status/v1",
       "GET /metrics",
@@ -138,12 +140,17 @@ test("GET /api-docs/openapi.json: OpenAPI 3.1 listing every route, byte-identica
       "GET /proxy/status",
       "GET /rapidoc",
       "GET /rapidoc/scalar.js",
+      "POST /api/admin/egress/sources/{name}/suspend/v1",
       "POST /api/admin/set_diagnostic_log_filter/v1",
     ],
   );
   // The request and response schemas come from the valibot schemas.
   const post = doc.paths["/api/admin/set_diagnostic_log_filter/v1"].post;
   assert.deepEqual(post.requestBody.content["application/json"].schema.required, ["filter"]);
+  const suspend = doc.paths["/api/admin/egress/sources/{name}/suspend/v1"].post;
+  assert.deepEqual(suspend.parameters.map((p: { in: string; name: string }) => `${p.in} ${p.name}`), ["path name"]);
+  assert.deepEqual(suspend.requestBody.content["application/json"].schema.required, ["duration"]);
+  assert.deepEqual(Object.keys(suspend.responses).sort(), ["200", "400", "403", "404", "413"]);
   const status = doc.paths["/api/status/v1"].get.responses["200"].content["application/json"].schema;
   assert.equal(status.properties.started_at.format, "date-time");
   assert.deepEqual(status.properties.status.enum, ["starting", "operational", "stopping"]);

@@ -1,0 +1,180 @@
+/**
+ * The egress admin routes: `GET /api/admin/egress/sources/v1` lists every
+ * egress source with its state, `POST
+ * /api/admin/egress/sources/{name}/suspend/v1` suspends one by hand (as
+ * KumoMTA's admin suspensions, with its duration syntax), `DELETE` on the
+ * same path clears a suspension. They call the {@linkcode EgressRegistry}'s
+ * `list`, `suspend` and `clear`.
+ *
+ * @module
+ */
+
+import type { Context, Hono } from "hono";
+import { describeRoute, validator } from "hono-openapi";
+import * as v from "valibot";
+import { duration } from "../../config/schema/duration.ts";
+import {
+  DEFAULT_ADMIN_REASON,
+  type EgressSourceKind,
+  EgressRegistry,
+  InvalidSuspensionError,
+  REASON_PATTERN,
+  type SourceStatus,
+  UnknownSourceError,
+} from "../../egress/index.ts";
+import type { HttpEnv, RouteContext } from "../context.ts";
+import { COMMON_RESPONSES, ErrorBody, jsonResponse, rejectInvalid } from "../schemas.ts";
+
+/** Every source kind, for the `kind` enum (a `Record` so that a new kind must be added here). */
+const KINDS: Record<EgressSourceKind, true> = { direct: true, socks5: true, haproxy: true };
+
+/** One egress source and its state (`SourceStatus` of the egress registry). */
+export const SourceStatusBody = v.pipe(
+  v.object({
+    name: v.pipe(v.string(), v.description("The source's name (its key in sources).")),
+    kind: v.pipe(
+      v.picklist(Object.keys(KINDS) as EgressSourceKind[]),
+      v.description('"direct", "socks5" (socks5_proxy_server) or "haproxy" (ha_proxy_server).'),
+    ),
+    healthy: v.pipe(
+      v.boolean(),
+      v.description("Usable: its health check, if any, passes and it is not suspended (the egress_source_healthy gauge)."),
+    ),
+    suspended: v.pipe(v.boolean(), v.description("Pool selection skips it now.")),
+    reason: v.pipe(
+      v.nullable(v.string()),
+      v.description('Reason of the suspension in force ("ProxyUnhealthy", "Unplumbed", "HealthCheck" or an operator\'s), else null.'),
+    ),
+    remaining_seconds: v.pipe(
+      v.nullable(v.number()),
+      v.description("Seconds until the suspension ends by itself; null when not suspended or when it waits for a passing health check."),
+    ),
+    active_connections: v.pipe(v.number(), v.integer(), v.minValue(0), v.description("Connections through it open now.")),
+    failures_in_window: v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(0),
+      v.description("Classified failures (ProxyUnhealthy, Unplumbed) in the last window_seconds."),
+    ),
+    window_seconds: v.pipe(
+      v.number(),
+      v.description("The window of failures_in_window: the longest Threshold period of its suspend_when_* rules, else 300."),
+    ),
+    health_check: v.pipe(v.boolean(), v.description("Whether a health_check is configured.")),
+  }),
+  v.description("An egress source and its state."),
+);
+
+/** The body of `GET /api/admin/egress/sources/v1`. */
+export const SourceListBody = v.pipe(
+  v.object({ sources: v.array(SourceStatusBody) }),
+  v.description("Every egress source, in configuration order."),
+);
+
+/** The path parameter of the suspend routes. */
+const SourceParam = v.object({
+  name: v.pipe(v.string(), v.description("The source's name (its key in sources).")),
+});
+
+/**
+ * The body of `POST /api/admin/egress/sources/{name}/suspend/v1`: how long
+ * (KumoMTA's duration syntax, parsed by the config's parser to SECONDS) and
+ * why (the `reason` label of the suspension metrics).
+ */
+export const SuspendRequest = v.strictObject({
+  duration: duration(
+    'How long the source stays suspended, e.g. "10m", "1h 30m"; more than 0 and at most 2147483 seconds. ' +
+      "It comes back by itself when the time is up.",
+  ),
+  reason: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(REASON_PATTERN, 'expected 1 to 64 letters, digits, "_", ".", ":" or "-"'),
+      v.description(
+        `Why; becomes the reason label of egress_source_health_suspended and ` +
+          `egress_source_health_suspensions_total. Default "${DEFAULT_ADMIN_REASON}".`,
+      ),
+      v.examples(["maintenance"]),
+    ),
+  ),
+});
+
+const NOT_FOUND = jsonResponse("There is no egress source of that name.", ErrorBody);
+
+/**
+ * Answer with the source state `act` returns, 404 for an
+ * {@linkcode UnknownSourceError}, 400 for an {@linkcode InvalidSuspensionError}.
+ */
+function answer(c: Context, act: () => SourceStatus): Response {
+  try {
+    const body: v.InferOutput<typeof SourceStatusBody> = act();
+    return c.json(body);
+  } catch (error) {
+    if (error instanceof UnknownSourceError) return c.json({ error: error.message }, 404);
+    if (error instanceof InvalidSuspensionError) return c.json({ error: error.message }, 400);
+    throw error;
+  }
+}
+
+/** Register the egress admin routes on `app`; without `services.egress` they see no source. */
+export function egressRoutes(app: Hono<HttpEnv>, { services }: RouteContext): void {
+  const registry = services.egress ?? new EgressRegistry({ sources: {}, pools: {} });
+  app.get(
+    "/api/admin/egress/sources/v1",
+    describeRoute({
+      operationId: "listEgressSources",
+      tags: ["admin"],
+      summary: "List egress sources",
+      description: "Every egress source with its kind, health, suspension (reason and seconds remaining), " +
+        "active connections and classified failures in the current window.",
+      responses: { 200: jsonResponse("The sources.", SourceListBody), ...COMMON_RESPONSES },
+    }),
+    (c) => {
+      const body: v.InferOutput<typeof SourceListBody> = { sources: registry.list() };
+      return c.json(body);
+    },
+  );
+  const path = "/api/admin/egress/sources/:name/suspend/v1";
+  app.post(
+    path,
+    describeRoute({
+      operationId: "suspendEgressSource",
+      tags: ["admin"],
+      summary: "Suspend an egress source",
+      description: "Pool selection skips the source until the duration is up or the suspension is cleared. " +
+        "Same signals as an automatic suspension: egress_source_health_suspended{source,reason} = 1, " +
+        "egress_source_health_suspensions_total + 1 (unless it is already suspended for the same reason, " +
+        "which only moves the end), a WARN log line. Suspension is process-local.",
+      responses: {
+        200: jsonResponse("The source is suspended; its new state.", SourceStatusBody),
+        400: jsonResponse("The body is not { duration, reason? } with a positive duration and a valid reason.", ErrorBody),
+        404: NOT_FOUND,
+        ...COMMON_RESPONSES,
+      },
+    }),
+    validator("param", SourceParam, rejectInvalid),
+    validator("json", SuspendRequest, rejectInvalid),
+    (c) => {
+      const { duration, reason } = c.req.valid("json");
+      return answer(c, () => registry.suspend(c.req.valid("param").name, duration, reason));
+    },
+  );
+  app.delete(
+    path,
+    describeRoute({
+      operationId: "clearEgressSourceSuspension",
+      tags: ["admin"],
+      summary: "Clear an egress source's suspension",
+      description: "Ends the suspension in force now, whatever its reason (egress_source_health_suspended " +
+        "goes to 0, an INFO log line). A source that is not suspended is left as it is. A source whose " +
+        "health check keeps failing is suspended again by its next failed check.",
+      responses: {
+        200: jsonResponse("The source's new state (not suspended).", SourceStatusBody),
+        404: NOT_FOUND,
+        ...COMMON_RESPONSES,
+      },
+    }),
+    validator("param", SourceParam, rejectInvalid),
+    (c) => answer(c, () => registry.clear(c.req.valid("param").name)),
+  );
+}
