@@ -1,9 +1,11 @@
 /**
- * Test helpers for egress: an observer that records every signal, and a
- * log collector.
+ * Test helpers for egress: an observer that records every signal, a log
+ * collector, and SOCKS5 tunnels through a proxy-server child.
  */
+import assert from "node:assert/strict";
 import type { EgressObserver } from "../../src/egress/index.ts";
 import { configureLogging } from "../../src/log/index.ts";
+import { ipv4Request, type RawClient, rawConnect } from "../helpers/raw-client.ts";
 
 /** One recorded observer call. */
 export type Signal = [name: keyof EgressObserver, source: string, detail?: string | boolean];
@@ -43,4 +45,62 @@ export async function until(check: () => boolean, what: string, timeoutMs = 10_0
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Options of {@linkcode openTunnel}. */
+export interface TunnelOptions {
+  /** Authenticate with RFC 1929 as this user, password `"pw"` (else no auth). */
+  user?: string;
+  /** Send `BIND <bind>:0` before the CONNECT (KumoMTA's source selection). */
+  bind?: string;
+  /** Bound on waiting for the CONNECT reply, milliseconds. */
+  readMs?: number;
+}
+
+/**
+ * Greeting (no auth, or RFC 1929 with `options.user`), optional BIND, then
+ * CONNECT to 127.0.0.1:`port` through the SOCKS5 proxy on `proxyPort`; when
+ * the REP is 0, a "ping" round trip through the tunnel (the port must be an
+ * echo target). Resolves with the REP and the client, still open: the
+ * caller closes it.
+ */
+export async function openTunnel(
+  proxyPort: number,
+  port: number,
+  options: TunnelOptions = {},
+): Promise<{ rep: number; client: RawClient }> {
+  const c = await rawConnect(proxyPort);
+  try {
+    if (options.user !== undefined) {
+      c.send([5, 1, 2]);
+      assert.deepEqual([...await c.read(2)], [5, 2]);
+      const u = new TextEncoder().encode(options.user);
+      c.send([1, u.length, ...u, 2, ...new TextEncoder().encode("pw")]);
+      assert.deepEqual([...await c.read(2)], [1, 0]);
+    } else {
+      c.send([5, 1, 0]);
+      assert.deepEqual([...await c.read(2)], [5, 0]);
+    }
+    if (options.bind !== undefined) {
+      c.send(ipv4Request(2, options.bind, 0));
+      assert.equal((await c.read(10))[1], 0);
+    }
+    c.send(ipv4Request(1, "127.0.0.1", port));
+    const reply = await c.read(10, options.readMs);
+    if (reply[1] === 0) {
+      c.send(new TextEncoder().encode("ping"));
+      assert.equal(new TextDecoder().decode(await c.read(4)), "ping");
+    }
+    return { rep: reply[1], client: c };
+  } catch (error) {
+    c.close();
+    throw error;
+  }
+}
+
+/** {@linkcode openTunnel}, then close it; resolves with the REP. */
+export async function tunnel(proxyPort: number, port: number, options: TunnelOptions = {}): Promise<number> {
+  const { rep, client } = await openTunnel(proxyPort, port, options);
+  client.close();
+  return rep;
 }

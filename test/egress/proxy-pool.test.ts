@@ -4,9 +4,9 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { type RunningProxy, startProxy } from "../helpers/proxy-process.ts";
-import { ipv4Request, rawConnect } from "../helpers/raw-client.ts";
 import { type EchoTarget, startEchoTarget } from "../helpers/target.ts";
 import { closedPort as findClosedPort, type Peer, startDante } from "../helpers/peers.ts";
+import { tunnel } from "./helpers.ts";
 
 let echo: EchoTarget;
 let upstream: RunningProxy;
@@ -25,36 +25,6 @@ after(async () => {
   await dante?.stop();
   await echo?.close();
 });
-
-/** Greeting (no auth, or RFC 1929 with `user`), then CONNECT to `port`; resolves with the REP. */
-async function tunnel(proxyPort: number, port: number, options: { user?: string; bind?: string; readMs?: number } = {}) {
-  const c = await rawConnect(proxyPort);
-  try {
-    if (options.user !== undefined) {
-      c.send([5, 1, 2]);
-      assert.deepEqual([...await c.read(2)], [5, 2]);
-      const u = new TextEncoder().encode(options.user);
-      c.send([1, u.length, ...u, 2, ...new TextEncoder().encode("pw")]);
-      assert.deepEqual([...await c.read(2)], [1, 0]);
-    } else {
-      c.send([5, 1, 0]);
-      assert.deepEqual([...await c.read(2)], [5, 0]);
-    }
-    if (options.bind !== undefined) {
-      c.send(ipv4Request(2, options.bind, 0));
-      assert.equal((await c.read(10))[1], 0);
-    }
-    c.send(ipv4Request(1, "127.0.0.1", port));
-    const reply = await c.read(10, options.readMs);
-    if (reply[1] === 0) {
-      c.send(new TextEncoder().encode("ping"));
-      assert.equal(new TextDecoder().decode(await c.read(4)), "ping");
-    }
-    return reply[1];
-  } finally {
-    c.close();
-  }
-}
 
 function sources() {
   return {

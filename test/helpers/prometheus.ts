@@ -1,8 +1,10 @@
 /**
  * Test helper: read the Prometheus text exposition format (version 0.0.4)
- * independently of prom-client, and run the real `promtool check metrics`.
+ * independently of prom-client, scrape a live `/metrics` with curl, and run
+ * the real `promtool check metrics`.
  */
 import { spawn } from "node:child_process";
+import { httpRequest } from "./http.ts";
 
 /** One sample line: `name{labels} value`. */
 export interface Sample {
@@ -57,6 +59,22 @@ export function sample(text: string, name: string, labels: Record<string, string
   const want = JSON.stringify(Object.entries(labels).sort());
   return parseExposition(text).samples.find((s) => s.name === name && JSON.stringify(Object.entries(s.labels).sort()) === want)
     ?.value;
+}
+
+/**
+ * Scrape `url` (a `/metrics` endpoint) until `ready(text)` holds, at most
+ * `tries` times 100 ms apart (the server updates metrics right after a
+ * client sees a close); resolves with the last text either way, so the
+ * caller's assertions say what is wrong.
+ */
+export async function scrapeUntil(url: string, ready: (text: string) => boolean, tries = 50): Promise<string> {
+  let text = "";
+  for (let i = 0; i < tries; i++) {
+    text = (await httpRequest(url)).body;
+    if (ready(text)) return text;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return text;
 }
 
 /** Run `promtool check metrics` on `text`; resolves with its exit code and output. */

@@ -6,7 +6,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { type RunningProxy, startProxy } from "../helpers/proxy-process.ts";
 import { httpRequest } from "../helpers/http.ts";
-import { parseExposition, promtoolCheck, sample } from "../helpers/prometheus.ts";
+import { parseExposition, promtoolCheck, sample, scrapeUntil as scrapeUntilReady } from "../helpers/prometheus.ts";
 import { ipv4Request, rawConnect } from "../helpers/raw-client.ts";
 import { METRICS } from "../../src/metrics/index.ts";
 import { type EchoTarget, startEchoTarget } from "../helpers/target.ts";
@@ -32,16 +32,8 @@ after(async () => {
 
 const scrape = async () => (await httpRequest(`http://127.0.0.1:${proxy.httpPorts[0]}/metrics`)).body;
 
-/** Scrape until `ready(text)` holds (the server updates metrics right after the client sees the close). */
-async function scrapeUntil(ready: (text: string) => boolean): Promise<string> {
-  let text = "";
-  for (let i = 0; i < 50; i++) {
-    text = await scrape();
-    if (ready(text)) return text;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return text;
-}
+/** Scrape until `ready(text)` holds. */
+const scrapeUntil = (ready: (text: string) => boolean) => scrapeUntilReady(`http://127.0.0.1:${proxy.httpPorts[0]}/metrics`, ready);
 
 /** Counter value for the listener, 0 when the series is absent. */
 const at = (text: string, name: string, labels: Record<string, string> = {}) =>
