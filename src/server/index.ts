@@ -8,3 +8,4 @@ export { type BindProbe, type Dialer, type OutboundRequest, type SessionSettings
 export { type Direction, type FailureReason, NULL_OBSERVER, type ProxyObserver } from "./observer.ts";
 export { UserStore, type UserEntry } from "./auth.ts";
 export { replyForConnectError } from "./replies.ts";
+export { checkListener, type HealthcheckOptions, type HealthcheckResult, localTarget } from "./healthcheck.ts";

@@ -30,6 +30,14 @@ export interface ProxyObserver {
   outbound(listener: string, destination: string): void;
   /** `bytes` were relayed in `direction` (called as bytes flow, not at the end). */
   relayed(listener: string, direction: Direction, bytes: number): void;
+  /**
+   * A client's TLS handshake on a `use_tls` listener failed or timed out
+   * (e.g. a plain-text SOCKS5 client). The connection was closed before any
+   * session started, so no other member is called for it. Optional, so
+   * observers written before TLS keep compiling; the metrics module maps it
+   * to `proxy_tls_handshake_failures_total{listener}`.
+   */
+  tlsHandshakeFailed?(listener: string): void;
 }
 
 /** An observer that records nothing (used by tests and library users). */
@@ -42,4 +50,5 @@ export const NULL_OBSERVER: ProxyObserver = {
   handshakeDone() {},
   outbound() {},
   relayed() {},
+  tlsHandshakeFailed() {},
 };
