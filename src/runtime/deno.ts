@@ -131,6 +131,11 @@ function connect(options: ConnectOptions): Promise<Conn> {
  * accepted TLS connections (`Deno.TlsConn` has neither); interval and
  * retries cannot be set anywhere (see {@linkcode Runtime.keepAliveLimits});
  * connects with `localAddress` or `tls` go through `node:net`/`node:tls`.
+ * A TLS client that never completes its handshake is reported after
+ * `tlsHandshakeTimeout` and its `TlsConn` closed, but Deno keeps the TCP
+ * socket until the handshake ends (it finishes the handshake before shutting
+ * down, denoland/deno#14547): the client stays connected until it sends
+ * something or leaves.
  */
 export const denoRuntime: Runtime = {
   name: "deno",
