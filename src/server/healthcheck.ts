@@ -70,7 +70,8 @@ export async function checkListener(options: HealthcheckOptions): Promise<Health
       ...(listener.use_tls ? { tls: { verify: false, ...(listener.hostname ? { serverName: listener.hostname } : {}) } } : {}),
     });
   } catch (error) {
-    return { healthy: false, message: `cannot connect to ${where}: ${(error as Error).message}` };
+    const e = error as { code?: string; message?: string };
+    return { healthy: false, message: `cannot connect to ${where}: ${e.code ?? "error"}: ${e.message}` };
   }
   try {
     const result = await socks5Probe(conn, { ...(credentials ? { auth: credentials } : {}), signal });
