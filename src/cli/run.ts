@@ -17,6 +17,7 @@ export const LOG_ENV = "PROXY_SERVER_LOG";
 /**
  * Start serving `config` and resolve with the exit status once a SIGINT or
  * SIGTERM has stopped the server (0), or 1 when a listener cannot be bound.
+ * SIGHUP is logged and otherwise ignored (reload is not implemented yet).
  */
 export async function runProxy(runtime: Runtime, config: Config): Promise<number> {
   configureLogging({ filter: runtime.env(LOG_ENV) ?? config.log.filter, format: config.log.format });
@@ -47,6 +48,11 @@ export async function runProxy(runtime: Runtime, config: Config): Promise<number
   const unsubscribe = [
     runtime.onSignal("SIGINT", () => stop("SIGINT")),
     runtime.onSignal("SIGTERM", () => stop("SIGTERM")),
+    // systemd's ExecReload sends SIGHUP; until reloading exists it must not
+    // kill the process (the default action of SIGHUP).
+    runtime.onSignal("SIGHUP", () => {
+      log.warn("SIGHUP: reloading the configuration is not available yet; the running configuration stays");
+    }),
   ];
   try {
     server = await ProxyServer.start({
