@@ -6,10 +6,11 @@
  *
  * @module
  */
-// @peculiar/x509 uses tsyringe, which needs the Reflect metadata API; the
-// polyfill must be evaluated first, and ES imports run in order.
+// @peculiar/x509 uses tsyringe, which needs the Reflect metadata API: the
+// polyfill is evaluated here, at load, and the library itself is imported on
+// first use (it costs about 60 ms at start, which --healthcheck, --version
+// and listeners with a configured certificate need not pay).
 import "reflect-metadata";
-import * as x509 from "@peculiar/x509";
 import { isIP } from "node:net";
 import { certificateFingerprint } from "./pem.ts";
 
@@ -51,6 +52,7 @@ function serialNumber(): string {
  * @param now the generation time (tests pass a fixed one)
  */
 export async function generateSelfSigned(hostname: string, now: Date = new Date()): Promise<SelfSignedCertificate> {
+  const x509 = await import("@peculiar/x509");
   const keys = await crypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"]);
   const notBefore = new Date(now.getTime() - 3600_000);
   const notAfter = new Date(now.getTime() + SELF_SIGNED_VALIDITY_DAYS * 86400_000);
