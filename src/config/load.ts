@@ -26,9 +26,11 @@ export interface ParseConfigOptions {
 /**
  * Validate an already-parsed config value: fill in defaults, turn durations
  * into seconds, parse `listen` addresses, resolve `{ "env" }` and
- * `{ "file" }` secrets through `io`, and check cross-field rules (unique
- * `listen` addresses and usernames, exactly one of `password` /
- * `password_hash`).
+ * `{ "file" }` secrets and TLS key sources (`tls_certificate`,
+ * `tls_private_key`: path, `key_data` or `env`, to PEM text) through `io`,
+ * and check cross-field rules (unique `listen` addresses and usernames,
+ * exactly one of `password` / `password_hash`, a TLS certificate and key
+ * that belong together).
  *
  * @param value the JSON document (e.g. built by the CLI's `--listen` mode)
  * @param file the name to report problems under (a path or e.g. `"--listen"`)
