@@ -3,7 +3,9 @@
 # when they are missing: curl (SOCKS5 and HTTP client), promtool (Debian's
 # `prometheus` package; checks the /metrics exposition), chromium (headless
 # browser for the /rapidoc page), dante-server (danted, a standard SOCKS5
-# upstream for egress) and haproxy (PROXY protocol v2 upstream for egress).
+# upstream for egress), haproxy (PROXY protocol v2 upstream for egress), ss
+# from iproute2 (reads the keep-alive timers of the proxy's sockets) and
+# systemd-analyze from systemd (verifies deploy/proxy-server.service).
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
 need=()
@@ -12,6 +14,8 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v danted >/dev/null 2>&1 || [ -x /usr/sbin/danted ] || need+=(dante-server)
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
+command -v ss >/dev/null 2>&1 || need+=(iproute2)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing test peers: ${need[*]}"
 sudo=""

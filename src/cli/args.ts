@@ -24,7 +24,20 @@ export type Command =
   | { kind: "dump-metric-metadata" }
   | { kind: "validate-config"; file: string }
   | { kind: "run-config"; file: string }
-  | { kind: "run-legacy"; listen: string[]; timeoutSeconds?: number; noSplice: boolean };
+  | { kind: "run-legacy"; listen: string[]; timeoutSeconds?: number; noSplice: boolean }
+  | {
+    kind: "healthcheck";
+    /** `--config FILE`, `--listen ADDR` (the first one), or the default `proxy.json`. */
+    target: { config: string } | { listen: string };
+    /** `--timeout-seconds`, default {@linkcode HEALTHCHECK_TIMEOUT_SECONDS}. */
+    timeoutSeconds: number;
+  };
+
+/** Default bound of `--healthcheck`, seconds. */
+export const HEALTHCHECK_TIMEOUT_SECONDS = 5;
+
+/** The config `--healthcheck` reads when given neither `--config` nor `--listen`. */
+export const HEALTHCHECK_DEFAULT_CONFIG = "proxy.json";
 
 /** Usage text for `--help`. */
 export const USAGE = `Usage:
@@ -32,6 +45,10 @@ export const USAGE = `Usage:
   proxy-server --listen ADDR [--listen ADDR ...] [--timeout-seconds N] [--no-splice]
                                          KumoProxy's legacy mode: no-auth listeners on ADDR
   proxy-server --validate-config FILE    check a config file; exit 0 if valid, 2 if not
+  proxy-server --healthcheck [--config FILE | --listen ADDR] [--timeout-seconds N]
+                                         SOCKS5 greeting to the first proxy listener (TLS if
+                                         it uses TLS); exit 0 healthy, 1 not. Default config:
+                                         ./proxy.json; default bound: 5 s
   proxy-server --dump-config-schema      print the config JSON Schema
   proxy-server --dump-openapi-spec       print the HTTP API's OpenAPI document (as /api-docs/openapi.json)
   proxy-server --dump-metric-metadata    print every metric's name, type, help and labels as JSON
@@ -40,6 +57,9 @@ export const USAGE = `Usage:
 
 Environment:
   PROXY_SERVER_LOG    log filter, overrides the config's log.filter (e.g. "proxy_server=debug")
+  PROXY_SERVER_HEALTHCHECK_USERNAME, PROXY_SERVER_HEALTHCHECK_PASSWORD
+                      RFC 1929 credentials --healthcheck offers (needed when the listener
+                      has require_auth)
 `;
 
 const OPTIONS = {
@@ -51,15 +71,28 @@ const OPTIONS = {
   "dump-config-schema": { type: "boolean" },
   "dump-openapi-spec": { type: "boolean" },
   "dump-metric-metadata": { type: "boolean" },
+  healthcheck: { type: "boolean" },
   version: { type: "boolean", short: "V" },
   help: { type: "boolean", short: "h" },
 } as const;
+
+/** `--timeout-seconds N`: a positive number of seconds, or undefined when absent. */
+function parseTimeout(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const seconds = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || !Number.isFinite(seconds) || seconds <= 0) {
+    throw new UsageError(`--timeout-seconds expects a positive number of seconds, got ${JSON.stringify(raw)}`);
+  }
+  return seconds;
+}
 
 /**
  * Turn argv (without the program name) into a {@linkcode Command}.
  *
  * @throws {UsageError} for unknown flags, stray arguments, `--config` with
  * `--listen`, a bad `--timeout-seconds`, or no mode at all.
+ * `--healthcheck` comes before the run modes: with it, `--config` and
+ * `--listen` say which listener to check.
  */
 export function parseCommand(argv: string[]): Command {
   let values;
@@ -75,6 +108,18 @@ export function parseCommand(argv: string[]): Command {
   if (values["dump-metric-metadata"]) return { kind: "dump-metric-metadata" };
   if (values["validate-config"] !== undefined) return { kind: "validate-config", file: values["validate-config"] };
   const listen = values.listen ?? [];
+  const timeoutSeconds = parseTimeout(values["timeout-seconds"]);
+  if (values.healthcheck) {
+    if (values.config !== undefined && listen.length > 0) {
+      throw new UsageError("--healthcheck takes --config FILE or --listen ADDR, not both");
+    }
+    const target = values.config !== undefined
+      ? { config: values.config }
+      : listen.length > 0
+      ? { listen: listen[0] }
+      : { config: HEALTHCHECK_DEFAULT_CONFIG };
+    return { kind: "healthcheck", target, timeoutSeconds: timeoutSeconds ?? HEALTHCHECK_TIMEOUT_SECONDS };
+  }
   if (values.config !== undefined && listen.length > 0) {
     throw new UsageError("--config and --listen are mutually exclusive: put the listeners in the config file");
   }
@@ -85,14 +130,6 @@ export function parseCommand(argv: string[]): Command {
     return { kind: "run-config", file: values.config };
   }
   if (listen.length > 0) {
-    let timeoutSeconds: number | undefined;
-    const raw = values["timeout-seconds"];
-    if (raw !== undefined) {
-      timeoutSeconds = Number(raw);
-      if (!/^\d+(\.\d+)?$/.test(raw) || !Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
-        throw new UsageError(`--timeout-seconds expects a positive number of seconds, got ${JSON.stringify(raw)}`);
-      }
-    }
     return { kind: "run-legacy", listen, timeoutSeconds, noSplice: values["no-splice"] === true };
   }
   throw new UsageError(

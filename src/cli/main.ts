@@ -4,6 +4,7 @@
  *
  * Exit status: 0 on a clean stop or success, 1 when the proxy cannot start
  * (e.g. a listen address in use), 2 for a bad command line or a bad config.
+ * `--healthcheck` exits 0 or 1 only (see `healthcheck.ts`).
  *
  * @module
  */
@@ -14,6 +15,7 @@ import { ProxyMetrics } from "../metrics/index.ts";
 import { getRuntime } from "../runtime/index.ts";
 import type { Runtime } from "../runtime/types.ts";
 import { type Command, parseCommand, USAGE, UsageError } from "./args.ts";
+import { healthcheck } from "./healthcheck.ts";
 import { runProxy, serviceInfo } from "./run.ts";
 import { PRODUCT, VERSION } from "./version.ts";
 
@@ -53,6 +55,8 @@ async function execute(runtime: Runtime, command: Command): Promise<number> {
       await loadConfig(command.file, io);
       out(`${command.file}: valid`);
       return 0;
+    case "healthcheck":
+      return await healthcheck(runtime, io, command.target, command.timeoutSeconds, { out, err });
     case "run-config":
       return await runProxy(runtime, await loadConfig(command.file, io));
     case "run-legacy": {

@@ -29,6 +29,7 @@ export function serviceInfo(runtime: Runtime): ServiceInfo {
  * The HTTP listeners start first, so liveness reports "starting" until every
  * proxy listener is bound, and stop last, so it reports "shutting down"
  * during the grace period.
+ * SIGHUP is logged and otherwise ignored (reload is not implemented yet).
  */
 export async function runProxy(runtime: Runtime, config: Config): Promise<number> {
   configureLogging({ filter: runtime.env(LOG_ENV) ?? config.log.filter, format: config.log.format });
@@ -69,6 +70,11 @@ export async function runProxy(runtime: Runtime, config: Config): Promise<number
   const unsubscribe = [
     runtime.onSignal("SIGINT", () => stop("SIGINT")),
     runtime.onSignal("SIGTERM", () => stop("SIGTERM")),
+    // systemd's ExecReload sends SIGHUP; until reloading exists it must not
+    // kill the process (the default action of SIGHUP).
+    runtime.onSignal("SIGHUP", () => {
+      log.warn("SIGHUP: reloading the configuration is not available yet; the running configuration stays");
+    }),
   ];
   const egress = buildEgress(runtime, config, new EgressMetricsObserver(metrics));
   try {

@@ -28,13 +28,14 @@ export interface ParseConfigOptions {
 /**
  * Validate an already-parsed config value: fill in defaults, turn durations
  * into seconds, parse `listen` addresses, resolve `{ "env" }` and
- * `{ "file" }` secrets through `io`, check cross-field rules (unique
- * `listen` addresses and usernames, exactly one of `password` /
- * `password_hash`, contradictory source keys), read the KumoMTA
- * sources-helper files of `sources_file` (relative to `configPath`) into
- * `sources` and `pools`, and check that pool entries and `egress_pool`s
- * name things that exist. Notices (ignored MTA-only keys) go to
- * `io.notice`.
+ * `{ "file" }` secrets and TLS key sources (`tls_certificate`,
+ * `tls_private_key`: path, `key_data` or `env`, to PEM text) through `io`,
+ * check cross-field rules (unique `listen` addresses and usernames, exactly
+ * one of `password` / `password_hash`, a TLS certificate and key that belong
+ * together, contradictory source keys), read the KumoMTA sources-helper
+ * files of `sources_file` (relative to `configPath`) into `sources` and
+ * `pools`, and check that pool entries and `egress_pool`s name things that
+ * exist. Notices (ignored MTA-only keys) go to `io.notice`.
  *
  * @param value the JSON document (e.g. built by the CLI's `--listen` mode)
  * @param file the name to report problems under (a path or e.g. `"--listen"`)

@@ -8,17 +8,16 @@
 import { getLog } from "../log/index.ts";
 import type { HttpServer, NetAddr, Runtime } from "../runtime/types.ts";
 import { NetError } from "../runtime/types.ts";
+import { type ListenerTlsConfig, listenerTls } from "../tls/index.ts";
 import { createApp } from "./app.ts";
 import type { HttpListenerSettings, HttpServices } from "./context.ts";
 
 const log = getLog("http");
 
 /** One HTTP listener as the server needs it (a subset of the `http_listeners` config entry). */
-export interface HttpListenerSpec extends HttpListenerSettings {
+export interface HttpListenerSpec extends HttpListenerSettings, ListenerTlsConfig {
   /** Address to listen on; `text` is the configured `listen` string. */
   listen: { hostname: string; port: number; text: string };
-  /** KumoMTA's `use_tls`: validated, not served yet (a warning is logged). */
-  use_tls?: boolean;
 }
 
 /** The running HTTP listeners. */
@@ -31,7 +30,9 @@ export interface HttpListeners {
 
 /**
  * Bind every HTTP listener and start serving. Logs `http listener on
- * ADDR:PORT` per listener, with the real port.
+ * ADDR:PORT` per listener, with the real port; a `use_tls` listener serves
+ * HTTPS with its configured certificate, or a self-signed one for its
+ * `hostname` whose SHA-256 fingerprint is logged (as proxy listeners do).
  *
  * @throws {NetError} when a listener cannot be bound (those already bound are closed first).
  */
@@ -46,10 +47,10 @@ export async function startHttpListeners(
   };
   try {
     for (const spec of specs) {
-      if (spec.use_tls) log.warn("http listener {listen}: use_tls is not served yet; serving plain HTTP", { listen: spec.listen.text });
+      const tls = await listenerTls(spec);
       const app = createApp(services, spec);
       const server = await runtime.serveHttp(
-        { hostname: spec.listen.hostname, port: spec.listen.port },
+        { hostname: spec.listen.hostname, port: spec.listen.port, ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}) },
         (request, info) => app.fetch(request, info),
       ).catch((error: Error & { code?: string }) => {
         throw new NetError(
@@ -60,7 +61,16 @@ export async function startHttpListeners(
       });
       servers.push(server);
       const { hostname, port } = server.addr;
-      log.info("http listener on {address}", { address: hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}` });
+      const address = hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+      if (tls?.generated) {
+        const { hostname: name, fingerprint } = tls.generated;
+        log.info(
+          "http listener on {address} (HTTPS, self-signed certificate for {name}, SHA-256 fingerprint {fingerprint})",
+          { address, name, fingerprint },
+        );
+      } else {
+        log.info(tls ? "http listener on {address} (HTTPS)" : "http listener on {address}", { address });
+      }
     }
   } catch (error) {
     await close();

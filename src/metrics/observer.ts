@@ -108,11 +108,16 @@ export class MetricsObserver implements ProxyObserver {
     this.#for(listener).active.dec();
   }
 
-  /** `proxy_connections_failed_total` + 1; a `"tls"` failure also counts in `proxy_tls_handshake_failures_total`. */
-  failed(listener: string, reason: FailureReason): void {
+  /** `proxy_connections_failed_total` + 1, whatever the `reason`. */
+  failed(listener: string, _reason: FailureReason): void {
+    this.#for(listener).failed.inc();
+  }
+
+  /** `proxy_tls_handshake_failures_total` + 1 and `proxy_connections_failed_total` + 1. */
+  tlsHandshakeFailed(listener: string): void {
     const s = this.#for(listener);
+    s.tlsFailures.inc();
     s.failed.inc();
-    if (reason === "tls") s.tlsFailures.inc();
   }
 
   /** `proxy_connections_completed_total` + 1. */

@@ -55,6 +55,14 @@ export interface BunSocketHandler<T> {
   error?(socket: BunSocket<T>, error: Error): void;
   /** `Bun.connect` failed (the promise rejects too). */
   connectError?(socket: BunSocket<T>, error: Error): void;
+  /**
+   * TLS only: the handshake ended. `success` false means it failed (the
+   * socket is then closed; `authorizationError` holds the reason, e.g. code
+   * `EPROTO` for a plain-text client). On a server that does not request
+   * client certificates, `authorizationError` may be set on success too
+   * (nothing to verify) and is to be ignored.
+   */
+  handshake?(socket: BunSocket<T>, success: boolean, authorizationError: Error | null): void;
 }
 
 /** A listening socket returned by `Bun.listen`. */

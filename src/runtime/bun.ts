@@ -11,6 +11,8 @@ import { readFile } from "node:fs/promises";
 import { type BunSocketHandler, bunGlobal } from "./bun-api.ts";
 import { BunConn } from "./bun-conn.ts";
 import { isIpLiteral, raceAbort, toNetError } from "./net-error.ts";
+import { nodeConnect } from "./node-net.ts";
+import { handshakeTimeoutError, handshakeTimeoutMs, reportHandshakeError } from "./tls-handshake.ts";
 import {
   type Conn,
   type ConnectOptions,
@@ -46,6 +48,42 @@ function bunArgs(): string[] {
   return argv.slice(isScript ? 2 : 1);
 }
 
+/**
+ * Handlers of a TLS listener: a connection is handed to `onConn` only after
+ * Bun's `handshake` event reports success; a failed handshake, one that does
+ * not finish in time, or a close before it finishes is reported to
+ * `options.onTlsHandshakeError` and the socket closed.
+ */
+function tlsHandlers(options: ListenOptions, onConn: (conn: Conn) => void): BunSocketHandler<BunConn> {
+  const pending = new Map<BunConn, ReturnType<typeof setTimeout>>();
+  const ms = handshakeTimeoutMs(options);
+  const settle = (c: BunConn, error?: NetError) => {
+    const timer = pending.get(c);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    pending.delete(c);
+    if (!error) return onConn(c);
+    c.close();
+    reportHandshakeError(options, error, c.remoteAddr);
+  };
+  return {
+    ...BunConn.handlers,
+    open(s) {
+      const c = new BunConn(s);
+      pending.set(c, setTimeout(() => settle(c, handshakeTimeoutError(ms)), ms));
+    },
+    handshake(s, success, authorizationError) {
+      // authorizationError on success is about client certificates, which are not requested.
+      settle(s.data, success ? undefined : toNetError(authorizationError ?? new Error("TLS handshake failed")));
+    },
+    close(s, e) {
+      BunConn.handlers.close!(s, e);
+      const c = s.data;
+      if (c && pending.has(c)) settle(c, toNetError(e ?? new Error("connection closed during the TLS handshake")));
+    },
+  };
+}
+
 /** Bun's `listen`: one handler object per listener, shared by its sockets. */
 function listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
   try {
@@ -54,7 +92,7 @@ function listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<L
       port: options.port,
       allowHalfOpen: true,
       ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),
-      socket: {
+      socket: options.tls ? tlsHandlers(options, onConn) : {
         ...BunConn.handlers,
         open(s) {
           onConn(new BunConn(s));
@@ -74,8 +112,9 @@ function listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<L
   }
 }
 
-/** Bun's `connect`, with `localAddress` passed natively. */
+/** Bun's `connect`, with `localAddress` passed natively; TLS through `node:tls`. */
 function connect(options: ConnectOptions): Promise<Conn> {
+  if (options.tls) return nodeConnect(options);
   const { hostname, port, localAddress, signal } = options;
   if (localAddress !== undefined && !isIpLiteral(localAddress)) {
     return Promise.reject(new NetError("EINVAL", `localAddress is not an IP literal: ${localAddress}`));
@@ -98,7 +137,10 @@ function connect(options: ConnectOptions): Promise<Conn> {
  * proxy-server's {@linkcode Runtime} on Bun.
  *
  * Limitations: none known for the data path; `setKeepAlive` sets
- * TCP_KEEPIDLE from `time` (seconds), rounded to milliseconds for Bun.
+ * TCP_KEEPIDLE from `time` (seconds), rounded to milliseconds for Bun, on
+ * TCP and TLS sockets alike, but Bun exposes no TCP_KEEPINTVL or TCP_KEEPCNT
+ * (see {@linkcode Runtime.keepAliveLimits}). Outbound TLS goes through
+ * `node:tls`.
  */
 export const bunRuntime: Runtime = {
   name: "bun",
@@ -111,6 +153,10 @@ export const bunRuntime: Runtime = {
   listen,
   connect,
   serveHttp: bunServeHttp,
+  keepAliveLimits: [
+    "the keep-alive interval and retries cannot be set on Bun (the kernel's " +
+    "net.ipv4.tcp_keepalive_intvl and tcp_keepalive_probes apply)",
+  ],
   onSignal(signal: SignalName, handler: () => void): () => void {
     process.on(signal, handler);
     return () => {

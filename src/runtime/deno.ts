@@ -5,7 +5,8 @@
  *
  * `Deno.connect` cannot bind a local address, so a connect with
  * `localAddress` falls back to `node:net` (`net.connect({ host, port,
- * localAddress })`), wrapped into the same `Conn` interface by `node-net.ts`.
+ * localAddress })`), wrapped into the same `Conn` interface by `node-net.ts`;
+ * outbound TLS uses `node:tls` the same way.
  *
  * @module
  */
@@ -13,15 +14,53 @@
 import { DenoConn } from "./deno-conn.ts";
 import { nodeConnect } from "./node-net.ts";
 import { raceAbort, toNetError } from "./net-error.ts";
+import { handshakeTimeoutError, handshakeTimeoutMs, reportHandshakeError } from "./tls-handshake.ts";
 import type { Conn, ConnectOptions, Listener, ListenOptions, Runtime, SignalName } from "./types.ts";
 import { denoServeHttp } from "./deno-http.ts";
 
 /** Pause (milliseconds) after a failed accept (e.g. EMFILE) before retrying. */
 const ACCEPT_RETRY_MS = 50;
 
+/**
+ * Finish a TLS connection's handshake before handing it to `onConn`; a
+ * failure or a time-out closes it and goes to `options.onTlsHandshakeError`.
+ * Runs on its own, so one slow or failing client never holds up the accept loop.
+ */
+async function afterHandshake(c: Deno.TlsConn, options: ListenOptions, onConn: (conn: Conn) => void): Promise<void> {
+  const ms = handshakeTimeoutMs(options);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      c.close();
+    } catch {
+      // Already closed.
+    }
+  }, ms);
+  try {
+    await c.handshake();
+  } catch (e) {
+    try {
+      c.close();
+    } catch {
+      // Closed by the timer, or by the failure.
+    }
+    const r = c.remoteAddr as Deno.NetAddr;
+    reportHandshakeError(options, timedOut ? handshakeTimeoutError(ms) : toNetError(e), {
+      hostname: r.hostname,
+      port: r.port,
+    });
+    return;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (!timedOut) onConn(new DenoConn(c));
+}
+
 /** Accept connections until the listener closes; transient errors are retried. */
 async function acceptLoop(
   l: Deno.Listener<Deno.TcpConn | Deno.TlsConn>,
+  options: ListenOptions,
   onConn: (conn: Conn) => void,
   isClosed: () => boolean,
 ): Promise<void> {
@@ -35,7 +74,8 @@ async function acceptLoop(
       if (isClosed()) return;
       continue;
     }
-    onConn(new DenoConn(c));
+    if (options.tls) void afterHandshake(c as Deno.TlsConn, options, onConn);
+    else onConn(new DenoConn(c));
   }
 }
 
@@ -51,7 +91,7 @@ function listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<L
     return Promise.reject(toNetError(e));
   }
   let closed = false;
-  const done = acceptLoop(l, onConn, () => closed);
+  const done = acceptLoop(l, options, onConn, () => closed);
   const a = l.addr as Deno.NetAddr;
   return Promise.resolve({
     addr: { hostname: a.hostname, port: a.port },
@@ -68,9 +108,9 @@ function listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<L
   });
 }
 
-/** `Deno.connect`, or `node:net` when `localAddress` is set (see module doc). */
+/** `Deno.connect`, or `node:net`/`node:tls` when `localAddress` or `tls` is set (see module doc). */
 function connect(options: ConnectOptions): Promise<Conn> {
-  if (options.localAddress !== undefined) return nodeConnect(options);
+  if (options.localAddress !== undefined || options.tls) return nodeConnect(options);
   const { hostname, port, signal } = options;
   // Our own controller, aborted only before the connect completes: passing
   // the caller's signal to Deno would also close an established connection
@@ -86,9 +126,17 @@ function connect(options: ConnectOptions): Promise<Conn> {
 /**
  * proxy-server's {@linkcode Runtime} on Deno.
  *
- * Limitations: `Conn.setKeepAlive` cannot set the idle time (Deno only
- * toggles SO_KEEPALIVE); `setNoDelay`/`setKeepAlive` are no-ops on TLS
- * connections; connects with `localAddress` go through `node:net`.
+ * Limitations: `Conn.setKeepAlive` cannot set the idle time on native
+ * connections (Deno only toggles SO_KEEPALIVE; the `node:net` ones, used for
+ * `localAddress`, do set it); `setNoDelay`/`setKeepAlive` are no-ops on
+ * accepted TLS connections (`Deno.TlsConn` has neither); interval and
+ * retries cannot be set anywhere (see {@linkcode Runtime.keepAliveLimits});
+ * connects with `localAddress` or `tls` go through `node:net`/`node:tls`.
+ * A TLS client that never completes its handshake is reported after
+ * `tlsHandshakeTimeout` and its `TlsConn` closed, but Deno keeps the TCP
+ * socket until the handshake ends (it finishes the handshake before shutting
+ * down, denoland/deno#14547): the client stays connected until it sends
+ * something or leaves.
  */
 export const denoRuntime: Runtime = {
   name: "deno",
@@ -101,6 +149,13 @@ export const denoRuntime: Runtime = {
   listen,
   connect,
   serveHttp: denoServeHttp,
+  keepAliveLimits: [
+    "the keep-alive time cannot be set on Deno's own sockets: accepted TCP connections and " +
+    "outbound ones without a source address keep the kernel's net.ipv4.tcp_keepalive_time",
+    "keep-alive cannot be enabled at all on TLS connections accepted by a use_tls listener on Deno",
+    "the keep-alive interval and retries cannot be set on Deno (the kernel's " +
+    "net.ipv4.tcp_keepalive_intvl and tcp_keepalive_probes apply)",
+  ],
   onSignal(signal: SignalName, handler: () => void): () => void {
     Deno.addSignalListener(signal, handler);
     return () => Deno.removeSignalListener(signal, handler);

@@ -3,6 +3,8 @@
  * connections that must bind a source address: `Deno.connect` has no
  * `localAddress` option, while `net.connect({ host, port, localAddress })`
  * binds before connecting (KumoMTA's BIND-then-CONNECT source selection).
+ * Also used on both runtimes for outbound TLS (`tls.connect`, whose
+ * `TLSSocket` is a `net.Socket`).
  *
  * The socket runs in pull mode: `data` chunks are queued and the socket is
  * `pause()`d above {@linkcode NODE_PULL_HIGH_WATER} bytes; `pipeTo` is the
@@ -13,6 +15,7 @@
  */
 
 import net from "node:net";
+import tls from "node:tls";
 import { abortError, isIpLiteral, raceAbort, toNetError } from "./net-error.ts";
 import { pullPipe } from "./pipe.ts";
 import { type Conn, type ConnectOptions, type KeepAlive, type NetAddr, NetError } from "./types.ts";
@@ -154,7 +157,9 @@ export class NodeConn implements Conn {
 }
 
 /**
- * Connect with `node:net`, binding `options.localAddress` first when set.
+ * Connect with `node:net`, binding `options.localAddress` first when set;
+ * with `options.tls`, connect with `node:tls` and resolve after the
+ * handshake.
  *
  * @returns the connected {@linkcode NodeConn}.
  * @throws {NetError} `EINVAL` for a `localAddress` that is not an IP literal;
@@ -168,19 +173,29 @@ export function nodeConnect(options: ConnectOptions): Promise<Conn> {
     return Promise.reject(new NetError("EINVAL", `localAddress is not an IP literal: ${localAddress}`));
   }
   if (signal?.aborted) return Promise.reject(abortError(signal));
-  const socket = net.connect({
+  const common = {
     host: hostname,
     port,
     allowHalfOpen: true,
     ...(localAddress !== undefined ? { localAddress } : {}),
-  });
+  };
+  const t = options.tls;
+  const socket: net.Socket = t
+    ? tls.connect({
+      ...common,
+      // node checks the certificate against `servername` when set, else `host`.
+      ...(t.serverName !== undefined || !isIpLiteral(hostname) ? { servername: t.serverName ?? hostname } : {}),
+      rejectUnauthorized: t.verify ?? true,
+      ...(t.caCerts ? { ca: t.caCerts } : {}),
+    })
+    : net.connect(common);
   const p = new Promise<Conn>((resolve, reject) => {
     const onError = (e: Error) => {
       socket.destroy();
       reject(toNetError(e));
     };
     socket.once("error", onError);
-    socket.once("connect", () => {
+    socket.once(t ? "secureConnect" : "connect", () => {
       socket.off("error", onError);
       resolve(new NodeConn(socket));
     });

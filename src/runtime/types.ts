@@ -48,8 +48,40 @@ export interface ListenOptions {
   hostname: string;
   /** TCP port; 0 picks a free port (read it back from {@linkcode Listener.addr}). */
   port: number;
-  /** Serve TLS with this material when set (reserved for the TLS issue). */
+  /**
+   * Serve TLS with this material when set. A TLS connection reaches `onConn`
+   * only once its handshake has completed; one whose handshake fails (a
+   * plain-text client, a client that rejects the certificate) or does not
+   * finish within {@linkcode tlsHandshakeTimeout} is closed and reported to
+   * {@linkcode onTlsHandshakeError} instead, without touching any other
+   * connection.
+   */
   tls?: TlsMaterial;
+  /** Seconds a TLS client has to complete its handshake (default 60). TLS only. */
+  tlsHandshakeTimeout?: number;
+  /**
+   * Called for each TLS connection whose handshake failed or timed out
+   * (`ETIMEDOUT`), with the error and the client's address; the connection
+   * is already closed. Must not throw. TLS only.
+   */
+  onTlsHandshakeError?: (error: NetError, remoteAddr: NetAddr) => void;
+}
+
+/**
+ * TLS for an outbound connection ({@linkcode ConnectOptions.tls}), made with
+ * `node:tls` on both runtimes.
+ */
+export interface ClientTlsOptions {
+  /** SNI server name and the name the certificate must match (default: the connect `hostname`). */
+  serverName?: string;
+  /** PEM CA certificates to trust instead of the system's roots. */
+  caCerts?: string[];
+  /**
+   * Verify the server's certificate (default true). `false` accepts any
+   * certificate: only for liveness checks, where the peer's identity is not
+   * the question.
+   */
+  verify?: boolean;
 }
 
 /** Options for {@linkcode Runtime.connect}. */
@@ -65,13 +97,25 @@ export interface ConnectOptions {
   localAddress?: string;
   /** Abort the attempt (the promise then rejects with `ETIMEDOUT` if the reason is a timeout, else `ECANCELED`). */
   signal?: AbortSignal;
+  /**
+   * Speak TLS over the connection; the promise resolves after the
+   * handshake, and rejects with a {@linkcode NetError} whose `message` says
+   * why when it fails (e.g. a plain-text server, an untrusted certificate).
+   * Combines with `localAddress`.
+   */
+  tls?: ClientTlsOptions;
 }
 
-/** TCP keep-alive settings; see {@linkcode Conn.setKeepAlive}. */
+/**
+ * TCP keep-alive settings (RFC 1122 §4.2.3.6); see {@linkcode Conn.setKeepAlive}.
+ * There is no interval (TCP_KEEPINTVL) or probe count (TCP_KEEPCNT): neither
+ * runtime exposes them, so the kernel's defaults apply
+ * (`net.ipv4.tcp_keepalive_intvl`, `net.ipv4.tcp_keepalive_probes`).
+ */
 export interface KeepAlive {
   /** Turn SO_KEEPALIVE on or off. */
   enabled: boolean;
-  /** Idle time before the first probe, seconds (TCP_KEEPIDLE). */
+  /** Idle time before the first probe, seconds (TCP_KEEPIDLE), where the runtime can set it. */
   time?: number;
 }
 
@@ -111,8 +155,11 @@ export interface Conn {
   setNoDelay(on: boolean): void;
   /**
    * Set SO_KEEPALIVE and, where the runtime exposes it, the idle time. Bun
-   * and `node:net` set TCP_KEEPIDLE from `time`; native Deno connections
-   * cannot (the kernel default applies). No-op on Deno TLS connections.
+   * and `node:net` connections (Deno's connects with `localAddress` or
+   * `tls`) set TCP_KEEPIDLE from `time`; native Deno TCP connections only
+   * toggle SO_KEEPALIVE (the kernel's `tcp_keepalive_time` applies); native
+   * Deno TLS connections (accepted on a TLS listener) cannot take keep-alive
+   * at all, and this is a no-op there. See {@linkcode Runtime.keepAliveLimits}.
    */
   setKeepAlive(options: KeepAlive): void;
   /**
@@ -193,9 +240,10 @@ export interface Runtime {
    */
   listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener>;
   /**
-   * Open a TCP connection, optionally from `localAddress`. Rejects with
-   * {@linkcode NetError}; binding an address this host does not have gives
-   * `EADDRNOTAVAIL` (Deno may report `EINVAL` for the same case).
+   * Open a TCP connection, optionally from `localAddress`, optionally with
+   * TLS (`tls`, through `node:tls` on both runtimes). Rejects
+   * with {@linkcode NetError}; binding an address this host does not have
+   * gives `EADDRNOTAVAIL` (Deno may report `EINVAL` for the same case).
    */
   connect(options: ConnectOptions): Promise<Conn>;
   /**
@@ -205,6 +253,12 @@ export interface Runtime {
    * cannot be bound. A handler that throws answers 500.
    */
   serveHttp(options: ServeHttpOptions, handler: HttpHandler): Promise<HttpServer>;
+  /**
+   * What {@linkcode Conn.setKeepAlive} cannot do on this runtime, one short
+   * sentence each (empty when everything applies). The server logs them in
+   * one start-up notice when `tcp_keepalive` is enabled.
+   */
+  readonly keepAliveLimits: readonly string[];
   /** Call `handler` on each delivery of `signal`; returns an unsubscribe function. */
   onSignal(signal: SignalName, handler: () => void): () => void;
   /** Read a UTF-8 file. Rejects with the runtime's error (has `code`, e.g. `ENOENT`). */

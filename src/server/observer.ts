@@ -10,7 +10,7 @@
 export type Direction = "client_to_dest" | "dest_to_client";
 
 /** Why a session ended in failure (for logs and metrics). */
-export type FailureReason = "handshake" | "auth" | "timeout" | "relay" | "tls";
+export type FailureReason = "handshake" | "auth" | "timeout" | "relay";
 
 /** Session events; see each member. All are synchronous and must not throw. */
 export interface ProxyObserver {
@@ -30,6 +30,14 @@ export interface ProxyObserver {
   outbound(listener: string, destination: string): void;
   /** `bytes` were relayed in `direction` (called as bytes flow, not at the end). */
   relayed(listener: string, direction: Direction, bytes: number): void;
+  /**
+   * A client's TLS handshake on a `use_tls` listener failed or timed out
+   * (e.g. a plain-text SOCKS5 client). The connection was closed before any
+   * session started, so no other member is called for it. The metrics
+   * module maps it to `proxy_tls_handshake_failures_total{listener}` (and
+   * counts it as a failed connection).
+   */
+  tlsHandshakeFailed(listener: string): void;
 }
 
 /** An observer that records nothing (used by tests and library users). */
@@ -42,4 +50,5 @@ export const NULL_OBSERVER: ProxyObserver = {
   handshakeDone() {},
   outbound() {},
   relayed() {},
+  tlsHandshakeFailed() {},
 };

@@ -8,6 +8,7 @@
 import { type Conn, type Listener, type NetAddr, NetError, type Runtime } from "../runtime/types.ts";
 import { probeBind as probeBind_ } from "../runtime/bind-probe.ts";
 import { getLog } from "../log/index.ts";
+import { listenerTls } from "../tls/index.ts";
 import { UserStore, type UserEntry } from "./auth.ts";
 import { NULL_OBSERVER, type ProxyObserver } from "./observer.ts";
 import { type BindProbe, type Dialer, runSession, type SessionSettings } from "./session.ts";
@@ -26,6 +27,20 @@ export interface ProxyListenerSpec {
   allow_domain_names: boolean;
   /** Pool for CONNECTs without a preceding BIND (passed to the dialer as `OutboundRequest.egressPool`). */
   egress_pool?: string;
+  /** Serve TLS (KumoProxy's `use_tls`); see {@linkcode listenerTls} for the certificate used. */
+  use_tls?: boolean;
+  /** PEM certificate chain (`tls_certificate`, resolved by the config loader). */
+  tls_certificate?: string;
+  /** PEM private key (`tls_private_key`, resolved and checked against the certificate). */
+  tls_private_key?: string;
+  /** Host name of a generated certificate (KumoProxy's `hostname`; default the system host name). */
+  hostname?: string;
+  /**
+   * KumoProxy's `tcp_keepalive` (seconds), applied to accepted and outbound
+   * sockets when `enabled`; `interval` and `retries` cannot be applied by
+   * either runtime and are only reported (one start-up notice).
+   */
+  tcp_keepalive?: { enabled: boolean; time: number; interval?: number; retries?: number };
 }
 
 /** Options of {@linkcode ProxyServer.start}. */
@@ -59,7 +74,9 @@ export class ProxyServer {
 
   /**
    * Bind every listener and start serving. Logs `proxy listener on ADDR:PORT`
-   * per listener, with the real port.
+   * per listener, with the real port, followed by `(TLS)` on a TLS listener,
+   * or `(TLS, self-signed certificate for HOST, SHA-256 fingerprint AB:CD:...)`
+   * when the certificate was generated (so a client can pin it).
    *
    * @throws {NetError} when a listener cannot be bound (those already bound are closed first).
    */
@@ -77,18 +94,42 @@ export class ProxyServer {
           signal: req.signal,
         }));
     const probeBind = options.probeBind ?? probeBind_;
+    logKeepAliveLimits(runtime, options.listeners);
     try {
       for (const spec of options.listeners) {
+        const listener = spec.listen.text;
+        const keepAlive = spec.tcp_keepalive?.enabled
+          ? { enabled: true, time: spec.tcp_keepalive.time }
+          : undefined;
         const settings: SessionSettings = {
-          listener: spec.listen.text,
+          listener,
           timeout: spec.timeout,
           requireAuth: spec.require_auth,
           allowDomainNames: spec.allow_domain_names,
           egressPool: spec.egress_pool,
+          ...(keepAlive ? { keepAlive } : {}),
         };
         const ctx = { settings, users, dial, probeBind, observer };
+        const tls = await listenerTls(spec);
         const handle = await runtime.listen(
-          { hostname: spec.listen.hostname, port: spec.listen.port },
+          {
+            hostname: spec.listen.hostname,
+            port: spec.listen.port,
+            ...(tls
+              ? {
+                tls: { cert: tls.cert, key: tls.key },
+                tlsHandshakeTimeout: spec.timeout,
+                onTlsHandshakeError: (error, remote) => {
+                  log.debug("{listener}: TLS handshake with {client} failed: {error}", {
+                    listener,
+                    client: formatAddr(remote),
+                    error: error.message,
+                  });
+                  observer.tlsHandshakeFailed(listener);
+                },
+              }
+              : {}),
+          },
           (conn) => server.#accept(conn, ctx),
         ).catch((error: Error & { code?: string }) => {
           throw new NetError(
@@ -99,7 +140,15 @@ export class ProxyServer {
         });
         const addr = handle.addr;
         server.#listeners.push({ spec: { listener: spec.listen.text, addr }, handle });
-        log.info("proxy listener on {address}", { address: formatAddr(addr) });
+        const address = formatAddr(addr);
+        if (tls?.generated) {
+          const { hostname, fingerprint } = tls.generated;
+          log.info(
+            "proxy listener on {address} (TLS, self-signed certificate for {hostname}, SHA-256 fingerprint {fingerprint})",
+            { address, hostname, fingerprint },
+          );
+        } else if (tls) log.info("proxy listener on {address} (TLS)", { address });
+        else log.info("proxy listener on {address}", { address });
       }
     } catch (error) {
       await Promise.all(server.#listeners.map((l) => l.handle.close()));
@@ -155,6 +204,19 @@ export class ProxyServer {
       }
     }
   }
+}
+
+/**
+ * The one start-up notice about `tcp_keepalive`: what the runtime cannot
+ * apply (`Runtime.keepAliveLimits`), logged once when any listener has
+ * keep-alive enabled, so the configured values are never silently ignored.
+ */
+function logKeepAliveLimits(runtime: Runtime, listeners: readonly ProxyListenerSpec[]): void {
+  if (runtime.keepAliveLimits.length === 0 || !listeners.some((l) => l.tcp_keepalive?.enabled)) return;
+  log.info("notice: tcp_keepalive is applied only in part on {runtime}: {limits}", {
+    runtime: `${runtime.name} ${runtime.version}`,
+    limits: runtime.keepAliveLimits.join("; "),
+  });
 }
 
 /** `ADDR:PORT`, with brackets around IPv6 literals. */

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { Conn } from "../runtime/types.ts";
+import type { Conn, KeepAlive } from "../runtime/types.ts";
 import {
   ATYP,
   ByteReader,
@@ -53,6 +53,13 @@ export interface SessionSettings {
   allowDomainNames: boolean;
   /** The listener's `egress_pool`, if any. */
   egressPool?: string;
+  /**
+   * TCP keep-alive for the client socket and the outbound socket, whatever
+   * the {@linkcode Dialer} (KumoProxy's `tcp_keepalive`); unset leaves the
+   * kernel default. What a runtime cannot set is listed in
+   * `Runtime.keepAliveLimits`.
+   */
+  keepAlive?: KeepAlive;
 }
 
 /** What a session asks of the outbound side. */
@@ -101,6 +108,7 @@ export async function runSession(client: Conn, ctx: SessionContext): Promise<voi
   const { settings, observer } = ctx;
   const listener = settings.listener;
   observer.accepted(listener);
+  if (settings.keepAlive) client.setKeepAlive(settings.keepAlive);
   const started = performance.now();
   const reader = new ByteReader(client);
   const step = <T>(name: string, work: () => Promise<T>) =>
@@ -199,6 +207,7 @@ export async function runSession(client: Conn, ctx: SessionContext): Promise<voi
         await refuse(replyForConnectError(error), `CONNECT ${formatAddress(destination)} failed`);
         return; // unreachable: refuse always throws
       }
+      if (settings.keepAlive) dest.setKeepAlive(settings.keepAlive);
       observer.outbound(listener, formatAddress(destination));
       try {
         await client.write(encodeReply(REP.SUCCEEDED, { host: dest.localAddr.hostname, port: dest.localAddr.port }));

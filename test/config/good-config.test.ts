@@ -11,7 +11,13 @@ import {
   parseDurationSeconds,
   parseListenAddress,
 } from "../../src/config/index.ts";
+import { readFile } from "node:fs/promises";
 import { fakeIo, withListener } from "./helpers.ts";
+
+/** A file of test/runtime/fixtures (a localhost certificate and its P-256 key, test only). */
+function fixture(name: string): string {
+  return new URL(`../runtime/fixtures/${name}`, import.meta.url).pathname;
+}
 
 test("a minimal config gets every default", async () => {
   const config: Config = await parseConfig(withListener({}), "test.json", fakeIo());
@@ -27,6 +33,7 @@ test("a minimal config gets every default", async () => {
       require_auth: false,
       allow_domain_names: true,
       use_tls: false,
+      tcp_keepalive: { enabled: true, time: 300, interval: 30, retries: 3 },
     }],
     http_listeners: [],
     metrics: { max_outbound_destinations: 1000 },
@@ -91,20 +98,22 @@ test("listen addresses are parsed, IPv6 without brackets, the text kept as writt
   assert.deepEqual(round, { ok: true, address: { hostname: "fe80::1", port: 5000, text: "[fe80::1]:5000" } });
 });
 
-test("every listener option is carried through", async () => {
-  const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+test("every listener option is carried through; TLS keys are read into PEM text", async () => {
+  const cert = await readFile(fixture("localhost-cert.pem"), "utf8");
+  const key = await readFile(fixture("localhost-key.pem"), "utf8");
   const config = await parseConfig(
     withListener({
       timeout: "5s",
       require_auth: true,
       allow_domain_names: false,
       use_tls: true,
-      tls_certificate: { key_data: pem },
+      tls_certificate: { key_data: cert },
       tls_private_key: "/etc/proxy/key.pem",
       hostname: "proxy.example.com",
+      tcp_keepalive: { enabled: false, time: "2m", interval: "15s", retries: 4 },
     }),
     "test.json",
-    fakeIo(),
+    fakeIo({ "/etc/proxy/key.pem": key }),
   );
   assert.deepEqual(config.proxy_listeners[0], {
     listen: { hostname: "127.0.0.1", port: 1080, text: "127.0.0.1:1080" },
@@ -112,10 +121,31 @@ test("every listener option is carried through", async () => {
     require_auth: true,
     allow_domain_names: false,
     use_tls: true,
-    tls_certificate: { key_data: pem },
-    tls_private_key: "/etc/proxy/key.pem",
+    tls_certificate: cert,
+    tls_private_key: key.replace(/\n$/, ""),
     hostname: "proxy.example.com",
+    tcp_keepalive: { enabled: false, time: 120, interval: 15, retries: 4 },
   });
+});
+
+test("TLS keys come from a file relative to the config, key_data or an environment variable", async () => {
+  const cert = await readFile(fixture("localhost-cert.pem"), "utf8");
+  const key = await readFile(fixture("localhost-key.pem"), "utf8");
+  const io = fakeIo(
+    {
+      "/etc/proxy/proxy.json": JSON.stringify(withListener({
+        use_tls: true,
+        tls_certificate: "tls/cert.pem",
+        tls_private_key: { env: "PROXY_TLS_KEY" },
+      })),
+      "/etc/proxy/tls/cert.pem": cert,
+    },
+    { PROXY_TLS_KEY: key },
+  );
+  const config = await loadConfig("/etc/proxy/proxy.json", io);
+  assert.equal(config.proxy_listeners[0].tls_certificate, cert.replace(/\n$/, ""));
+  assert.equal(config.proxy_listeners[0].tls_private_key, key);
+  assert.ok(io.reads.includes("/etc/proxy/tls/cert.pem"));
 });
 
 test("secrets are resolved from literals, the environment and files", async () => {

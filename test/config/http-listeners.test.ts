@@ -26,10 +26,6 @@ test("trusted_hosts takes IPv4 and IPv6 addresses and CIDR blocks, spelled canon
       trusted_hosts: ["10.0.0.0/8", "192.168.1.5", "0:0:0:0:0:0:0:1", "FD00:0::/8", "::ffff:127.0.0.1", "0.0.0.0/0"],
       request_body_limit: 1024,
       expose_system_info: true,
-      use_tls: true,
-      tls_certificate: "/etc/proxy/cert.pem",
-      tls_private_key: { env: "HTTP_KEY" },
-      hostname: "metrics.example",
     }),
     "test.json",
     fakeIo(),
@@ -38,8 +34,6 @@ test("trusted_hosts takes IPv4 and IPv6 addresses and CIDR blocks, spelled canon
   assert.deepEqual(http.trusted_hosts, ["10.0.0.0/8", "192.168.1.5", "::1", "fd00::/8", "::ffff:7f00:1", "0.0.0.0/0"]);
   assert.equal(http.request_body_limit, 1024);
   assert.equal(http.expose_system_info, true);
-  assert.equal(http.use_tls, true);
-  assert.deepEqual(http.tls_private_key, { env: "HTTP_KEY" });
 });
 
 test("bad trusted_hosts entries, body limits and metrics settings are reported at their paths", async () => {

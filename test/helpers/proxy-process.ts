@@ -50,12 +50,19 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Run the CLI with `args` to completion (bounded by `timeoutMs`). */
-export function runCli(args: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
-  const [cmd, ...pre] = cliCommand();
+/**
+ * Run the CLI with `args` to completion (bounded by `timeoutMs`), in `cwd`
+ * (default the repository root); `command` replaces the from-source command
+ * (e.g. a built binary).
+ */
+export function runCli(
+  args: string[],
+  options: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; command?: string[] } = {},
+): Promise<CliResult> {
+  const [cmd, ...pre] = options.command ?? cliCommand();
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, [...pre, ...args], {
-      cwd: ROOT,
+      cwd: options.cwd ?? ROOT,
       env: { ...process.env, NO_COLOR: "1", ...options.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -94,16 +101,17 @@ export interface RunningProxy {
 /**
  * Start the proxy on `config` and wait for its `proxy listener on ADDR:PORT`
  * lines, one per entry of `config.proxy_listeners` (the `http listener on`
- * lines come before them).
+ * lines come before them). `command` replaces the
+ * from-source command (e.g. a built binary), `cwd` the repository root.
  */
 export async function startProxy(
   config: { proxy_listeners: unknown[] } & Record<string, unknown>,
-  options: { env?: Record<string, string>; args?: string[] } = {},
+  options: { env?: Record<string, string>; args?: string[]; command?: string[]; cwd?: string } = {},
 ): Promise<RunningProxy> {
   const file = writeTempConfig(config);
-  const [cmd, ...pre] = cliCommand();
+  const [cmd, ...pre] = options.command ?? cliCommand();
   const child = spawn(cmd, [...pre, "--config", file, ...(options.args ?? [])], {
-    cwd: ROOT,
+    cwd: options.cwd ?? ROOT,
     env: { ...process.env, NO_COLOR: "1", ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -3,6 +3,7 @@
  * independent of the code under test.
  */
 import { connect, type Socket } from "node:net";
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
 
 /** A connected raw client. */
 export interface RawClient {
@@ -15,10 +16,20 @@ export interface RawClient {
   close(): void;
 }
 
-/** Connect to `port` on `host` (default 127.0.0.1). */
-export function rawConnect(port: number, host = "127.0.0.1", localAddress?: string): Promise<RawClient> {
+/**
+ * Connect to `port` on `host` (default 127.0.0.1); with `tls`, connect with
+ * node:tls and resolve once the handshake is done (`socket` is then the
+ * `TLSSocket`).
+ */
+export function rawConnect(
+  port: number,
+  host = "127.0.0.1",
+  localAddress?: string,
+  tls?: ConnectionOptions,
+): Promise<RawClient> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ port, host, localAddress, allowHalfOpen: true });
+    const options = { port, host, localAddress, allowHalfOpen: true };
+    const socket: Socket | TLSSocket = tls ? tlsConnect({ ...options, ...tls }) : connect(options);
     let buf = new Uint8Array(0);
     let closed = false;
     const waiters = new Set<() => void>();
@@ -59,7 +70,7 @@ export function rawConnect(port: number, host = "127.0.0.1", localAddress?: stri
         waiters.add(check);
         check();
       });
-    socket.once("connect", () => {
+    socket.once(tls ? "secureConnect" : "connect", () => {
       resolve({
         socket,
         send: (bytes) => socket.write(Uint8Array.from(bytes)),

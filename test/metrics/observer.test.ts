@@ -48,7 +48,7 @@ test("session events update the listener's counters, gauge and histogram", async
   o.closed("a:1");
   o.authFailed("a:1");
   o.failed("a:1", "auth");
-  o.failed("a:1", "tls");
+  o.tlsHandshakeFailed("a:1");
   o.accepted("b:2"); // a listener not configured up front still gets its series
   const text = await metrics.registry.metrics();
   const a = { listener: "a:1" };

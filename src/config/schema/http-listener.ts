@@ -9,7 +9,8 @@
 import * as v from "valibot";
 import ipaddr from "ipaddr.js";
 import { listenAddress } from "./address.ts";
-import { ProxyListenerSchema, uniqueListen } from "./listener.ts";
+import { uniqueListen } from "./listener.ts";
+import { tlsEntries, tlsKeyPairCheck } from "./tls.ts";
 import { got } from "./messages.ts";
 import { strictObject } from "./object.ts";
 
@@ -81,10 +82,9 @@ function flag(description: string) {
 }
 
 /** The TLS keys shared with `proxy_listeners` (same forms, same checks). */
-const { tls_certificate, tls_private_key, hostname } = ProxyListenerSchema.entries;
 
 /** One entry of `http_listeners`. */
-export const HttpListenerSchema = strictObject({
+export const HttpListenerSchema = v.pipe(strictObject({
   listen: listenAddress(
     'Address to serve HTTP on, "IP:PORT" with an IP literal ("127.0.0.1:8080", "[::1]:8080"); ' +
       "port 0 picks any free port. KumoMTA: listen.",
@@ -119,16 +119,7 @@ export const HttpListenerSchema = strictObject({
     ),
     DEFAULT_REQUEST_BODY_LIMIT,
   ),
-  use_tls: v.optional(
-    flag(
-      "Serve HTTPS instead of HTTP. Default: false. KumoMTA: use_tls. " +
-        "(Validated; served by a later release.)",
-    ),
-    false,
-  ),
-  tls_certificate,
-  tls_private_key,
-  hostname,
+  ...tlsEntries("HTTP listener (HTTPS)"),
   expose_system_info: v.optional(
     flag(
       "Add the host's name, kernel release and CPU architecture to GET /api/status/v1. " +
@@ -136,7 +127,7 @@ export const HttpListenerSchema = strictObject({
     ),
     false,
   ),
-}, "an HTTP listener");
+}, "an HTTP listener"), tlsKeyPairCheck());
 
 /** `http_listeners`: zero or more HTTP listeners, with distinct `listen` addresses. */
 export const HttpListenersSchema = v.pipe(

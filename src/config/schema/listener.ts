@@ -10,7 +10,8 @@ import { listenAddress, listenKey } from "./address.ts";
 import { duration } from "./duration.ts";
 import { egressPoolKey } from "./egress.ts";
 import { itemKeyPath, strictObject } from "./object.ts";
-import { keySource } from "./secret.ts";
+import { TcpKeepAliveSchema } from "./keepalive.ts";
+import { tlsEntries, tlsKeyPairCheck } from "./tls.ts";
 
 /** `true`/`false` key with its documentation. */
 function flag(description: string) {
@@ -51,8 +52,12 @@ export function uniqueListen<T extends unknown[]>(what: string) {
   });
 }
 
-/** One entry of `proxy_listeners`. */
-export const ProxyListenerSchema = strictObject({
+/**
+ * One entry of `proxy_listeners`. TLS keys are resolved to PEM text at load
+ * time and the certificate and key checked against each other
+ * ({@linkcode tlsKeyPairCheck}).
+ */
+export const ProxyListenerSchema = v.pipe(strictObject({
   listen: listenAddress(
     'Address to accept SOCKS5 clients on, "IP:PORT" with an IP literal ("0.0.0.0:1080", ' +
       '"[::]:1080"); port 0 picks any free port. Also the metrics "listener" label. ' +
@@ -81,34 +86,13 @@ export const ProxyListenerSchema = strictObject({
     ),
     true,
   ),
-  use_tls: v.optional(
-    flag(
-      "Wrap the SOCKS5 listener in TLS. Default: false. KumoProxy: use_tls. " +
-        "(Validated; served by a later release.)",
-    ),
-    false,
-  ),
-  tls_certificate: v.optional(keySource(
-    'TLS certificate chain (PEM): a file path, { "key_data": PEM } or { "env": NAME }. ' +
-      "KumoProxy: tls_certificate.",
-  )),
-  tls_private_key: v.optional(keySource(
-    'TLS private key (PEM): a file path, { "key_data": PEM } or { "env": NAME }. ' +
-      "KumoProxy: tls_private_key.",
-  )),
   egress_pool: egressPoolKey(
     "Name of a pool in pools: a CONNECT without a preceding BIND goes out through a source of this pool " +
       "(a user's egress_pool wins over the listener's). Default: connect directly.",
   ),
-  hostname: v.optional(v.pipe(
-    v.string(),
-    v.minLength(1, "expected a non-empty host name, got an empty string"),
-    v.description(
-      "Host name this listener presents (e.g. in a generated TLS certificate). " +
-        "KumoProxy: hostname.",
-    ),
-  )),
-}, "a proxy listener");
+  ...tlsEntries("SOCKS5 listener"),
+  tcp_keepalive: TcpKeepAliveSchema,
+}, "a proxy listener"), tlsKeyPairCheck());
 
 /** `proxy_listeners`: one or more listeners, with distinct `listen` addresses. */
 export const ProxyListenersSchema = v.pipe(

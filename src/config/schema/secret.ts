@@ -3,9 +3,10 @@
  * TLS key sources (a path, `{ "key_data": PEM }` or `{ "env": NAME }`, the
  * forms of KumoMTA's `KeySource`).
  *
- * Secrets are resolved while the schema runs: `v.safeParse` is synchronous,
- * so the loader first reads every `{ "file": PATH }` in the document
- * ({@linkcode readSecretFiles}), then runs the parse inside
+ * Both are resolved while the schema runs: `v.safeParse` is synchronous,
+ * so the loader first reads every `{ "file": PATH }` in the document and
+ * every path given as a key source ({@linkcode readSecretFiles}), then runs
+ * the parse inside
  * {@linkcode withSecretSource}, which makes the environment and those file
  * contents visible to the {@linkcode secret} schemas for exactly that
  * synchronous call. A schema part that needs a secret just uses
@@ -19,6 +20,8 @@ import { dirname, isAbsolute, join } from "node:path";
 import type { ConfigIo } from "../io.ts";
 import { got, utf8Length } from "./messages.ts";
 import { strictObject } from "./object.ts";
+// pem.ts alone: the config loader does not need the certificate generator.
+import { checkPrivateKey, parseCertificate } from "../../tls/pem.ts";
 
 /** Where {@linkcode secret} schemas look up `env` and `file` references. */
 export interface SecretSource {
@@ -53,7 +56,17 @@ export function withSecretSource<T>(source: SecretSource, parse: () => T): T {
 /** Upper bound on JSON nesting walked by {@linkcode readSecretFiles}. */
 const MAX_DEPTH = 64;
 
-/** Every PATH of a `{ "file": PATH }` object anywhere in `value`. */
+/**
+ * The config keys whose string value is a path to a PEM file
+ * ({@linkcode keySource}): KumoMTA's TLS keys, the same on proxy and HTTP
+ * listeners. A `keySource` under another key name would not be pre-read.
+ */
+export const KEY_SOURCE_KEYS: ReadonlySet<string> = new Set(["tls_certificate", "tls_private_key"]);
+
+/**
+ * Every PATH of a `{ "file": PATH }` object anywhere in `value`, and every
+ * string value of a {@linkcode KEY_SOURCE_KEYS} key.
+ */
 function fileReferences(value: unknown, found: Set<string>, depth = 0): Set<string> {
   if (depth > MAX_DEPTH || value === null || typeof value !== "object") return found;
   if (Array.isArray(value)) {
@@ -64,6 +77,8 @@ function fileReferences(value: unknown, found: Set<string>, depth = 0): Set<stri
   const file = (value as Record<string, unknown>).file;
   if (keys.length === 1 && typeof file === "string") found.add(file);
   for (const key of keys) {
+    const item = (value as Record<string, unknown>)[key];
+    if (KEY_SOURCE_KEYS.has(key) && typeof item === "string" && item.length > 0) found.add(item);
     fileReferences((value as Record<string, unknown>)[key], found, depth + 1);
   }
   return found;
@@ -77,8 +92,8 @@ function stripOneNewline(text: string): string {
 }
 
 /**
- * Read, through `io`, every file named by a `{ "file": PATH }` object in the
- * raw config `value`, and return a {@linkcode SecretSource} over those
+ * Read, through `io`, every file named by a `{ "file": PATH }` object or a
+ * key-source path in the raw config `value`, and return a {@linkcode SecretSource} over those
  * contents and `io.env`. Relative PATHs are taken relative to the directory
  * of `configFile` (when given), so a config and its secret files can move
  * together. Never rejects: unreadable files become errors that a
@@ -191,20 +206,29 @@ export function secret(description: string, maxBytes = Infinity) {
   );
 }
 
+/** What a {@linkcode keySource} holds; decides how its PEM text is checked. */
+export type KeySourceKind = "certificate" | "private key";
+
 /**
- * A TLS key source, as KumoMTA's `tls_certificate` / `tls_private_key`:
- * a file path string, `{ "key_data": PEM }` or `{ "env": NAME }`. Validated
- * only (not read) at load time; the output is the input.
+ * A TLS key source, as KumoMTA's `tls_certificate` / `tls_private_key`: a
+ * file path string, `{ "key_data": PEM }` or `{ "env": NAME }` on input; the
+ * PEM text on output, resolved at load time like a {@linkcode secret} (a
+ * relative path is relative to the config file's directory) and checked:
+ * a `"certificate"` must parse as an X.509 certificate, a `"private key"` as
+ * an unencrypted private key. An unreadable file, an unset variable or PEM
+ * that does not parse is a problem at the key's JSON path. Must be used under
+ * a key listed in {@linkcode KEY_SOURCE_KEYS}.
  *
  * @param description the key's documentation
+ * @param kind what the PEM must contain
  */
-export function keySource(description: string) {
+export function keySource(description: string, kind: KeySourceKind) {
   return v.pipe(
     v.union([
       v.pipe(
         v.string(),
         v.minLength(1, "expected a file path, got an empty string"),
-        v.description("Path of a PEM file."),
+        v.description("Path of a PEM file; a relative path is relative to the directory of the config file."),
       ),
       strictObject({
         key_data: v.pipe(
@@ -220,5 +244,36 @@ export function keySource(description: string) {
     ], (issue) =>
       `expected a file path, { "key_data": PEM } or { "env": NAME }, got ${got(issue.input)}`),
     v.description(description),
+    v.rawTransform(({ dataset, addIssue, NEVER }): string => {
+      const input = dataset.value;
+      let pem: string | undefined;
+      if (typeof input === "object" && "key_data" in input) {
+        pem = input.key_data;
+      } else if (current === undefined) {
+        addIssue({ message: `cannot resolve ${got(input)} outside loadConfig()/parseConfig()` });
+        return NEVER;
+      } else if (typeof input === "string") {
+        const read = current.file(input);
+        if (!read.ok) {
+          addIssue({ message: read.error });
+          return NEVER;
+        }
+        pem = read.text;
+      } else {
+        pem = current.env(input.env);
+        if (pem === undefined) {
+          addIssue({ message: `environment variable ${JSON.stringify(input.env)} is not set` });
+          return NEVER;
+        }
+      }
+      try {
+        if (kind === "certificate") parseCertificate(pem);
+        else checkPrivateKey(pem);
+      } catch (error) {
+        addIssue({ message: error instanceof Error ? error.message : String(error) });
+        return NEVER;
+      }
+      return pem;
+    }),
   );
 }

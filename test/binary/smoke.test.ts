@@ -1,0 +1,112 @@
+// The single executable, as a user gets it: built from the current source
+// with `scripts/build --host-only` (bun build --compile), copied alone into
+// an empty directory (no node_modules anywhere above it), and run from
+// there: --version, --validate-config, a real tunnel with curl, TLS with a
+// generated certificate, --healthcheck, and a clean stop on SIGTERM.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { curl } from "../helpers/curl.ts";
+import { ROOT, runCli, startProxy, writeTempConfig } from "../helpers/proxy-process.ts";
+import { startHttpTarget } from "../helpers/target.ts";
+
+/** Temporary directory holding the build output and the run directory. */
+let work = "";
+/** The empty directory the binary runs in (it holds only the binary). */
+let runDir = "";
+/** The command that runs the binary. */
+let command: string[] = [];
+
+before(async () => {
+  work = mkdtempSync(join(tmpdir(), "proxy-server-binary-"));
+  const built = join(work, "build");
+  await new Promise<void>((resolve, reject) => {
+    execFile(
+      "bash",
+      [join(ROOT, "scripts/build"), "--host-only", "--out", built],
+      { timeout: 300_000 },
+      (error, _stdout, stderr) => error ? reject(new Error(`scripts/build failed: ${stderr}`)) : resolve(),
+    );
+  });
+  runDir = join(work, "run");
+  mkdirSync(runDir);
+  copyFileSync(join(built, "proxy-server"), join(runDir, "proxy-server"));
+  rmSync(built, { recursive: true });
+  command = [join(runDir, "proxy-server")];
+});
+
+after(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+/** Run the binary to completion from its empty directory. */
+function run(args: string[], env?: Record<string, string>) {
+  return runCli(args, { command, cwd: runDir, env });
+}
+
+/** A loopback port nothing listens on. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+test("the binary runs alone from an empty directory and prints its version and runtime", async () => {
+  assert.deepEqual(readdirSync(runDir), ["proxy-server"]);
+  const version = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version;
+  const result = await run(["--version"]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, new RegExp(`^proxy-server ${version.replace(/\./g, "\\.")} \\(bun \\d+\\.\\d+\\.\\d+\\)\\n$`));
+});
+
+test("--validate-config: the bundled config is valid (exit 0), a broken one is not (exit 2, with the JSON path)", async () => {
+  const good = await run(["--validate-config", join(ROOT, "proxy.json")]);
+  assert.equal(good.code, 0, good.stderr);
+  assert.match(good.stdout, /proxy\.json: valid/);
+  const broken = writeTempConfig({ proxy_listeners: [{ listen: "127.0.0.1:1080", timeout: "sixty" }] });
+  const bad = await run(["--validate-config", broken]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /\$\.proxy_listeners\[0\]\.timeout: expected a duration/);
+});
+
+test("the binary tunnels a curl request, passes --healthcheck, and exits 0 on SIGTERM", async () => {
+  const target = await startHttpTarget();
+  const proxy = await startProxy({ proxy_listeners: [{ listen: "127.0.0.1:0" }] }, { command, cwd: runDir });
+  try {
+    const port = proxy.ports[0];
+    const response = await curl(["--socks5", `127.0.0.1:${port}`, `http://127.0.0.1:${target.port}/`]);
+    assert.equal(response.code, 0, response.stderr);
+    assert.equal(response.stdout, "hello from target\n");
+    const healthy = await run(["--healthcheck", "--listen", `127.0.0.1:${port}`]);
+    assert.equal(healthy.code, 0, healthy.stderr);
+    const unhealthy = await run(["--healthcheck", "--listen", `127.0.0.1:${await closedPort()}`]);
+    assert.equal(unhealthy.code, 1);
+  } finally {
+    assert.equal(await proxy.stop("SIGTERM"), 0);
+    await target.close();
+  }
+});
+
+test("the binary generates a TLS certificate (bundled x509 library) and --healthcheck reaches it over TLS", async () => {
+  const proxy = await startProxy(
+    { proxy_listeners: [{ listen: "127.0.0.1:0", use_tls: true, hostname: "binary.test" }] },
+    { command, cwd: runDir },
+  );
+  try {
+    assert.match(proxy.log(), /self-signed certificate for binary\.test, SHA-256 fingerprint ([0-9A-F]{2}:){31}[0-9A-F]{2}/);
+    const config = writeTempConfig({ proxy_listeners: [{ listen: `127.0.0.1:${proxy.ports[0]}`, use_tls: true }] });
+    const healthy = await run(["--healthcheck", "--config", config]);
+    assert.equal(healthy.code, 0, healthy.stderr);
+    assert.match(healthy.stdout, /\(TLS\) answered the SOCKS5 greeting/);
+  } finally {
+    assert.equal(await proxy.stop("SIGTERM"), 0);
+  }
+});
