@@ -1,8 +1,9 @@
 // The single executable, as a user gets it: built from the current source
 // with `scripts/build --host-only` (bun build --compile), copied alone into
 // an empty directory (no node_modules anywhere above it), and run from
-// there: --version, --validate-config, a real tunnel with curl, TLS with a
-// generated certificate, --healthcheck, and a clean stop on SIGTERM.
+// there: --version, --validate-config, --dump-openapi-spec, a real tunnel
+// with curl, /metrics and the offline /rapidoc page, TLS with a generated
+// certificate, --healthcheck, and a clean stop on SIGTERM.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -77,14 +78,40 @@ test("--validate-config: the bundled config is valid (exit 0), a broken one is n
   assert.match(bad.stderr, /\$\.proxy_listeners\[0\]\.timeout: expected a duration/);
 });
 
-test("the binary tunnels a curl request, passes --healthcheck, and exits 0 on SIGTERM", async () => {
+test("--dump-openapi-spec from the binary equals the spec from source", async () => {
+  const binary = await run(["--dump-openapi-spec"]);
+  const source = await runCli(["--dump-openapi-spec"]);
+  assert.equal(binary.code, 0, binary.stderr);
+  assert.equal(source.code, 0, source.stderr);
+  assert.ok(binary.stdout.length > 1000);
+  assert.equal(binary.stdout, source.stdout);
+});
+
+test("the binary tunnels a curl request, serves /metrics and an offline /rapidoc, passes --healthcheck, exits 0 on SIGTERM", async () => {
   const target = await startHttpTarget();
-  const proxy = await startProxy({ proxy_listeners: [{ listen: "127.0.0.1:0" }] }, { command, cwd: runDir });
+  const proxy = await startProxy(
+    { proxy_listeners: [{ listen: "127.0.0.1:0" }], http_listeners: [{ listen: "127.0.0.1:0" }] },
+    { command, cwd: runDir },
+  );
   try {
     const port = proxy.ports[0];
     const response = await curl(["--socks5", `127.0.0.1:${port}`, `http://127.0.0.1:${target.port}/`]);
     assert.equal(response.code, 0, response.stderr);
     assert.equal(response.stdout, "hello from target\n");
+    const http = `http://127.0.0.1:${proxy.httpPorts[0]}`;
+    const metrics = await curl([`${http}/metrics`]);
+    assert.equal(metrics.code, 0, metrics.stderr);
+    assert.match(metrics.stdout, /^proxy_connections_accepted_total\{listener="127\.0\.0\.1:0"\} 1$/m);
+    const page = await curl(["--fail", `${http}/rapidoc`]);
+    assert.equal(page.code, 0, page.stderr);
+    const referenced = [...page.stdout.matchAll(/(?:src|href)\s*=\s*["']([^"']+)["']/g)].map((m) => m[1]);
+    assert.ok(referenced.length > 0, "the page loads a script");
+    for (const ref of referenced) {
+      assert.doesNotMatch(ref, /^(?:https?:)?\/\//, `the page references an external host: ${ref}`);
+    }
+    const bundle = await curl(["--fail", "--output", "/dev/null", "--write-out", "%{size_download}", `${http}/rapidoc/scalar.js`]);
+    assert.equal(bundle.code, 0, bundle.stderr);
+    assert.ok(Number(bundle.stdout) > 1_000_000, `the Scalar bundle is served from the binary (${bundle.stdout} bytes)`);
     const healthy = await run(["--healthcheck", "--listen", `127.0.0.1:${port}`]);
     assert.equal(healthy.code, 0, healthy.stderr);
     const unhealthy = await run(["--healthcheck", "--listen", `127.0.0.1:${await closedPort()}`]);
