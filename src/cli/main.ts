@@ -58,7 +58,9 @@ async function execute(runtime: Runtime, command: Command): Promise<number> {
     case "healthcheck":
       return await healthcheck(runtime, io, command.target, command.timeoutSeconds, { out, err });
     case "run-config":
-      return await runProxy(runtime, await loadConfig(command.file, io));
+      return await runProxy(runtime, await loadConfig(command.file, io), {
+        reload: () => loadConfig(command.file, io),
+      });
     case "run-legacy": {
       if (command.noSplice) err("notice: --no-splice is accepted for KumoProxy compatibility and has no effect here");
       const timeout = command.timeoutSeconds === undefined ? undefined : `${command.timeoutSeconds}s`;

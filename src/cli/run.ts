@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Config } from "../config/index.ts";
+import { type Config, ConfigError } from "../config/index.ts";
 import { type HttpListeners, ServiceHealth, type ServiceInfo, startHttpListeners } from "../http/index.ts";
 import { configureLogging, getLog } from "../log/index.ts";
 import { EgressMetricsObserver, MetricsObserver, ProxyMetrics } from "../metrics/index.ts";
@@ -29,9 +29,18 @@ export function serviceInfo(runtime: Runtime): ServiceInfo {
  * The HTTP listeners start first, so liveness reports "starting" until every
  * proxy listener is bound, and stop last, so it reports "shutting down"
  * during the grace period.
- * SIGHUP is logged and otherwise ignored (reload is not implemented yet).
+ *
+ * SIGHUP calls `options.reload` (which re-reads and validates the config
+ * file) and applies the result with {@linkcode applyReload}; an invalid file
+ * is logged problem by problem and the running configuration stays. Without
+ * `options.reload` (KumoProxy's `--listen` mode) SIGHUP is logged and ignored.
  */
-export async function runProxy(runtime: Runtime, config: Config): Promise<number> {
+export async function runProxy(
+  runtime: Runtime,
+  initial: Config,
+  options: { reload?: () => Promise<Config> } = {},
+): Promise<number> {
+  let config = initial;
   configureLogging({ filter: runtime.env(LOG_ENV) ?? config.log.filter, format: config.log.format });
   const info = serviceInfo(runtime);
   const metrics = new ProxyMetrics({ version: VERSION, runtime });
@@ -70,13 +79,57 @@ export async function runProxy(runtime: Runtime, config: Config): Promise<number
   const unsubscribe = [
     runtime.onSignal("SIGINT", () => stop("SIGINT")),
     runtime.onSignal("SIGTERM", () => stop("SIGTERM")),
-    // systemd's ExecReload sends SIGHUP; until reloading exists it must not
-    // kill the process (the default action of SIGHUP).
-    runtime.onSignal("SIGHUP", () => {
-      log.warn("SIGHUP: reloading the configuration is not available yet; the running configuration stays");
-    }),
+    // systemd's ExecReload sends SIGHUP; it must never kill the process.
+    runtime.onSignal("SIGHUP", () => void reload()),
   ];
-  const egress = buildEgress(runtime, config, new EgressMetricsObserver(metrics));
+  const egressObserver = new EgressMetricsObserver(metrics);
+  let egress = buildEgress(runtime, config, egressObserver);
+  let reloading = Promise.resolve();
+  const reload = () =>
+    reloading = reloading.then(async () => {
+      if (server === undefined || stopping) return;
+      if (options.reload === undefined) {
+        log.warn("SIGHUP: no config file to reload in --listen mode; the running configuration stays");
+        return;
+      }
+      log.info("SIGHUP: reloading the configuration");
+      let next: Config;
+      try {
+        next = await options.reload();
+      } catch (error) {
+        const problems = error instanceof ConfigError ? error.message.split("\n") : [String(error)];
+        for (const problem of problems) log.error("reload refused: {problem}", { problem });
+        log.error("the running configuration stays");
+        return;
+      }
+      const nextEgress = buildEgress(runtime, next, egressObserver);
+      try {
+        const changes = await server.reconfigure({ listeners: next.proxy_listeners, users: next.users, dial: nextEgress.dial });
+        const oldEgress = egress;
+        egress = nextEgress;
+        config = next;
+        await oldEgress.registry.stop();
+        // The HTTP listeners are rebuilt so the admin routes see the new sources.
+        await http?.close();
+        http = undefined;
+        http = await startHttpListeners(runtime, config.http_listeners, { info, metrics, health, egress: egress.registry })
+          .catch((error) => {
+            log.error("HTTP listeners could not be restarted after the reload: {error}", { error: String(error) });
+            return undefined;
+          });
+        configureLogging({ filter: runtime.env(LOG_ENV) ?? config.log.filter, format: config.log.format });
+        log.info("configuration reloaded: proxy listeners added [{added}], removed [{removed}], changed [{changed}]", {
+          added: changes.added.join(", "),
+          removed: changes.removed.join(", "),
+          changed: changes.changed.join(", "),
+        });
+      } catch (error) {
+        await nextEgress.registry.stop();
+        log.error("reload failed, the running configuration stays: {error}", {
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    });
   try {
     http = await startHttpListeners(runtime, config.http_listeners, { info, metrics, health, egress: egress.registry });
     server = await ProxyServer.start({

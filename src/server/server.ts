@@ -64,13 +64,64 @@ export interface BoundListener {
   addr: NetAddr;
 }
 
+/** What a reload may replace: see {@linkcode ProxyServer.reconfigure}. */
+export interface ProxyServerUpdate {
+  listeners: readonly ProxyListenerSpec[];
+  users: readonly UserEntry[];
+  /** Opens outbound connections; default connects directly with `runtime.connect`. */
+  dial?: Dialer;
+}
+
+/** What {@linkcode ProxyServer.reconfigure} did, by `listen` text. */
+export interface ReconfigureResult {
+  added: string[];
+  removed: string[];
+  /** Settings changed in place (timeout, require_auth, ...) or TLS material changed (rebound). */
+  changed: string[];
+}
+
+type SessionContext = Parameters<typeof runSession>[1];
+
+/** One open proxy listener: its spec, runtime handle and the context its sessions share. */
+interface OpenListener {
+  spec: ProxyListenerSpec;
+  bound: BoundListener;
+  handle: Listener;
+  ctx: SessionContext;
+}
+
+function sessionSettings(spec: ProxyListenerSpec): SessionSettings {
+  const keepAlive = spec.tcp_keepalive?.enabled ? { enabled: true, time: spec.tcp_keepalive.time } : undefined;
+  return {
+    listener: spec.listen.text,
+    timeout: spec.timeout,
+    requireAuth: spec.require_auth,
+    allowDomainNames: spec.allow_domain_names,
+    egressPool: spec.egress_pool,
+    ...(keepAlive ? { keepAlive } : {}),
+  };
+}
+
+/** Whether two specs need different sockets (TLS material is fixed when the socket is bound). */
+function needsRebind(a: ProxyListenerSpec, b: ProxyListenerSpec): boolean {
+  return Boolean(a.use_tls) !== Boolean(b.use_tls) || a.tls_certificate !== b.tls_certificate ||
+    a.tls_private_key !== b.tls_private_key || a.hostname !== b.hostname;
+}
+
 /** A running SOCKS5 proxy. Create with {@linkcode ProxyServer.start}. */
 export class ProxyServer {
-  #listeners: { spec: BoundListener; handle: Listener }[] = [];
+  #listeners: OpenListener[] = [];
   #sessions = new Map<Conn, Promise<void>>();
   #accepting = true;
+  #runtime: Runtime;
+  #observer: ProxyObserver;
+  #probeBind: BindProbe;
 
-  private constructor() {}
+  private constructor(options: ProxyServerOptions) {
+    this.#runtime = options.runtime;
+    this.#observer = options.observer ?? NULL_OBSERVER;
+    this.#probeBind = options.probeBind ?? probeBind_;
+  }
 
   /**
    * Bind every listener and start serving. Logs `proxy listener on ADDR:PORT`
@@ -81,75 +132,12 @@ export class ProxyServer {
    * @throws {NetError} when a listener cannot be bound (those already bound are closed first).
    */
   static async start(options: ProxyServerOptions): Promise<ProxyServer> {
-    const server = new ProxyServer();
-    const { runtime } = options;
+    const server = new ProxyServer(options);
+    logKeepAliveLimits(options.runtime, options.listeners);
     const users = new UserStore(options.users);
-    const observer = options.observer ?? NULL_OBSERVER;
-    const dial: Dialer = options.dial ??
-      ((req) =>
-        runtime.connect({
-          hostname: req.destination.host,
-          port: req.destination.port,
-          localAddress: req.localAddress,
-          signal: req.signal,
-        }));
-    const probeBind = options.probeBind ?? probeBind_;
-    logKeepAliveLimits(runtime, options.listeners);
+    const dial = server.#dialer(options.dial);
     try {
-      for (const spec of options.listeners) {
-        const listener = spec.listen.text;
-        const keepAlive = spec.tcp_keepalive?.enabled
-          ? { enabled: true, time: spec.tcp_keepalive.time }
-          : undefined;
-        const settings: SessionSettings = {
-          listener,
-          timeout: spec.timeout,
-          requireAuth: spec.require_auth,
-          allowDomainNames: spec.allow_domain_names,
-          egressPool: spec.egress_pool,
-          ...(keepAlive ? { keepAlive } : {}),
-        };
-        const ctx = { settings, users, dial, probeBind, observer };
-        const tls = await listenerTls(spec);
-        const handle = await runtime.listen(
-          {
-            hostname: spec.listen.hostname,
-            port: spec.listen.port,
-            ...(tls
-              ? {
-                tls: { cert: tls.cert, key: tls.key },
-                tlsHandshakeTimeout: spec.timeout,
-                onTlsHandshakeError: (error, remote) => {
-                  log.debug("{listener}: TLS handshake with {client} failed: {error}", {
-                    listener,
-                    client: formatAddr(remote),
-                    error: error.message,
-                  });
-                  observer.tlsHandshakeFailed(listener);
-                },
-              }
-              : {}),
-          },
-          (conn) => server.#accept(conn, ctx),
-        ).catch((error: Error & { code?: string }) => {
-          throw new NetError(
-            error.code ?? "EUNKNOWN",
-            `cannot listen on ${spec.listen.text}: ${error.code ?? "error"}: ${error.message}`,
-            { cause: error },
-          );
-        });
-        const addr = handle.addr;
-        server.#listeners.push({ spec: { listener: spec.listen.text, addr }, handle });
-        const address = formatAddr(addr);
-        if (tls?.generated) {
-          const { hostname, fingerprint } = tls.generated;
-          log.info(
-            "proxy listener on {address} (TLS, self-signed certificate for {hostname}, SHA-256 fingerprint {fingerprint})",
-            { address, hostname, fingerprint },
-          );
-        } else if (tls) log.info("proxy listener on {address} (TLS)", { address });
-        else log.info("proxy listener on {address}", { address });
-      }
+      for (const spec of options.listeners) server.#listeners.push(await server.#open(spec, users, dial));
     } catch (error) {
       await Promise.all(server.#listeners.map((l) => l.handle.close()));
       throw error;
@@ -157,7 +145,141 @@ export class ProxyServer {
     return server;
   }
 
-  #accept(conn: Conn, ctx: Parameters<typeof runSession>[1]): void {
+  #dialer(dial: Dialer | undefined): Dialer {
+    const runtime = this.#runtime;
+    return dial ??
+      ((req) =>
+        runtime.connect({
+          hostname: req.destination.host,
+          port: req.destination.port,
+          localAddress: req.localAddress,
+          signal: req.signal,
+        }));
+  }
+
+  /** Bind one listener; its sessions share the returned context (updated in place on reload). */
+  async #open(spec: ProxyListenerSpec, users: UserStore, dial: Dialer): Promise<OpenListener> {
+    const runtime = this.#runtime;
+    const observer = this.#observer;
+    const listener = spec.listen.text;
+    const ctx: SessionContext = { settings: sessionSettings(spec), users, dial, probeBind: this.#probeBind, observer };
+    const tls = await listenerTls(spec);
+    const handle = await runtime.listen(
+      {
+        hostname: spec.listen.hostname,
+        port: spec.listen.port,
+        ...(tls
+          ? {
+            tls: { cert: tls.cert, key: tls.key },
+            tlsHandshakeTimeout: spec.timeout,
+            onTlsHandshakeError: (error, remote) => {
+              log.debug("{listener}: TLS handshake with {client} failed: {error}", {
+                listener,
+                client: formatAddr(remote),
+                error: error.message,
+              });
+              observer.tlsHandshakeFailed(listener);
+            },
+          }
+          : {}),
+      },
+      (conn) => this.#accept(conn, ctx),
+    ).catch((error: Error & { code?: string }) => {
+      throw new NetError(
+        error.code ?? "EUNKNOWN",
+        `cannot listen on ${spec.listen.text}: ${error.code ?? "error"}: ${error.message}`,
+        { cause: error },
+      );
+    });
+    const addr = handle.addr;
+    const address = formatAddr(addr);
+    if (tls?.generated) {
+      const { hostname, fingerprint } = tls.generated;
+      log.info(
+        "proxy listener on {address} (TLS, self-signed certificate for {hostname}, SHA-256 fingerprint {fingerprint})",
+        { address, hostname, fingerprint },
+      );
+    } else if (tls) log.info("proxy listener on {address} (TLS)", { address });
+    else log.info("proxy listener on {address}", { address });
+    return { spec, bound: { listener, addr }, handle, ctx };
+  }
+
+  /**
+   * Apply a reloaded configuration (SIGHUP) without touching open tunnels:
+   * listeners whose `listen` text is new are bound, those no longer
+   * configured stop accepting, and the rest keep their socket with the new
+   * settings (a change of TLS material rebinds that one listener). Users and
+   * the dialer (egress sources and pools) are replaced for every new request.
+   * A listener kept across the reload keeps its port, even when configured
+   * with port 0.
+   *
+   * @throws {NetError} when a new listener cannot be bound; nothing is changed then.
+   */
+  async reconfigure(update: ProxyServerUpdate): Promise<ReconfigureResult> {
+    const users = new UserStore(update.users);
+    const dial = this.#dialer(update.dial);
+    const current = new Map(this.#listeners.map((l) => [l.spec.listen.text, l]));
+    const result: ReconfigureResult = { added: [], removed: [], changed: [] };
+    const opened: OpenListener[] = [];
+    const next: OpenListener[] = [];
+    const retired: OpenListener[] = [];
+    const kept: [OpenListener, ProxyListenerSpec][] = [];
+    try {
+      for (const spec of update.listeners) {
+        const old = current.get(spec.listen.text);
+        current.delete(spec.listen.text);
+        if (old && !needsRebind(old.spec, spec)) {
+          next.push(old);
+          kept.push([old, spec]);
+          if (JSON.stringify(sessionSettings(old.spec)) !== JSON.stringify(sessionSettings(spec))) {
+            result.changed.push(spec.listen.text);
+          }
+          continue;
+        }
+        if (old) {
+          // New TLS material: free the address first, then bind it again.
+          await old.handle.close();
+          retired.push(old);
+          result.changed.push(spec.listen.text);
+        } else {
+          result.added.push(spec.listen.text);
+        }
+        const fresh = await this.#open(spec, users, dial);
+        opened.push(fresh);
+        next.push(fresh);
+      }
+    } catch (error) {
+      await Promise.all(opened.map((l) => l.handle.close()));
+      // Put back any listener closed to be rebound with new TLS material.
+      for (const old of retired) {
+        const index = this.#listeners.indexOf(old);
+        this.#listeners[index] = await this.#open(old.spec, old.ctx.users, old.ctx.dial).catch((reopenError) => {
+          log.error("{listener}: cannot bind again after a failed reload: {error}", {
+            listener: old.spec.listen.text,
+            error: String(reopenError),
+          });
+          return old;
+        });
+      }
+      throw error;
+    }
+    for (const gone of current.values()) {
+      await gone.handle.close();
+      result.removed.push(gone.spec.listen.text);
+      log.info("proxy listener on {address} closed (no longer configured)", { address: formatAddr(gone.bound.addr) });
+    }
+    for (const [old, spec] of kept) old.spec = spec;
+    for (const l of next) {
+      l.ctx.settings = sessionSettings(l.spec);
+      l.ctx.users = users;
+      l.ctx.dial = dial;
+    }
+    this.#listeners = next;
+    logKeepAliveLimits(this.#runtime, update.listeners);
+    return result;
+  }
+
+  #accept(conn: Conn, ctx: SessionContext): void {
     if (!this.#accepting) {
       conn.close();
       return;
@@ -168,7 +290,7 @@ export class ProxyServer {
 
   /** The bound listeners, in configuration order. */
   get listeners(): BoundListener[] {
-    return this.#listeners.map((l) => l.spec);
+    return this.#listeners.map((l) => l.bound);
   }
 
   /** Whether the server still accepts new clients. */

@@ -84,6 +84,8 @@ export function runCli(
 /** A running proxy-server child process. */
 export interface RunningProxy {
   child: ChildProcess;
+  /** The config file the proxy was started with (rewrite it and send SIGHUP to reload). */
+  configFile: string;
   /** Real ports of the proxy listeners, in config order. */
   ports: number[];
   /** Real ports of the HTTP listeners (`http_listeners`), in config order. */
@@ -164,6 +166,7 @@ export async function startProxy(
   const httpPorts = [...stderr.matchAll(/http listener on (?:\[[^\]]+\]|[^\s:]+):(\d+)/g)].map((m) => Number(m[1]));
   return {
     child,
+    configFile: file,
     ports,
     httpPorts,
     log: () => stderr,
