@@ -50,11 +50,11 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 
 /** A Bun socket as a {@linkcode Conn}. Created by the `open` handler. */
 export class BunConn implements Conn {
-  /** Our end (read once at open; Bun clears it after close). */
-  readonly localAddr: NetAddr;
-  /** The peer's end. */
-  readonly remoteAddr: NetAddr;
   #s: BunSocket<BunConn>;
+  // Addresses are read from the socket on first use (each Bun getter is a
+  // getsockname/getpeername syscall) and kept, since Bun clears them at close.
+  #localAddr: NetAddr | null = null;
+  #remoteAddr: NetAddr | null = null;
   // Receive side, pull mode.
   #queue: Uint8Array[] | null = null;
   #queued = 0;
@@ -77,8 +77,23 @@ export class BunConn implements Conn {
   constructor(socket: BunSocket<BunConn>) {
     this.#s = socket;
     socket.data = this;
-    this.localAddr = { hostname: socket.localAddress, port: socket.localPort };
-    this.remoteAddr = { hostname: socket.remoteAddress, port: socket.remotePort };
+  }
+
+  /**
+   * Our end. Read from the socket on first access (while it is open) and
+   * kept; after a close without an earlier access it is `{ hostname: "", port: 0 }`.
+   */
+  get localAddr(): NetAddr {
+    return this.#localAddr ??= this.#closed
+      ? { hostname: "", port: 0 }
+      : { hostname: this.#s.localAddress, port: this.#s.localPort };
+  }
+
+  /** The peer's end; read on first access, like {@linkcode localAddr}. */
+  get remoteAddr(): NetAddr {
+    return this.#remoteAddr ??= this.#closed
+      ? { hostname: "", port: 0 }
+      : { hostname: this.#s.remoteAddress, port: this.#s.remotePort };
   }
 
   /**
