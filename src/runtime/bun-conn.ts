@@ -73,15 +73,23 @@ export class BunConn implements Conn {
   #pipedFrom: BunConn | null = null;
   #finPending = false;
 
-  /** Wrap `socket` and attach the wrapper as `socket.data`. */
-  constructor(socket: BunSocket<BunConn>) {
+  /**
+   * Wrap `socket` and attach the wrapper as `socket.data`. The address that
+   * matters stays readable after close, so it is read at once: the peer's
+   * for an accepted connection (the client), ours for an `outbound` one (the
+   * CONNECT reply's BND.ADDR); the other one is read on first use.
+   */
+  constructor(socket: BunSocket<BunConn>, outbound = false) {
     this.#s = socket;
     socket.data = this;
+    if (outbound) this.#localAddr = { hostname: socket.localAddress, port: socket.localPort };
+    else this.#remoteAddr = { hostname: socket.remoteAddress, port: socket.remotePort };
   }
 
   /**
-   * Our end. Read from the socket on first access (while it is open) and
-   * kept; after a close without an earlier access it is `{ hostname: "", port: 0 }`.
+   * Our end. Outbound connections read it at open; accepted ones on first
+   * access (while open) and keep it; an accepted connection closed before
+   * any access gives `{ hostname: "", port: 0 }`.
    */
   get localAddr(): NetAddr {
     return this.#localAddr ??= this.#closed
@@ -89,7 +97,10 @@ export class BunConn implements Conn {
       : { hostname: this.#s.localAddress, port: this.#s.localPort };
   }
 
-  /** The peer's end; read on first access, like {@linkcode localAddr}. */
+  /**
+   * The peer's end. Accepted connections read it at open; outbound ones on
+   * first access (while open), like {@linkcode localAddr}.
+   */
   get remoteAddr(): NetAddr {
     return this.#remoteAddr ??= this.#closed
       ? { hostname: "", port: 0 }
