@@ -19,6 +19,12 @@ export interface Plan {
   rateSeconds: number;
   /** Idle tunnels held open at once. */
   idleTunnels: number;
+  /**
+   * Start every rate run from a port table without TIME_WAIT sockets (they
+   * make connect() search longer); when false only the runs that bind before
+   * connecting wait.
+   */
+  settleAll: boolean;
 }
 
 /** Ports of the local target. */
@@ -85,7 +91,7 @@ export async function throughput(server: Server, target: Target, plan: Plan): Pr
   await withServer(server, false, async (port) => {
     await rate(port, target, { ...plan, rateSeconds: 1 }, false); // warm-up (JIT, pools)
     out.bulkMBps = await bulk(port, target, plan);
-    if (server.alwaysBinds) await waitForQuietPorts();
+    if (server.alwaysBinds || plan.settleAll) await waitForQuietPorts();
     out.rate = await rate(port, target, plan, false);
     if (server.kumoBind) {
       await waitForQuietPorts();
