@@ -71,12 +71,27 @@ function header(list: Server[]): string {
   const date = new Date().toISOString().slice(0, 10);
   const gib = (os.totalmem() / 2 ** 30).toFixed(0);
   const versions = list.map((s) => s.version()).join(", ");
+  const nofile = firstLine("bash", ["-c", "ulimit -Hn"]) ?? "?";
   return [
-    `Date: ${date}. Machine: ${cpu.length} cores (${cpu[0]?.model ?? "?"}), ${gib} GiB, Linux ${os.release()}.`,
+    `Date: ${date}. Machine: ${cpu.length} cores (${cpu[0]?.model ?? "?"}), ${gib} GiB, Linux ${os.release()}, ` +
+    `hard file limit ${nofile}.`,
     `Versions: ${versions}; gcc ${firstLine("gcc", ["-dumpversion"]) ?? "?"} (load generator).`,
     `Plan: ${runs} run(s) per figure (median shown); bulk ${plan.bulkBytes / 1e6} MB; rate ${plan.clients} clients × ${plan.rateSeconds} s; ` +
     `idle ${plan.idleTunnels} tunnels.`,
   ].join("\n");
+}
+
+/** Why a single-process server cannot open every idle tunnel under a low hard file limit. */
+function idleNotes(rows: Row[]): string[] {
+  const hard = Number(firstLine("bash", ["-c", "ulimit -Hn"]));
+  const short = rows.filter((r) => r.idleOpened !== undefined && r.idleOpened < plan.idleTunnels);
+  if (short.length === 0 || !Number.isFinite(hard) || hard >= 2 * plan.idleTunnels + 64) return [];
+  return [
+    `${short.map((r) => r.name).join(", ")}: fewer than ${plan.idleTunnels} idle tunnels opened because the hard ` +
+    `file limit here is ${hard} and cannot be raised (no CAP_SYS_RESOURCE): a single process needs two descriptors ` +
+    `per tunnel plus the dozen or so it holds itself, so about ${Math.floor((hard - 12) / 2)} tunnels fit; ` +
+    `Dante spreads its tunnels over child processes.`,
+  ];
 }
 
 async function main(): Promise<void> {
@@ -106,7 +121,7 @@ async function main(): Promise<void> {
   }
   const rows: Row[] = [...results].map(([name, figs]) => summarise(name, figs));
   const table = markdown(rows, plan.idleTunnels);
-  const notes = ceilingNotes(rows);
+  const notes = [...ceilingNotes(rows), ...idleNotes(rows)];
   const report = [header(list), "", table, ...(notes.length ? ["", ...notes] : [])].join("\n");
   console.log(report);
   const dir = join(ROOT, ".tmp", "bench");
