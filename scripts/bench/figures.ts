@@ -29,27 +29,41 @@ export interface Plan {
 
 /** Ports of the local target. */
 export interface Target {
+  /** Echo port: echoes what it reads, closes at EOF. */
   echo: number;
+  /** Bulk port: reads an 8-byte little-endian byte count, sends that many bytes. */
   bulk: number;
 }
 
 /** What `loadgen rate` reports. */
 export interface RateResult {
+  /** Tunnels completed (CONNECT answered and the echo came back). */
   tunnels: number;
+  /** Completed tunnels per second of the run. */
   rate: number;
+  /** Median latency of a whole tunnel (connect to echo received), microseconds. */
   p50_us: number;
+  /** 99th percentile of the same, microseconds. */
   p99_us: number;
+  /** Failed attempts (connect error, error reply, early EOF, 5 s time-out, bad echo). */
   errors: number;
+  /** `errors` by kind: connect, eof, reply, bind, timeout, other. */
   by_kind: Record<string, number>;
 }
 
 /** One run's figures for one server; absent where not measured. */
 export interface Figures {
+  /** Bulk download through one tunnel, MB/s (10^6 bytes). */
   bulkMBps?: number;
+  /** The rate figure. */
   rate?: RateResult;
+  /** The bound-rate figure (BIND first, or the server's source-address option). */
   bound?: RateResult;
+  /** RSS growth per open idle tunnel, KiB. */
   idleKiB?: number;
+  /** Idle tunnels that opened. */
   idleOpened?: number;
+  /** Spawn to first served client, ms. */
   startMs?: number;
 }
 

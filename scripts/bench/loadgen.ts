@@ -53,6 +53,7 @@ export interface Held<T> {
   result: T;
   /** Close stdin (the child then exits) and wait for it. */
   release(): Promise<void>;
+  /** The loadgen process. */
   child: ChildProcess;
 }
 

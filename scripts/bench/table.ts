@@ -16,16 +16,27 @@ export function median(values: (number | undefined)[]): number | undefined {
 
 /** One table row: the median of every figure over the runs of one server. */
 export interface Row {
+  /** Server name (the row label). */
   name: string;
+  /** Median bulk MB/s. */
   bulk?: number;
+  /** Median tunnels/s. */
   rate?: number;
+  /** Median p50 latency, µs. */
   p50?: number;
+  /** Median p99 latency, µs. */
   p99?: number;
+  /** Median failed attempts of the rate runs. */
   errors?: number;
+  /** Median bound tunnels/s. */
   bound?: number;
+  /** Median failed attempts of the bound runs. */
   boundErrors?: number;
+  /** Median RSS growth per idle tunnel, KiB. */
   idleKiB?: number;
+  /** Median idle tunnels opened. */
   idleOpened?: number;
+  /** Median start time, ms. */
   startMs?: number;
 }
 
