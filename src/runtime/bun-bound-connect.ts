@@ -37,6 +37,8 @@ const SOL_SOCKET = 1;
 const SO_ERROR = 4;
 const IPPROTO_IP = 0;
 const IP_BIND_ADDRESS_NO_PORT = 24;
+const IPPROTO_TCP = 6;
+const TCP_NODELAY = 1;
 const EINPROGRESS = 115;
 
 /** The libc calls we make, as `bun:ffi` exposes them (pointers as typed arrays). */
@@ -87,9 +89,12 @@ async function loadLibc(): Promise<Libc | null> {
   return libc;
 }
 
+const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
 /** `struct sockaddr_in` / `sockaddr_in6` for an IP literal and port. */
 function sockaddr(ip: string, port: number): Uint8Array {
-  const bytes = ipaddr.parse(ip).toByteArray();
+  const m = IPV4.exec(ip);
+  const bytes = m ? [+m[1], +m[2], +m[3], +m[4]] : ipaddr.parse(ip).toByteArray();
   const v6 = bytes.length === 16;
   const out = new Uint8Array(v6 ? 28 : 16);
   const view = new DataView(out.buffer);
@@ -111,6 +116,9 @@ const connecting = new Map<BunConn, Pending>();
 
 const ERROR_BUF = new Int32Array(1);
 const ERROR_LEN = new Uint32Array(1);
+const ONE = new Int32Array([1]);
+/** Source `sockaddr`s (port 0) by address: a sender binds the same few addresses over and over. */
+const sources = new Map<string, Uint8Array>();
 
 /** Handlers for the adopted descriptors: `BunConn`'s own, plus connect completion. */
 const HANDLERS: BunSocketHandler<BunConn> = {
@@ -173,8 +181,13 @@ export async function connectFromSource(
     c.close(fd);
     throw new NetError(code, `${what} failed: ${code}`);
   };
-  c.setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, new Int32Array([1]), 4);
-  const src = sockaddr(localAddress, 0);
+  c.setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, ONE, 4);
+  c.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, ONE, 4); // as Bun.connect does
+  let src = sources.get(localAddress);
+  if (!src) {
+    src = sockaddr(localAddress, 0);
+    if (sources.size < 1024) sources.set(localAddress, src);
+  }
   if (c.bind(fd, src, src.length) !== 0) fail(`bind ${localAddress}`);
   const dst = sockaddr(hostname, port);
   if (c.connect(fd, dst, dst.length) !== 0 && c.errno() !== EINPROGRESS) fail(`connect ${hostname}:${port}`);
