@@ -96,6 +96,17 @@ export interface BunConnectOptions<T> {
   socket: BunSocketHandler<T>;
 }
 
+/** Options of `Bun.connect` adopting an existing (connected or connecting) descriptor. */
+export interface BunFdConnectOptions<T> {
+  /** The socket descriptor; Bun owns (and closes) it from now on. */
+  fd: number;
+  /** Keep the write half open after the peer's FIN (default false: Bun closes). */
+  allowHalfOpen?: boolean;
+  /** Initial `socket.data` (seen by the `open` handler). */
+  data?: T;
+  socket: BunSocketHandler<T>;
+}
+
 /** The `Bun` global, as far as proxy-server uses it. */
 export interface BunGlobal {
   /** Bun's version, e.g. `"1.4.5"`. */
@@ -107,7 +118,7 @@ export interface BunGlobal {
   /** Listen for TCP/TLS connections; throws (with `code`) when it cannot bind. */
   listen<T>(options: BunListenOptions<T>): BunTcpListener;
   /** Open a TCP connection; rejects with an error carrying `code`. */
-  connect<T>(options: BunConnectOptions<T>): Promise<BunSocket<T>>;
+  connect<T>(options: BunConnectOptions<T> | BunFdConnectOptions<T>): Promise<BunSocket<T>>;
   /** Serve HTTP; throws (with `code`) when it cannot bind. */
   serve(options: BunServeOptions): BunHttpServer;
 }

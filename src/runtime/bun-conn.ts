@@ -50,11 +50,11 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 
 /** A Bun socket as a {@linkcode Conn}. Created by the `open` handler. */
 export class BunConn implements Conn {
-  /** Our end (read once at open; Bun clears it after close). */
-  readonly localAddr: NetAddr;
-  /** The peer's end. */
-  readonly remoteAddr: NetAddr;
   #s: BunSocket<BunConn>;
+  // Addresses are read from the socket on first use (each Bun getter is a
+  // getsockname/getpeername syscall) and kept, since Bun clears them at close.
+  #localAddr: NetAddr | null = null;
+  #remoteAddr: NetAddr | null = null;
   // Receive side, pull mode.
   #queue: Uint8Array[] | null = null;
   #queued = 0;
@@ -73,12 +73,38 @@ export class BunConn implements Conn {
   #pipedFrom: BunConn | null = null;
   #finPending = false;
 
-  /** Wrap `socket` and attach the wrapper as `socket.data`. */
-  constructor(socket: BunSocket<BunConn>) {
+  /**
+   * Wrap `socket` and attach the wrapper as `socket.data`. The address that
+   * matters stays readable after close, so it is read at once: the peer's
+   * for an accepted connection (the client), ours for an `outbound` one (the
+   * CONNECT reply's BND.ADDR); the other one is read on first use.
+   */
+  constructor(socket: BunSocket<BunConn>, outbound = false) {
     this.#s = socket;
     socket.data = this;
-    this.localAddr = { hostname: socket.localAddress, port: socket.localPort };
-    this.remoteAddr = { hostname: socket.remoteAddress, port: socket.remotePort };
+    if (outbound) this.#localAddr = { hostname: socket.localAddress, port: socket.localPort };
+    else this.#remoteAddr = { hostname: socket.remoteAddress, port: socket.remotePort };
+  }
+
+  /**
+   * Our end. Outbound connections read it at open; accepted ones on first
+   * access (while open) and keep it; an accepted connection closed before
+   * any access gives `{ hostname: "", port: 0 }`.
+   */
+  get localAddr(): NetAddr {
+    return this.#localAddr ??= this.#closed
+      ? { hostname: "", port: 0 }
+      : { hostname: this.#s.localAddress, port: this.#s.localPort };
+  }
+
+  /**
+   * The peer's end. Accepted connections read it at open; outbound ones on
+   * first access (while open), like {@linkcode localAddr}.
+   */
+  get remoteAddr(): NetAddr {
+    return this.#remoteAddr ??= this.#closed
+      ? { hostname: "", port: 0 }
+      : { hostname: this.#s.remoteAddress, port: this.#s.remotePort };
   }
 
   /**

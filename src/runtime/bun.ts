@@ -9,6 +9,7 @@
 import process from "node:process";
 import { readFile } from "node:fs/promises";
 import { type BunSocketHandler, bunGlobal } from "./bun-api.ts";
+import { connectFromSource } from "./bun-bound-connect.ts";
 import { BunConn } from "./bun-conn.ts";
 import { isIpLiteral, raceAbort, toNetError } from "./net-error.ts";
 import { nodeConnect } from "./node-net.ts";
@@ -28,7 +29,7 @@ import { bunServeHttp } from "./bun-http.ts";
 const CONNECT_HANDLERS: BunSocketHandler<BunConn> = {
   ...BunConn.handlers,
   open(s) {
-    new BunConn(s);
+    new BunConn(s, true);
   },
 };
 
@@ -112,14 +113,9 @@ function listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<L
   }
 }
 
-/** Bun's `connect`, with `localAddress` passed natively; TLS through `node:tls`. */
-function connect(options: ConnectOptions): Promise<Conn> {
-  if (options.tls) return nodeConnect(options);
-  const { hostname, port, localAddress, signal } = options;
-  if (localAddress !== undefined && !isIpLiteral(localAddress)) {
-    return Promise.reject(new NetError("EINVAL", `localAddress is not an IP literal: ${localAddress}`));
-  }
-  const p = bunGlobal()
+/** `Bun.connect`, with `localAddress` passed natively. */
+function bunConnect(hostname: string, port: number, localAddress: string | undefined): Promise<Conn> {
+  return bunGlobal()
     .connect<BunConn>({
       hostname,
       port,
@@ -130,7 +126,24 @@ function connect(options: ConnectOptions): Promise<Conn> {
     .then((s) => s.data as Conn, (e) => {
       throw toNetError(e);
     });
-  return raceAbort(p, signal, (late) => late.close());
+}
+
+/**
+ * Connect; TLS through `node:tls`; with `localAddress`, through
+ * `connectFromSource` (source port chosen at connect time) where it applies,
+ * else `Bun.connect`.
+ */
+function connect(options: ConnectOptions): Promise<Conn> {
+  if (options.tls) return nodeConnect(options);
+  const { hostname, port, localAddress, signal } = options;
+  if (localAddress === undefined) return raceAbort(bunConnect(hostname, port, undefined), signal, (late) => late.close());
+  if (!isIpLiteral(localAddress)) {
+    return Promise.reject(new NetError("EINVAL", `localAddress is not an IP literal: ${localAddress}`));
+  }
+  let cancel = () => {};
+  const p = connectFromSource(hostname, port, localAddress, (c) => cancel = c)
+    .then((conn) => conn ?? bunConnect(hostname, port, localAddress));
+  return raceAbort(p, signal, (late) => late.close(), () => cancel());
 }
 
 /**

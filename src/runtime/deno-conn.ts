@@ -19,11 +19,11 @@ import { toNetError } from "./net-error.ts";
 import { type Conn, type KeepAlive, type NetAddr, NetError } from "./types.ts";
 
 /** Buffer size (bytes) of an idle or interactive pipe direction. */
-export const PIPE_BUFFER_SMALL = 4 * 1024;
+export const PIPE_BUFFER_SMALL = 1024;
 /** Buffer size (bytes) of a pipe direction in bulk transfer. */
 export const PIPE_BUFFER_LARGE = 256 * 1024;
 /** Buffer size (bytes) of one {@linkcode DenoConn.read} (handshakes). */
-export const READ_BUFFER = 16 * 1024;
+export const READ_BUFFER = 2 * 1024;
 
 /** The native Deno connection types we wrap. */
 type DenoNativeConn = Deno.TcpConn | Deno.TlsConn;

@@ -43,7 +43,18 @@ const LINUX_ERRNO: Record<number, string> = {
   110: "ETIMEDOUT",
   111: "ECONNREFUSED",
   113: "EHOSTUNREACH",
+  115: "EINPROGRESS",
 };
+
+/**
+ * The errno name of a Linux errno number (as returned by a raw syscall),
+ * e.g. `111` gives `"ECONNREFUSED"`; unknown numbers give `"EUNKNOWN"`.
+ *
+ * @param errno a positive Linux errno value.
+ */
+export function linuxErrnoName(errno: number): string {
+  return LINUX_ERRNO[errno] ?? "EUNKNOWN";
+}
 
 /** Errno-shaped: upper-case `E...` names such as `ECONNREFUSED`. */
 const ERRNO_NAME = /^E[A-Z0-9_]+$/;

@@ -169,7 +169,7 @@ export interface Conn {
    * while `dest` cannot take more, this connection stops reading, so memory
    * per direction stays bounded whatever the speeds (at most one read chunk:
    * 256 KiB on Deno, the kernel read size, up to 512 KiB, on Bun; an idle
-   * direction holds 4 KiB on Deno and no buffer on Bun).
+   * direction holds 1 KiB on Deno and no buffer on Bun).
    * `onBytes(n)` is called as each chunk of `n` bytes is handed to `dest`'s
    * kernel buffer, so the totals equal the bytes forwarded. Rejects with
    * {@linkcode NetError} on an I/O error on either side (the caller then

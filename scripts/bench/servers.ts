@@ -1,0 +1,135 @@
+/**
+ * The servers the benchmark compares: the two references (Debian's
+ * microsocks and Dante, installed with apt-get when missing) and
+ * proxy-server on Bun, on Deno and as the compiled binary.
+ *
+ * @module
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { ROOT } from "./loadgen.ts";
+import { firstLine } from "./proc.ts";
+
+/** One server under test. */
+export interface Server {
+  /** Row label. */
+  name: string;
+  /** Short key for `--only`. */
+  key: string;
+  /**
+   * Command line serving SOCKS5 on 127.0.0.1:`port`. `bound` asks for the
+   * server's own source-address option (references only; proxy-server is
+   * asked by the client with KumoMTA's BIND instead).
+   */
+  argv(port: number, bound: boolean): string[];
+  /** Whether the bound-rate client sends KumoMTA's BIND 127.0.0.1 before CONNECT. */
+  kumoBind: boolean;
+  /** Whether every outbound connection binds its source first (Dante's `external`), bound run or not. */
+  alwaysBinds?: boolean;
+  /** Version text for the report. */
+  version(): string;
+}
+
+const bin = (name: string) => join(ROOT, "node_modules", ".bin", name);
+const MAIN = join(ROOT, "src", "cli", "main.ts");
+const DIST = join(ROOT, "dist", "proxy-server");
+
+/** Dante's config: no-auth CONNECT from loopback, leaving from 127.0.0.1 (`external`). */
+function danteConfig(port: number): string {
+  const dir = mkdtempSync(join(tmpdir(), "proxy-server-bench-dante-"));
+  const file = join(dir, "danted.conf");
+  writeFileSync(
+    file,
+    [
+      "logoutput: /dev/null",
+      `internal: 127.0.0.1 port = ${port}`,
+      "external: 127.0.0.1",
+      "socksmethod: none",
+      "clientmethod: none",
+      "user.privileged: root",
+      "user.unprivileged: nobody",
+      "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }",
+      "socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 command: connect }",
+      "",
+    ].join("\n"),
+  );
+  return file;
+}
+
+const dpkgVersion = (pkg: string) =>
+  firstLine("dpkg-query", ["-W", "-f", "${Version}", pkg]) ?? "?";
+
+/** microsocks (Debian package `microsocks`); `-b` is its source-address option. */
+export const microsocks: Server = {
+  name: "microsocks",
+  key: "microsocks",
+  argv: (port, bound) => ["microsocks", "-i", "127.0.0.1", "-p", String(port), ...(bound ? ["-b", "127.0.0.1"] : [])],
+  kumoBind: false,
+  version: () => `microsocks ${dpkgVersion("microsocks")}`,
+};
+
+/**
+ * Dante (Debian package `dante-server`). Dante always leaves from its
+ * `external` address, so the plain and bound runs share one config
+ * (`external: 127.0.0.1`).
+ */
+export const dante: Server = {
+  name: "Dante",
+  key: "dante",
+  argv: (port) => ["/usr/sbin/danted", "-f", danteConfig(port), "-p", join(tmpdir(), `danted-bench-${port}.pid`)],
+  kumoBind: false,
+  alwaysBinds: true,
+  version: () => `dante-server ${dpkgVersion("dante-server")}`,
+};
+
+const listenArgs = (port: number) => ["--listen", `127.0.0.1:${port}`];
+
+/** proxy-server from source on Bun (the command line the tests use). */
+export const proxyBun: Server = {
+  name: "proxy-server (Bun)",
+  key: "bun",
+  argv: (port) => [bin("bun"), MAIN, ...listenArgs(port)],
+  kumoBind: true,
+  version: () => `bun ${firstLine(bin("bun"), ["--version"]) ?? "?"}`,
+};
+
+/** proxy-server from source on Deno (the command line the tests use). */
+export const proxyDeno: Server = {
+  name: "proxy-server (Deno)",
+  key: "deno",
+  argv: (port) => [bin("deno"), "run", "--allow-all", "--quiet", "--config", join(ROOT, "deno.json"), MAIN, ...listenArgs(port)],
+  kumoBind: true,
+  version: () => firstLine(bin("deno"), ["--version"]) ?? "deno ?",
+};
+
+/** The compiled single executable, when `dist/proxy-server` exists. */
+export const proxyBinary: Server = {
+  name: "proxy-server (dist binary)",
+  key: "binary",
+  argv: (port) => [DIST, ...listenArgs(port)],
+  kumoBind: true,
+  version: () => firstLine(DIST, ["--version"]) ?? "?",
+};
+
+/** Every server present on this machine, references first. */
+export function servers(): Server[] {
+  return [microsocks, dante, proxyBun, proxyDeno, ...(existsSync(DIST) ? [proxyBinary] : [])];
+}
+
+/** Install microsocks and dante-server from Debian's packages when missing. */
+export function installReferences(): void {
+  const need: string[] = [];
+  if (spawnSync("bash", ["-c", "command -v microsocks"]).status !== 0) need.push("microsocks");
+  if (!existsSync("/usr/sbin/danted")) need.push("dante-server");
+  if (spawnSync("bash", ["-c", "command -v gcc"]).status !== 0) need.push("gcc", "libc6-dev");
+  if (need.length === 0) return;
+  console.error(`installing benchmark references: ${need.join(" ")}`);
+  const sudo = process.getuid?.() === 0 ? "" : "sudo ";
+  const script = `export DEBIAN_FRONTEND=noninteractive; ${sudo}apt-get update -qq && ` +
+    `${sudo}apt-get install -y -qq --no-install-recommends ${need.join(" ")} >/dev/null`;
+  const r = spawnSync("bash", ["-c", script], { stdio: "inherit" });
+  if (r.status !== 0) throw new Error(`could not install ${need.join(" ")} (see above)`);
+}
