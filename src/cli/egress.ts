@@ -8,7 +8,7 @@
 import type { Config } from "../config/index.ts";
 import { type EgressObserver, EgressRegistry } from "../egress/index.ts";
 import type { Runtime } from "../runtime/types.ts";
-import { type Dialer, egressDialer } from "../server/index.ts";
+import { type Dialer, directDialer, egressDialer } from "../server/index.ts";
 
 /** What {@linkcode buildEgress} returns. */
 export interface BuiltEgress {
@@ -33,13 +33,7 @@ export function buildEgress(runtime: Runtime, config: Config, observer?: EgressO
   const dial = egressDialer({
     pools: registry.pools,
     userPools,
-    direct: (req) =>
-      runtime.connect({
-        hostname: req.destination.host,
-        port: req.destination.port,
-        localAddress: req.localAddress,
-        signal: req.signal,
-      }),
+    direct: directDialer(runtime),
   });
   return { registry, dial };
 }

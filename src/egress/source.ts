@@ -307,7 +307,7 @@ export class EgressSource {
     }
     const failures: { address: string; failure: StepFailure }[] = [];
     for (const address of candidates) {
-      const label = `${address.includes(":") ? `[${address}]` : address}:${server.port}`;
+      const label = formatServer({ host: address, port: server.port });
       if (signal.aborted) {
         failures.push({ address: label, failure: new StepFailure("ProxyUnhealthy", "connect timed out") });
         break;

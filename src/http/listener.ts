@@ -7,7 +7,7 @@
 
 import { getLog } from "../log/index.ts";
 import type { HttpServer, NetAddr, Runtime } from "../runtime/types.ts";
-import { NetError } from "../runtime/types.ts";
+import { formatNetAddr, NetError } from "../runtime/types.ts";
 import { type ListenerTlsConfig, listenerTls } from "../tls/index.ts";
 import { createApp } from "./app.ts";
 import type { HttpListenerSettings, HttpServices } from "./context.ts";
@@ -60,8 +60,7 @@ export async function startHttpListeners(
         );
       });
       servers.push(server);
-      const { hostname, port } = server.addr;
-      const address = hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+      const address = formatNetAddr(server.addr);
       if (tls?.generated) {
         const { hostname: name, fingerprint } = tls.generated;
         log.info(

@@ -34,6 +34,11 @@ export class NetError extends Error {
   }
 }
 
+/** `ADDR:PORT` for `addr`, with brackets around an IPv6 literal (`[::1]:1080`). */
+export function formatNetAddr(addr: NetAddr): string {
+  return addr.hostname.includes(":") ? `[${addr.hostname}]:${addr.port}` : `${addr.hostname}:${addr.port}`;
+}
+
 /** TLS material for a listener: PEM text, not file paths. */
 export interface TlsMaterial {
   /** PEM certificate chain. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type Conn, type Listener, type NetAddr, NetError, type Runtime } from "../runtime/types.ts";
+import { type Conn, formatNetAddr, type Listener, type NetAddr, NetError, type Runtime } from "../runtime/types.ts";
 import { probeBind as probeBind_ } from "../runtime/bind-probe.ts";
 import { getLog } from "../log/index.ts";
 import { listenerTls } from "../tls/index.ts";
@@ -62,6 +62,20 @@ export interface BoundListener {
   listener: string;
   /** The real bound address (the real port when 0 was configured). */
   addr: NetAddr;
+}
+
+/**
+ * The {@linkcode Dialer} without egress: connect straight to DST.ADDR, from
+ * the BIND-pinned source address when there is one.
+ */
+export function directDialer(runtime: Runtime): Dialer {
+  return (req) =>
+    runtime.connect({
+      hostname: req.destination.host,
+      port: req.destination.port,
+      localAddress: req.localAddress,
+      signal: req.signal,
+    });
 }
 
 /** What a reload may replace: see {@linkcode ProxyServer.reconfigure}. */
@@ -146,15 +160,7 @@ export class ProxyServer {
   }
 
   #dialer(dial: Dialer | undefined): Dialer {
-    const runtime = this.#runtime;
-    return dial ??
-      ((req) =>
-        runtime.connect({
-          hostname: req.destination.host,
-          port: req.destination.port,
-          localAddress: req.localAddress,
-          signal: req.signal,
-        }));
+    return dial ?? directDialer(this.#runtime);
   }
 
   /** Bind one listener; its sessions share the returned context (updated in place on reload). */
@@ -341,7 +347,5 @@ function logKeepAliveLimits(runtime: Runtime, listeners: readonly ProxyListenerS
   });
 }
 
-/** `ADDR:PORT`, with brackets around IPv6 literals. */
-export function formatAddr(addr: NetAddr): string {
-  return addr.hostname.includes(":") ? `[${addr.hostname}]:${addr.port}` : `${addr.hostname}:${addr.port}`;
-}
+/** `ADDR:PORT`, with brackets around IPv6 literals (the runtime's formatter). */
+export const formatAddr: (addr: NetAddr) => string = formatNetAddr;
