@@ -198,7 +198,7 @@ export interface ServeHttpOptions {
   hostname: string;
   /** TCP port; 0 picks a free port (read it back from {@linkcode HttpServer.addr}). */
   port: number;
-  /** Serve HTTPS with this material when set (reserved for the TLS issue). */
+  /** Serve HTTPS with this material when set (an HTTP listener with `use_tls`). */
   tls?: TlsMaterial;
 }
 
