@@ -7,7 +7,7 @@
  */
 import type { Config } from "../config/index.ts";
 import { type EgressObserver, EgressRegistry } from "../egress/index.ts";
-import type { Runtime } from "../runtime/types.ts";
+import type { Runtime } from "../runtime/index.ts";
 import { type Dialer, directDialer, egressDialer } from "../server/index.ts";
 
 /** What {@linkcode buildEgress} returns. */

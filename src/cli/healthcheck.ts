@@ -9,7 +9,7 @@
  * @module
  */
 import { type Config, ConfigError, type ConfigIo, loadConfig, parseConfig } from "../config/index.ts";
-import type { Runtime } from "../runtime/types.ts";
+import type { Runtime } from "../runtime/index.ts";
 import { checkListener } from "../server/index.ts";
 
 /** Environment variable holding the RFC 1929 username `--healthcheck` offers. */

@@ -13,7 +13,7 @@ import { ConfigError, configJsonSchema, loadConfig, parseConfig } from "../confi
 import { openApiText } from "../http/index.ts";
 import { ProxyMetrics } from "../metrics/index.ts";
 import { getRuntime } from "../runtime/index.ts";
-import type { Runtime } from "../runtime/types.ts";
+import type { Runtime } from "../runtime/index.ts";
 import { type Command, parseCommand, USAGE, UsageError } from "./args.ts";
 import { healthcheck } from "./healthcheck.ts";
 import { runProxy, serviceInfo } from "./run.ts";

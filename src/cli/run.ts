@@ -8,7 +8,7 @@ import { type Config, ConfigError } from "../config/index.ts";
 import { type HttpListeners, ServiceHealth, type ServiceInfo, startHttpListeners } from "../http/index.ts";
 import { configureLogging, getLog } from "../log/index.ts";
 import { EgressMetricsObserver, MetricsObserver, ProxyMetrics } from "../metrics/index.ts";
-import type { Runtime } from "../runtime/types.ts";
+import type { Runtime } from "../runtime/index.ts";
 import { ProxyServer } from "../server/index.ts";
 import { BUILD, PRODUCT, VERSION } from "./version.ts";
 import { buildEgress } from "./egress.ts";

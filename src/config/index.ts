@@ -20,6 +20,6 @@ export { ConfigError, type ConfigProblem } from "./errors.ts";
 export type { ConfigIo } from "./io.ts";
 export { loadConfig, parseConfig, type ParseConfigOptions } from "./load.ts";
 export { CONFIG_SCHEMA_ID, configJsonSchema } from "./json_schema.ts";
-export { formatListen, type ListenAddress, parseListenAddress } from "./schema/address.ts";
+export { type ListenAddress, parseListenAddress } from "./schema/address.ts";
 export { MAX_DURATION_SECONDS, parseDurationSeconds } from "./schema/duration.ts";
 export { LOG_LEVELS, type LogLevel } from "./schema/log.ts";

@@ -17,8 +17,8 @@
  * @module
  */
 import { getLog } from "../log/index.ts";
-import type { Conn } from "../runtime/types.ts";
-import { formatAddress, type SocksAddress } from "../socks5/index.ts";
+import { type Conn, formatHostPort } from "../runtime/index.ts";
+import { type SocksAddress } from "../socks5/index.ts";
 import { AllSourcesSuspendedError, EgressConnectError, NoSourcesError } from "./errors.ts";
 import { formatSeconds } from "./health.ts";
 import { deadline, type EgressConnectOptions, type EgressSource } from "./source.ts";
@@ -170,7 +170,7 @@ export class EgressPool {
           pool: this.name,
           source: source.name,
           kind: error.kind,
-          destination: formatAddress(destination),
+          destination: formatHostPort(destination),
         });
       }
     }

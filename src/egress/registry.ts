@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Runtime } from "../runtime/types.ts";
+import type { Runtime } from "../runtime/index.ts";
 import { InvalidSuspensionError, UnknownSourceError } from "./errors.ts";
 import { HealthChecker } from "./health-check.ts";
 import { NULL_EGRESS_OBSERVER, type EgressObserver } from "./observer.ts";

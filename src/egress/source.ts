@@ -23,9 +23,8 @@
 import { getLog } from "../log/index.ts";
 import { getRuntime } from "../runtime/index.ts";
 import { resolveHost } from "../runtime/resolve.ts";
-import type { Conn, Runtime } from "../runtime/types.ts";
+import { type Conn, formatHostPort, type Runtime, timeoutSignal } from "../runtime/index.ts";
 import {
-  formatAddress,
   Socks5ClientError,
   socks5ClientHandshake,
   type Socks5Credentials,
@@ -100,10 +99,7 @@ function ipFamily(address: string | undefined): 0 | 4 | 6 {
  * `options.timeout`; 60 s when neither is given.
  */
 export function deadline(options: EgressConnectOptions): AbortSignal {
-  const { signal, timeout } = options;
-  if (timeout === undefined && signal !== undefined) return signal;
-  const timer = AbortSignal.timeout((timeout ?? DEFAULT_CONNECT_TIMEOUT) * 1000);
-  return signal === undefined ? timer : AbortSignal.any([signal, timer]);
+  return timeoutSignal(options.timeout, options.signal, DEFAULT_CONNECT_TIMEOUT);
 }
 
 /** One egress source; see the module docs. */
@@ -186,7 +182,7 @@ export class EgressSource {
       const failed = new EgressConnectError(
         this.name,
         failure.kind,
-        `egress source ${this.name}: connecting to ${formatAddress(destination)} failed (${failure.kind}): ${failure.message}`,
+        `egress source ${this.name}: connecting to ${formatHostPort(destination)} failed (${failure.kind}): ${failure.message}`,
         failure.extra,
       );
       if (failure.kind !== "Destination") this.health.recordFailure(failure.kind);
@@ -266,7 +262,7 @@ export class EgressSource {
     try {
       return {
         conn: await this.#rt.connect({
-          hostname: destination.host,
+          host: destination.host,
           port: destination.port,
           localAddress: spec.source_address,
           signal,
@@ -315,7 +311,7 @@ export class EgressSource {
       let conn: Conn;
       try {
         conn = await this.#rt.connect({
-          hostname: address,
+          host: address,
           port: server.port,
           localAddress: this.spec.source_address,
           signal,

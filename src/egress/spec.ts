@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { formatAddress } from "../socks5/index.ts";
+import { formatHostPort } from "../runtime/index.ts";
 
 /** `host:port` of an upstream proxy; `host` is an IP literal (no brackets) or a DNS name. */
 export interface ServerAddress {
@@ -109,5 +109,5 @@ export interface EgressPoolSpec {
 
 /** `host:port`, with brackets around an IPv6 literal. */
 export function formatServer(server: ServerAddress): string {
-  return formatAddress(server);
+  return formatHostPort(server);
 }

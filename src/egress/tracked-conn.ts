@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { Conn } from "../runtime/types.ts";
+import type { Conn } from "../runtime/index.ts";
 
 /**
  * Make `conn.close()` call `onClose` once (on the first close), and, when

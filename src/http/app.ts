@@ -43,7 +43,7 @@ const ROUTES: readonly ((app: Hono<HttpEnv>, ctx: RouteContext) => void)[] = [
  * @example
  * ```ts
  * const app = createApp(services, { trusted_hosts: ["127.0.0.1"], request_body_limit: 2097152, expose_system_info: false });
- * const res = await app.request("/metrics", {}, { remoteAddr: { hostname: "127.0.0.1", port: 1 } });
+ * const res = await app.request("/metrics", {}, { remoteAddr: { host: "127.0.0.1", port: 1 } });
  * ```
  */
 export function createApp(services: HttpServices, settings: HttpListenerSettings): Hono<HttpEnv> {
@@ -54,11 +54,11 @@ export function createApp(services: HttpServices, settings: HttpListenerSettings
       method: c.req.method,
       path: c.req.path,
       status: c.res.status,
-      client: c.env.remoteAddr.hostname,
+      client: c.env.remoteAddr.host,
     });
   });
   app.use(ipRestriction(
-    (c) => c.env.remoteAddr.hostname,
+    (c) => c.env.remoteAddr.host,
     { allowList: [...settings.trusted_hosts] },
     (remote, c) => {
       log.debug("refused {client}: not in trusted_hosts", { client: remote.addr });

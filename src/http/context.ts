@@ -7,7 +7,7 @@
 
 import type { EgressRegistry } from "../egress/index.ts";
 import type { ProxyMetrics } from "../metrics/index.ts";
-import type { NetAddr } from "../runtime/types.ts";
+import type { NetAddr } from "../runtime/index.ts";
 import type { ServiceHealth } from "./health.ts";
 
 /** Identity of the running service, for `/api/status/v1` and the OpenAPI `info`. */

@@ -6,8 +6,8 @@
  */
 
 import { getLog } from "../log/index.ts";
-import type { HttpServer, NetAddr, Runtime } from "../runtime/types.ts";
-import { formatNetAddr, NetError } from "../runtime/types.ts";
+import type { HttpServer, NetAddr, Runtime } from "../runtime/index.ts";
+import { formatHostPort, NetError } from "../runtime/index.ts";
 import { type ListenerTlsConfig, listenerTls } from "../tls/index.ts";
 import { createApp } from "./app.ts";
 import type { HttpListenerSettings, HttpServices } from "./context.ts";
@@ -17,7 +17,7 @@ const log = getLog("http");
 /** One HTTP listener as the server needs it (a subset of the `http_listeners` config entry). */
 export interface HttpListenerSpec extends HttpListenerSettings, ListenerTlsConfig {
   /** Address to listen on; `text` is the configured `listen` string. */
-  listen: { hostname: string; port: number; text: string };
+  listen: { host: string; port: number; text: string };
 }
 
 /** The running HTTP listeners. */
@@ -50,7 +50,7 @@ export async function startHttpListeners(
       const tls = await listenerTls(spec);
       const app = createApp(services, spec);
       const server = await runtime.serveHttp(
-        { hostname: spec.listen.hostname, port: spec.listen.port, ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}) },
+        { host: spec.listen.host, port: spec.listen.port, ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}) },
         (request, info) => app.fetch(request, info),
       ).catch((error: Error & { code?: string }) => {
         throw new NetError(
@@ -60,7 +60,7 @@ export async function startHttpListeners(
         );
       });
       servers.push(server);
-      const address = formatNetAddr(server.addr);
+      const address = formatHostPort(server.addr);
       if (tls?.generated) {
         const { hostname: name, fingerprint } = tls.generated;
         log.info(

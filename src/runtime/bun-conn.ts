@@ -82,19 +82,19 @@ export class BunConn implements Conn {
   constructor(socket: BunSocket<BunConn>, outbound = false) {
     this.#s = socket;
     socket.data = this;
-    if (outbound) this.#localAddr = { hostname: socket.localAddress, port: socket.localPort };
-    else this.#remoteAddr = { hostname: socket.remoteAddress, port: socket.remotePort };
+    if (outbound) this.#localAddr = { host: socket.localAddress, port: socket.localPort };
+    else this.#remoteAddr = { host: socket.remoteAddress, port: socket.remotePort };
   }
 
   /**
    * Our end. Outbound connections read it at open; accepted ones on first
    * access (while open) and keep it; an accepted connection closed before
-   * any access gives `{ hostname: "", port: 0 }`.
+   * any access gives `{ host: "", port: 0 }`.
    */
   get localAddr(): NetAddr {
     return this.#localAddr ??= this.#closed
-      ? { hostname: "", port: 0 }
-      : { hostname: this.#s.localAddress, port: this.#s.localPort };
+      ? { host: "", port: 0 }
+      : { host: this.#s.localAddress, port: this.#s.localPort };
   }
 
   /**
@@ -103,8 +103,8 @@ export class BunConn implements Conn {
    */
   get remoteAddr(): NetAddr {
     return this.#remoteAddr ??= this.#closed
-      ? { hostname: "", port: 0 }
-      : { hostname: this.#s.remoteAddress, port: this.#s.remotePort };
+      ? { host: "", port: 0 }
+      : { host: this.#s.remoteAddress, port: this.#s.remotePort };
   }
 
   /**

@@ -10,14 +10,14 @@ import { toNetError } from "./net-error.ts";
 import type { HttpHandler, HttpServer, ServeHttpOptions } from "./types.ts";
 
 /**
- * Serve `handler` with `Bun.serve` on `options.hostname`/`options.port`
+ * Serve `handler` with `Bun.serve` on `options.host`/`options.port`
  * (HTTPS when `options.tls` is set).
  *
  * @throws {NetError} (as a rejection) when the address cannot be bound.
  */
 export function bunServeHttp(options: ServeHttpOptions, handler: HttpHandler): Promise<HttpServer> {
   try {
-    const { hostname, tls } = options;
+    const { host: hostname, tls } = options;
     const server = bunGlobal().serve({
       hostname,
       port: options.port,
@@ -25,14 +25,14 @@ export function bunServeHttp(options: ServeHttpOptions, handler: HttpHandler): P
       fetch(request, server) {
         // null only when the client's socket is already gone.
         const ip = server.requestIP(request);
-        return handler(request, { remoteAddr: { hostname: ip?.address ?? "", port: ip?.port ?? 0 } });
+        return handler(request, { remoteAddr: { host: ip?.address ?? "", port: ip?.port ?? 0 } });
       },
       error: () =>
         new Response("internal error\n", { status: 500, headers: { "content-type": "text/plain; charset=utf-8" } }),
     });
     let closing: Promise<void> | undefined;
     return Promise.resolve({
-      addr: { hostname, port: server.port },
+      addr: { host: hostname, port: server.port },
       close(): Promise<void> {
         closing ??= Promise.resolve(server.stop(true));
         return closing;

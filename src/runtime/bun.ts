@@ -11,7 +11,9 @@ import { readFile } from "node:fs/promises";
 import { type BunSocketHandler, bunGlobal } from "./bun-api.ts";
 import { connectFromSource } from "./bun-bound-connect.ts";
 import { BunConn } from "./bun-conn.ts";
-import { isIpLiteral, raceAbort, toNetError } from "./net-error.ts";
+import { isIpLiteral } from "./address.ts";
+import { raceAbort } from "./deadline.ts";
+import { toNetError } from "./net-error.ts";
 import { nodeConnect } from "./node-net.ts";
 import { handshakeTimeoutError, handshakeTimeoutMs, reportHandshakeError } from "./tls-handshake.ts";
 import {
@@ -89,7 +91,7 @@ function tlsHandlers(options: ListenOptions, onConn: (conn: Conn) => void): BunS
 function listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
   try {
     const server = bunGlobal().listen<BunConn>({
-      hostname: options.hostname,
+      hostname: options.host,
       port: options.port,
       allowHalfOpen: true,
       ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),
@@ -100,7 +102,7 @@ function listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<L
         },
       },
     });
-    const addr = { hostname: options.hostname, port: server.port };
+    const addr = { host: options.host, port: server.port };
     return Promise.resolve({
       addr,
       close(): Promise<void> {
@@ -135,7 +137,7 @@ function bunConnect(hostname: string, port: number, localAddress: string | undef
  */
 function connect(options: ConnectOptions): Promise<Conn> {
   if (options.tls) return nodeConnect(options);
-  const { hostname, port, localAddress, signal } = options;
+  const { host: hostname, port, localAddress, signal } = options;
   if (localAddress === undefined) return raceAbort(bunConnect(hostname, port, undefined), signal, (late) => late.close());
   if (!isIpLiteral(localAddress)) {
     return Promise.reject(new NetError("EINVAL", `localAddress is not an IP literal: ${localAddress}`));

@@ -43,8 +43,8 @@ export class DenoConn implements Conn {
     this.#c = conn;
     const l = conn.localAddr as Deno.NetAddr;
     const r = conn.remoteAddr as Deno.NetAddr;
-    this.localAddr = { hostname: l.hostname, port: l.port };
-    this.remoteAddr = { hostname: r.hostname, port: r.port };
+    this.localAddr = { host: l.hostname, port: l.port };
+    this.remoteAddr = { host: r.hostname, port: r.port };
   }
 
   /** One native read; `null` at EOF or after a local {@linkcode close}. */

@@ -14,7 +14,7 @@ function internalError(): Response {
 }
 
 /**
- * Serve `handler` with `Deno.serve` on `options.hostname`/`options.port`
+ * Serve `handler` with `Deno.serve` on `options.host`/`options.port`
  * (HTTPS when `options.tls` is set).
  *
  * @throws {NetError} (as a rejection) when the address cannot be bound.
@@ -22,7 +22,7 @@ function internalError(): Response {
 export function denoServeHttp(options: ServeHttpOptions, handler: HttpHandler): Promise<HttpServer> {
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
-    const { hostname, port, tls } = options;
+    const { host: hostname, port, tls } = options;
     server = Deno.serve({
       hostname,
       port,
@@ -32,14 +32,14 @@ export function denoServeHttp(options: ServeHttpOptions, handler: HttpHandler): 
       onError: internalError,
     }, (request, info) => {
       const { hostname, port } = info.remoteAddr;
-      return handler(request, { remoteAddr: { hostname, port } });
+      return handler(request, { remoteAddr: { host: hostname, port } });
     });
   } catch (e) {
     return Promise.reject(toNetError(e));
   }
   let closing: Promise<void> | undefined;
   return Promise.resolve({
-    addr: { hostname: server.addr.hostname, port: server.addr.port },
+    addr: { host: server.addr.hostname, port: server.addr.port },
     close(): Promise<void> {
       closing ??= server.shutdown();
       return closing;

@@ -13,7 +13,8 @@
 
 import { DenoConn } from "./deno-conn.ts";
 import { nodeConnect } from "./node-net.ts";
-import { raceAbort, toNetError } from "./net-error.ts";
+import { raceAbort } from "./deadline.ts";
+import { toNetError } from "./net-error.ts";
 import { handshakeTimeoutError, handshakeTimeoutMs, reportHandshakeError } from "./tls-handshake.ts";
 import type { Conn, ConnectOptions, Listener, ListenOptions, Runtime, SignalName } from "./types.ts";
 import { denoServeHttp } from "./deno-http.ts";
@@ -47,7 +48,7 @@ async function afterHandshake(c: Deno.TlsConn, options: ListenOptions, onConn: (
     }
     const r = c.remoteAddr as Deno.NetAddr;
     reportHandshakeError(options, timedOut ? handshakeTimeoutError(ms) : toNetError(e), {
-      hostname: r.hostname,
+      host: r.hostname,
       port: r.port,
     });
     return;
@@ -83,7 +84,7 @@ async function acceptLoop(
 function listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
   let l: Deno.Listener<Deno.TcpConn | Deno.TlsConn>;
   try {
-    const { hostname, port, tls } = options;
+    const { host: hostname, port, tls } = options;
     l = tls
       ? Deno.listenTls({ hostname, port, cert: tls.cert, key: tls.key })
       : Deno.listen({ hostname, port, transport: "tcp" });
@@ -94,7 +95,7 @@ function listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<L
   const done = acceptLoop(l, options, onConn, () => closed);
   const a = l.addr as Deno.NetAddr;
   return Promise.resolve({
-    addr: { hostname: a.hostname, port: a.port },
+    addr: { host: a.hostname, port: a.port },
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
@@ -111,7 +112,7 @@ function listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<L
 /** `Deno.connect`, or `node:net`/`node:tls` when `localAddress` or `tls` is set (see module doc). */
 function connect(options: ConnectOptions): Promise<Conn> {
   if (options.localAddress !== undefined || options.tls) return nodeConnect(options);
-  const { hostname, port, signal } = options;
+  const { host: hostname, port, signal } = options;
   // Our own controller, aborted only before the connect completes: passing
   // the caller's signal to Deno would also close an established connection
   // when it aborts later (e.g. an AbortSignal.timeout()).

@@ -7,7 +7,7 @@
  * ```ts
  * import { getRuntime } from "./runtime/index.ts";
  * const rt = getRuntime();
- * const l = await rt.listen({ hostname: "127.0.0.1", port: 0 }, (conn) => conn.close());
+ * const l = await rt.listen({ host: "127.0.0.1", port: 0 }, (conn) => conn.close());
  * console.log(rt.name, l.addr.port);
  * await l.close();
  * ```
@@ -20,6 +20,8 @@ import { denoRuntime } from "./deno.ts";
 import type { Runtime } from "./types.ts";
 
 export * from "./types.ts";
+export * from "./address.ts";
+export { raceAbort, StepTimeoutError, timeoutSignal, withTimeout } from "./deadline.ts";
 
 let current: Runtime | undefined;
 

@@ -16,7 +16,9 @@
 
 import net from "node:net";
 import tls from "node:tls";
-import { abortError, isIpLiteral, raceAbort, toNetError } from "./net-error.ts";
+import { isIpLiteral } from "./address.ts";
+import { raceAbort } from "./deadline.ts";
+import { abortError, toNetError } from "./net-error.ts";
 import { pullPipe } from "./pipe.ts";
 import { type Conn, type ConnectOptions, type KeepAlive, type NetAddr, NetError } from "./types.ts";
 
@@ -47,8 +49,8 @@ export class NodeConn implements Conn {
   /** Wrap a connected socket (created with `allowHalfOpen: true`). */
   constructor(socket: net.Socket) {
     this.#s = socket;
-    this.localAddr = { hostname: unmap(socket.localAddress), port: socket.localPort ?? 0 };
-    this.remoteAddr = { hostname: unmap(socket.remoteAddress), port: socket.remotePort ?? 0 };
+    this.localAddr = { host: unmap(socket.localAddress), port: socket.localPort ?? 0 };
+    this.remoteAddr = { host: unmap(socket.remoteAddress), port: socket.remotePort ?? 0 };
     socket.on("data", (d: Uint8Array) => this.#onData(d));
     socket.on("end", () => this.#onEnd());
     socket.on("error", (e: Error) => {
@@ -168,7 +170,7 @@ export class NodeConn implements Conn {
  *   `ECANCELED` when `options.signal` aborts (the attempt is destroyed).
  */
 export function nodeConnect(options: ConnectOptions): Promise<Conn> {
-  const { hostname, port, localAddress, signal } = options;
+  const { host: hostname, port, localAddress, signal } = options;
   if (localAddress !== undefined && !isIpLiteral(localAddress)) {
     return Promise.reject(new NetError("EINVAL", `localAddress is not an IP literal: ${localAddress}`));
   }

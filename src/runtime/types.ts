@@ -8,10 +8,10 @@
  * @module
  */
 
-/** An IP endpoint. `hostname` is an IP literal without brackets. */
+/** An IP endpoint. `host` is an IP literal without brackets. */
 export interface NetAddr {
   /** IP literal, e.g. `"127.0.0.1"` or `"::1"` (no brackets). */
-  hostname: string;
+  host: string;
   /** TCP port, 0-65535. */
   port: number;
 }
@@ -34,11 +34,6 @@ export class NetError extends Error {
   }
 }
 
-/** `ADDR:PORT` for `addr`, with brackets around an IPv6 literal (`[::1]:1080`). */
-export function formatNetAddr(addr: NetAddr): string {
-  return addr.hostname.includes(":") ? `[${addr.hostname}]:${addr.port}` : `${addr.hostname}:${addr.port}`;
-}
-
 /** TLS material for a listener: PEM text, not file paths. */
 export interface TlsMaterial {
   /** PEM certificate chain. */
@@ -50,7 +45,7 @@ export interface TlsMaterial {
 /** Options for {@linkcode Runtime.listen}. */
 export interface ListenOptions {
   /** IP literal to bind (no brackets), e.g. `"127.0.0.1"`, `"::"`. */
-  hostname: string;
+  host: string;
   /** TCP port; 0 picks a free port (read it back from {@linkcode Listener.addr}). */
   port: number;
   /**
@@ -77,7 +72,7 @@ export interface ListenOptions {
  * `node:tls` on both runtimes.
  */
 export interface ClientTlsOptions {
-  /** SNI server name and the name the certificate must match (default: the connect `hostname`). */
+  /** SNI server name and the name the certificate must match (default: the connect `host`). */
   serverName?: string;
   /** PEM CA certificates to trust instead of the system's roots. */
   caCerts?: string[];
@@ -92,7 +87,7 @@ export interface ClientTlsOptions {
 /** Options for {@linkcode Runtime.connect}. */
 export interface ConnectOptions {
   /** IP literal or DNS name of the destination. */
-  hostname: string;
+  host: string;
   /** Destination TCP port. */
   port: number;
   /**
@@ -195,7 +190,7 @@ export interface Listener {
 /** Options for {@linkcode Runtime.serveHttp}. */
 export interface ServeHttpOptions {
   /** IP literal to bind (no brackets), e.g. `"127.0.0.1"`, `"::"`. */
-  hostname: string;
+  host: string;
   /** TCP port; 0 picks a free port (read it back from {@linkcode HttpServer.addr}). */
   port: number;
   /** Serve HTTPS with this material when set (an HTTP listener with `use_tls`). */

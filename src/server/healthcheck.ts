@@ -7,9 +7,10 @@
  *
  * @module
  */
-import type { Runtime } from "../runtime/types.ts";
+import type { Runtime } from "../runtime/index.ts";
 import { type Socks5Credentials, socks5Probe } from "../socks5/index.ts";
-import { formatAddr, type ProxyListenerSpec } from "./server.ts";
+import { formatHostPort } from "../runtime/index.ts";
+import type { ProxyListenerSpec } from "./server.ts";
 
 /** Options of {@linkcode checkListener}. */
 export interface HealthcheckOptions {
@@ -35,9 +36,9 @@ export interface HealthcheckResult {
  * The address a local client uses to reach a listener: the listen address
  * itself, or loopback for a wildcard (`0.0.0.0` → `127.0.0.1`, `::` → `::1`).
  */
-export function localTarget(listen: { hostname: string; port: number }): { hostname: string; port: number } {
-  const hostname = listen.hostname === "0.0.0.0" ? "127.0.0.1" : listen.hostname === "::" ? "::1" : listen.hostname;
-  return { hostname, port: listen.port };
+export function localTarget(listen: { host: string; port: number }): { host: string; port: number } {
+  const host = listen.host === "0.0.0.0" ? "127.0.0.1" : listen.host === "::" ? "::1" : listen.host;
+  return { host, port: listen.port };
 }
 
 /**
@@ -51,7 +52,7 @@ export function localTarget(listen: { hostname: string; port: number }): { hostn
 export async function checkListener(options: HealthcheckOptions): Promise<HealthcheckResult> {
   const { listener, credentials } = options;
   const target = localTarget(listener.listen);
-  const where = `${formatAddr(target)}${listener.use_tls ? " (TLS)" : ""}`;
+  const where = `${formatHostPort(target)}${listener.use_tls ? " (TLS)" : ""}`;
   if (target.port === 0) {
     return { healthy: false, message: `cannot check ${listener.listen.text}: port 0 is chosen at start and unknown here` };
   }

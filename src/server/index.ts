@@ -3,7 +3,7 @@
  *
  * @module
  */
-export { type BoundListener, directDialer, formatAddr, type ProxyListenerSpec, ProxyServer, type ProxyServerOptions } from "./server.ts";
+export { type BoundListener, directDialer, type ProxyListenerSpec, ProxyServer, type ProxyServerOptions } from "./server.ts";
 export { type BindProbe, type Dialer, type OutboundRequest, type SessionSettings } from "./session.ts";
 export { type Direction, type FailureReason, NULL_OBSERVER, type ProxyObserver } from "./observer.ts";
 export { UserStore, type UserEntry } from "./auth.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Conn } from "../runtime/types.ts";
+import type { Conn } from "../runtime/index.ts";
 import type { Direction } from "./observer.ts";
 
 /** Byte totals of one tunnel. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type Conn, formatNetAddr, type Listener, type NetAddr, NetError, type Runtime } from "../runtime/types.ts";
+import { type Conn, formatHostPort, type Listener, type NetAddr, NetError, type Runtime } from "../runtime/index.ts";
 import { probeBind as probeBind_ } from "../runtime/bind-probe.ts";
 import { getLog } from "../log/index.ts";
 import { listenerTls } from "../tls/index.ts";
@@ -18,7 +18,7 @@ const log = getLog("server");
 /** One proxy listener as the server needs it (a subset of the `proxy_listeners` config entry). */
 export interface ProxyListenerSpec {
   /** Address to listen on; `text` is the configured `listen` string (the metrics label). */
-  listen: { hostname: string; port: number; text: string };
+  listen: { host: string; port: number; text: string };
   /** Handshake-step and outbound-connect bound, seconds. */
   timeout: number;
   /** KumoProxy's `require_auth`. */
@@ -71,7 +71,7 @@ export interface BoundListener {
 export function directDialer(runtime: Runtime): Dialer {
   return (req) =>
     runtime.connect({
-      hostname: req.destination.host,
+      host: req.destination.host,
       port: req.destination.port,
       localAddress: req.localAddress,
       signal: req.signal,
@@ -172,7 +172,7 @@ export class ProxyServer {
     const tls = await listenerTls(spec);
     const handle = await runtime.listen(
       {
-        hostname: spec.listen.hostname,
+        host: spec.listen.host,
         port: spec.listen.port,
         ...(tls
           ? {
@@ -181,7 +181,7 @@ export class ProxyServer {
             onTlsHandshakeError: (error, remote) => {
               log.debug("{listener}: TLS handshake with {client} failed: {error}", {
                 listener,
-                client: formatAddr(remote),
+                client: formatHostPort(remote),
                 error: error.message,
               });
               observer.tlsHandshakeFailed(listener);
@@ -198,7 +198,7 @@ export class ProxyServer {
       );
     });
     const addr = handle.addr;
-    const address = formatAddr(addr);
+    const address = formatHostPort(addr);
     if (tls?.generated) {
       const { hostname, fingerprint } = tls.generated;
       log.info(
@@ -272,7 +272,7 @@ export class ProxyServer {
     for (const gone of current.values()) {
       await gone.handle.close();
       result.removed.push(gone.spec.listen.text);
-      log.info("proxy listener on {address} closed (no longer configured)", { address: formatAddr(gone.bound.addr) });
+      log.info("proxy listener on {address} closed (no longer configured)", { address: formatHostPort(gone.bound.addr) });
     }
     for (const [old, spec] of kept) old.spec = spec;
     for (const l of next) {
@@ -346,6 +346,3 @@ function logKeepAliveLimits(runtime: Runtime, listeners: readonly ProxyListenerS
     limits: runtime.keepAliveLimits.join("; "),
   });
 }
-
-/** `ADDR:PORT`, with brackets around IPv6 literals (the runtime's formatter). */
-export const formatAddr: (addr: NetAddr) => string = formatNetAddr;

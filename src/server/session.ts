@@ -12,11 +12,10 @@
  *
  * @module
  */
-import type { Conn, KeepAlive } from "../runtime/types.ts";
+import { type Conn, formatHostPort, type KeepAlive, StepTimeoutError, withTimeout } from "../runtime/index.ts";
 import {
   ATYP,
   ByteReader,
-  formatAddress,
   CMD,
   decodeGreeting,
   decodeRequest,
@@ -37,7 +36,7 @@ import type { UserStore } from "./auth.ts";
 import type { FailureReason, ProxyObserver } from "./observer.ts";
 import { relay } from "./relay.ts";
 import { replyForConnectError } from "./replies.ts";
-import { StepTimeoutError, withTimeout } from "./timeout.ts";
+
 
 const log = getLog("server");
 
@@ -203,14 +202,14 @@ export async function runSession(client: Conn, ctx: SessionContext): Promise<voi
           (signal) => ctx.dial({ destination, localAddress, username, egressPool: settings.egressPool, signal }),
         );
       } catch (error) {
-        log.debug("CONNECT {destination} failed: {error}", { destination: formatAddress(destination), error: String(error) });
-        await refuse(replyForConnectError(error), `CONNECT ${formatAddress(destination)} failed`);
+        log.debug("CONNECT {destination} failed: {error}", { destination: formatHostPort(destination), error: String(error) });
+        await refuse(replyForConnectError(error), `CONNECT ${formatHostPort(destination)} failed`);
         return; // unreachable: refuse always throws
       }
       if (settings.keepAlive) dest.setKeepAlive(settings.keepAlive);
-      observer.outbound(listener, formatAddress(destination));
+      observer.outbound(listener, formatHostPort(destination));
       try {
-        await client.write(encodeReply(REP.SUCCEEDED, { host: dest.localAddr.hostname, port: dest.localAddr.port }));
+        await client.write(encodeReply(REP.SUCCEEDED, { host: dest.localAddr.host, port: dest.localAddr.port }));
       } catch (error) {
         dest.close();
         throw error;
@@ -224,7 +223,7 @@ export async function runSession(client: Conn, ctx: SessionContext): Promise<voi
       const result = await relay(client, dest, (direction, n) => observer.relayed(listener, direction, n));
       if (result.error !== undefined) throw new SessionEnd("relay", `relay error: ${String(result.error)}`);
       log.debug("tunnel to {destination} closed: {up} bytes up, {down} bytes down", {
-        destination: formatAddress(destination),
+        destination: formatHostPort(destination),
         up: result.clientToDest + early.length,
         down: result.destToClient,
       });

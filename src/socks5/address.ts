@@ -189,13 +189,3 @@ export function decodeAddress(
   const port = (bytes[end - 2] << 8) | bytes[end - 1];
   return { value: { atyp, addr: { host, port } }, length: end - offset };
 }
-
-/**
- * `host:port` for logs and messages, with brackets around IPv6 literals:
- * `formatAddress({ host: "::1", port: 25 })` is `"[::1]:25"`.
- */
-export function formatAddress(addr: SocksAddress): string {
-  return addr.host.includes(":")
-    ? `[${addr.host}]:${addr.port}`
-    : `${addr.host}:${addr.port}`;
-}

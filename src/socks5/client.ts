@@ -7,8 +7,8 @@
  *
  * @module
  */
-import type { Conn } from "../runtime/types.ts";
-import { formatAddress, type SocksAddress } from "./address.ts";
+import { type Conn, formatHostPort } from "../runtime/index.ts";
+import { type SocksAddress } from "./address.ts";
 import {
   type Decoded,
   decodeMethodSelection,
@@ -272,7 +272,7 @@ async function negotiate(
     }
   }
   if (planned.bind === undefined) return { method };
-  const target = formatAddress({ host: options.bindAddress ?? "", port: 0 });
+  const target = formatHostPort({ host: options.bindAddress ?? "", port: 0 });
   const bindBndAddr = await request(
     conn,
     reader,
@@ -303,7 +303,7 @@ async function negotiate(
  *
  * @example
  * ```ts
- * const conn = await runtime.connect({ hostname: "192.0.2.10", port: 5000 });
+ * const conn = await runtime.connect({ host: "192.0.2.10", port: 5000 });
  * const { bndAddr, buffered } = await socks5ClientHandshake(conn, {
  *   bindAddress: "192.0.2.55",
  *   destination: { host: "mx.example.com", port: 25 },
@@ -323,7 +323,7 @@ export async function socks5ClientHandshake(
     reader,
     "connect",
     connect,
-    formatAddress(options.destination),
+    formatHostPort(options.destination),
     options.signal,
   );
   return { bndAddr, buffered: reader.takeBuffered() };

@@ -54,7 +54,6 @@ export {
   decodeAddress,
   type DecodedAddress,
   encodeAddress,
-  formatAddress,
   type SocksAddress,
 } from "./address.ts";
 export {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Conn } from "../runtime/types.ts";
+import type { Conn } from "../runtime/index.ts";
 import type { Decoder } from "./codec.ts";
 import { Socks5EofError, Socks5ProtocolError } from "./errors.ts";
 

@@ -3,9 +3,9 @@
 // from files.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { formatHostPort } from "../../src/runtime/index.ts";
 import {
   type Config,
-  formatListen,
   loadConfig,
   parseConfig,
   parseDurationSeconds,
@@ -23,12 +23,12 @@ test("a minimal config gets every default", async () => {
   const config: Config = await parseConfig(withListener({}), "test.json", fakeIo());
   // The loaded types are the runtime types: seconds, parsed addresses, resolved secrets.
   const timeout: number = config.proxy_listeners[0].timeout;
-  const listen: { hostname: string; port: number; text: string } = config.proxy_listeners[0].listen;
+  const listen: { host: string; port: number; text: string } = config.proxy_listeners[0].listen;
   const password: string | undefined = config.users[0]?.password;
   assert.deepEqual([timeout, listen.port, password], [60, 1080, undefined]);
   assert.deepEqual(config, {
     proxy_listeners: [{
-      listen: { hostname: "127.0.0.1", port: 1080, text: "127.0.0.1:1080" },
+      listen: { host: "127.0.0.1", port: 1080, text: "127.0.0.1:1080" },
       timeout: 60,
       require_auth: false,
       allow_domain_names: true,
@@ -87,15 +87,15 @@ test("listen addresses are parsed, IPv6 without brackets, the text kept as writt
     fakeIo(),
   );
   assert.deepEqual(config.proxy_listeners.map((l) => l.listen), [
-    { hostname: "::1", port: 1080, text: "[::1]:1080" },
-    { hostname: "0.0.0.0", port: 0, text: "0.0.0.0:0" },
-    { hostname: "127.0.0.1", port: 0, text: "127.0.0.1:0" },
-    { hostname: "127.0.0.1", port: 65535, text: "127.0.0.1:65535" },
+    { host: "::1", port: 1080, text: "[::1]:1080" },
+    { host: "0.0.0.0", port: 0, text: "0.0.0.0:0" },
+    { host: "127.0.0.1", port: 0, text: "127.0.0.1:0" },
+    { host: "127.0.0.1", port: 65535, text: "127.0.0.1:65535" },
   ]);
-  assert.equal(formatListen({ hostname: "::1", port: 1080 }), "[::1]:1080");
-  assert.equal(formatListen({ hostname: "10.0.0.1", port: 25 }), "10.0.0.1:25");
-  const round = parseListenAddress(formatListen({ hostname: "fe80::1", port: 5000 }));
-  assert.deepEqual(round, { ok: true, address: { hostname: "fe80::1", port: 5000, text: "[fe80::1]:5000" } });
+  assert.equal(formatHostPort({ host: "::1", port: 1080 }), "[::1]:1080");
+  assert.equal(formatHostPort({ host: "10.0.0.1", port: 25 }), "10.0.0.1:25");
+  const round = parseListenAddress(formatHostPort({ host: "fe80::1", port: 5000 }));
+  assert.deepEqual(round, { ok: true, address: { host: "fe80::1", port: 5000, text: "[fe80::1]:5000" } });
 });
 
 test("every listener option is carried through; TLS keys are read into PEM text", async () => {
@@ -116,7 +116,7 @@ test("every listener option is carried through; TLS keys are read into PEM text"
     fakeIo({ "/etc/proxy/key.pem": key }),
   );
   assert.deepEqual(config.proxy_listeners[0], {
-    listen: { hostname: "127.0.0.1", port: 1080, text: "127.0.0.1:1080" },
+    listen: { host: "127.0.0.1", port: 1080, text: "127.0.0.1:1080" },
     timeout: 5,
     require_auth: true,
     allow_domain_names: false,

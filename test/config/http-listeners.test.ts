@@ -10,7 +10,7 @@ const withHttp = (...http: Record<string, unknown>[]) => ({ ...withListener({}),
 test("an HTTP listener gets KumoMTA's defaults: loopback trusted hosts, a 2 MiB body limit", async () => {
   const config = await parseConfig(withHttp({ listen: "127.0.0.1:8080" }), "test.json", fakeIo());
   assert.deepEqual(config.http_listeners, [{
-    listen: { hostname: "127.0.0.1", port: 8080, text: "127.0.0.1:8080" },
+    listen: { host: "127.0.0.1", port: 8080, text: "127.0.0.1:8080" },
     trusted_hosts: ["127.0.0.1", "::1"],
     request_body_limit: 2097152,
     use_tls: false,

@@ -23,9 +23,9 @@ async function backpressure(localAddress?: string): Promise<void> {
   const chunk = new Uint8Array(CHUNK);
   for (let i = 0; i < CHUNK; i++) chunk[i] = i % PERIOD;
   const { onConn, conn } = nextConn();
-  const target = await rt.listen({ hostname: "127.0.0.1", port: 0 }, onConn);
+  const target = await rt.listen({ host: "127.0.0.1", port: 0 }, onConn);
   const relay = await startRelay(rt, target.addr.port, localAddress);
-  const client = await rt.connect({ hostname: "127.0.0.1", port: relay.port });
+  const client = await rt.connect({ host: "127.0.0.1", port: relay.port });
   let server: Conn | undefined;
   const rss0 = process.memoryUsage().rss;
   let rssMax = rss0;

@@ -26,10 +26,10 @@ test("runtime: getRuntime() matches the host runtime and reports its version", (
 
 test("listen on port 0 reports the real port; bytes flow both ways on IPv4", async () => {
   const { onConn, conn } = nextConn();
-  const l = await rt.listen({ hostname: "127.0.0.1", port: 0 }, onConn);
-  assert.equal(l.addr.hostname, "127.0.0.1");
+  const l = await rt.listen({ host: "127.0.0.1", port: 0 }, onConn);
+  assert.equal(l.addr.host, "127.0.0.1");
   assert.ok(l.addr.port > 0 && l.addr.port < 65536);
-  const c = await rt.connect({ hostname: "127.0.0.1", port: l.addr.port });
+  const c = await rt.connect({ host: "127.0.0.1", port: l.addr.port });
   const s = await deadline(conn, 5000, "accept");
   try {
     assert.equal(c.remoteAddr.port, l.addr.port);
@@ -47,12 +47,12 @@ test("listen on port 0 reports the real port; bytes flow both ways on IPv4", asy
 
 test("IPv6 loopback: listen and connect on ::1", async () => {
   const { onConn, conn } = nextConn();
-  const l = await rt.listen({ hostname: "::1", port: 0 }, onConn);
-  const c = await rt.connect({ hostname: "::1", port: l.addr.port });
+  const l = await rt.listen({ host: "::1", port: 0 }, onConn);
+  const c = await rt.connect({ host: "::1", port: l.addr.port });
   const s = await deadline(conn, 5000, "accept");
   try {
-    assert.equal(s.remoteAddr.hostname, "::1");
-    assert.equal(c.remoteAddr.hostname, "::1");
+    assert.equal(s.remoteAddr.host, "::1");
+    assert.equal(c.remoteAddr.host, "::1");
     await c.write(enc("six"));
     assert.equal(dec(await readExactly(s, 3)), "six");
   } finally {
@@ -64,8 +64,8 @@ test("IPv6 loopback: listen and connect on ::1", async () => {
 
 test("read() returns null after the peer's closeWrite, and the other direction still works", async () => {
   const { onConn, conn } = nextConn();
-  const l = await rt.listen({ hostname: "127.0.0.1", port: 0 }, onConn);
-  const c = await rt.connect({ hostname: "127.0.0.1", port: l.addr.port });
+  const l = await rt.listen({ host: "127.0.0.1", port: 0 }, onConn);
+  const c = await rt.connect({ host: "127.0.0.1", port: l.addr.port });
   const s = await deadline(conn, 5000, "accept");
   try {
     await c.write(enc("last words"));
@@ -83,9 +83,9 @@ test("read() returns null after the peer's closeWrite, and the other direction s
 });
 
 test("listen on a port already in use rejects EADDRINUSE", async () => {
-  const l = await rt.listen({ hostname: "127.0.0.1", port: 0 }, (c) => c.close());
+  const l = await rt.listen({ host: "127.0.0.1", port: 0 }, (c) => c.close());
   try {
-    await rejectsWith(rt.listen({ hostname: "127.0.0.1", port: l.addr.port }, (c) => c.close()), ["EADDRINUSE"]);
+    await rejectsWith(rt.listen({ host: "127.0.0.1", port: l.addr.port }, (c) => c.close()), ["EADDRINUSE"]);
   } finally {
     await l.close();
   }
@@ -93,12 +93,12 @@ test("listen on a port already in use rejects EADDRINUSE", async () => {
 
 test("connect with localAddress 127.0.0.2: the server sees the connection from 127.0.0.2", async () => {
   const { onConn, conn } = nextConn();
-  const l = await rt.listen({ hostname: "127.0.0.1", port: 0 }, onConn);
-  const c = await rt.connect({ hostname: "127.0.0.1", port: l.addr.port, localAddress: "127.0.0.2" });
+  const l = await rt.listen({ host: "127.0.0.1", port: 0 }, onConn);
+  const c = await rt.connect({ host: "127.0.0.1", port: l.addr.port, localAddress: "127.0.0.2" });
   const s = await deadline(conn, 5000, "accept");
   try {
-    assert.equal(s.remoteAddr.hostname, "127.0.0.2");
-    assert.equal(c.localAddr.hostname, "127.0.0.2");
+    assert.equal(s.remoteAddr.host, "127.0.0.2");
+    assert.equal(c.localAddr.host, "127.0.0.2");
     assert.equal(s.remoteAddr.port, c.localAddr.port);
     await c.write(enc("from .2"));
     assert.equal(dec(await readExactly(s, 7)), "from .2");
@@ -112,10 +112,10 @@ test("connect with localAddress 127.0.0.2: the server sees the connection from 1
 });
 
 test("connect with a localAddress the host lacks (192.0.2.1) rejects EADDRNOTAVAIL or EINVAL", async () => {
-  const l = await rt.listen({ hostname: "127.0.0.1", port: 0 }, (c) => c.close());
+  const l = await rt.listen({ host: "127.0.0.1", port: 0 }, (c) => c.close());
   try {
     await rejectsWith(
-      rt.connect({ hostname: "127.0.0.1", port: l.addr.port, localAddress: "192.0.2.1" }),
+      rt.connect({ host: "127.0.0.1", port: l.addr.port, localAddress: "192.0.2.1" }),
       ["EADDRNOTAVAIL", "EINVAL"],
     );
   } finally {
@@ -124,33 +124,33 @@ test("connect with a localAddress the host lacks (192.0.2.1) rejects EADDRNOTAVA
 });
 
 test("connect with a localAddress that is not an IP literal rejects EINVAL", async () => {
-  await rejectsWith(rt.connect({ hostname: "127.0.0.1", port: 9, localAddress: "not-an-ip" }), ["EINVAL"]);
+  await rejectsWith(rt.connect({ host: "127.0.0.1", port: 9, localAddress: "not-an-ip" }), ["EINVAL"]);
 });
 
 test("connect to a closed port rejects ECONNREFUSED (with and without localAddress)", async () => {
-  const l = await rt.listen({ hostname: "127.0.0.1", port: 0 }, (c) => c.close());
+  const l = await rt.listen({ host: "127.0.0.1", port: 0 }, (c) => c.close());
   const port = l.addr.port;
   await l.close();
-  await rejectsWith(rt.connect({ hostname: "127.0.0.1", port }), ["ECONNREFUSED"]);
-  await rejectsWith(rt.connect({ hostname: "127.0.0.1", port, localAddress: "127.0.0.1" }), ["ECONNREFUSED"]);
+  await rejectsWith(rt.connect({ host: "127.0.0.1", port }), ["ECONNREFUSED"]);
+  await rejectsWith(rt.connect({ host: "127.0.0.1", port, localAddress: "127.0.0.1" }), ["ECONNREFUSED"]);
 });
 
 test("connect to a name that does not resolve (nonexistent.invalid) rejects ENOTFOUND", async () => {
-  await rejectsWith(deadline(rt.connect({ hostname: "nonexistent.invalid", port: 80 }), 15000, "lookup"), [
+  await rejectsWith(deadline(rt.connect({ host: "nonexistent.invalid", port: 80 }), 15000, "lookup"), [
     "ENOTFOUND",
   ]);
 });
 
 test("connect with an aborted signal rejects ETIMEDOUT for a timeout reason, ECANCELED otherwise", async () => {
-  const l = await rt.listen({ hostname: "127.0.0.1", port: 0 }, (c) => c.close());
+  const l = await rt.listen({ host: "127.0.0.1", port: 0 }, (c) => c.close());
   try {
     const timedOut = AbortSignal.abort(new DOMException("connect timeout", "TimeoutError"));
-    await rejectsWith(rt.connect({ hostname: "127.0.0.1", port: l.addr.port, signal: timedOut }), ["ETIMEDOUT"]);
+    await rejectsWith(rt.connect({ host: "127.0.0.1", port: l.addr.port, signal: timedOut }), ["ETIMEDOUT"]);
     await rejectsWith(
-      rt.connect({ hostname: "127.0.0.1", port: l.addr.port, localAddress: "127.0.0.1", signal: timedOut }),
+      rt.connect({ host: "127.0.0.1", port: l.addr.port, localAddress: "127.0.0.1", signal: timedOut }),
       ["ETIMEDOUT"],
     );
-    await rejectsWith(rt.connect({ hostname: "127.0.0.1", port: l.addr.port, signal: AbortSignal.abort() }), [
+    await rejectsWith(rt.connect({ host: "127.0.0.1", port: l.addr.port, signal: AbortSignal.abort() }), [
       "ECANCELED",
     ]);
   } finally {
@@ -160,8 +160,8 @@ test("connect with an aborted signal rejects ETIMEDOUT for a timeout reason, ECA
 
 test("socket options can be set on both ends without error", async () => {
   const { onConn, conn } = nextConn();
-  const l = await rt.listen({ hostname: "127.0.0.1", port: 0 }, onConn);
-  const c = await rt.connect({ hostname: "127.0.0.1", port: l.addr.port, localAddress: "127.0.0.1" });
+  const l = await rt.listen({ host: "127.0.0.1", port: 0 }, onConn);
+  const c = await rt.connect({ host: "127.0.0.1", port: l.addr.port, localAddress: "127.0.0.1" });
   const s = await deadline(conn, 5000, "accept");
   try {
     for (const x of [c, s]) {
@@ -180,8 +180,8 @@ test("socket options can be set on both ends without error", async () => {
 
 test("after close(), read() gives null and write() rejects EPIPE; close() is idempotent", async () => {
   const { onConn, conn } = nextConn();
-  const l = await rt.listen({ hostname: "127.0.0.1", port: 0 }, onConn);
-  const c = await rt.connect({ hostname: "127.0.0.1", port: l.addr.port });
+  const l = await rt.listen({ host: "127.0.0.1", port: 0 }, onConn);
+  const c = await rt.connect({ host: "127.0.0.1", port: l.addr.port });
   const s = await deadline(conn, 5000, "accept");
   try {
     const pending = c.read();

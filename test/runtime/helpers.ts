@@ -31,9 +31,9 @@ export async function startRelay(rt: Runtime, targetPort: number, localAddress?:
   const done = new Promise<{ up: number; down: number; errors: unknown[] }>((r) => finish = r);
   const all: Conn[] = [];
   let listener: Listener | undefined = undefined;
-  listener = await rt.listen({ hostname: "127.0.0.1", port: 0 }, async (inbound) => {
+  listener = await rt.listen({ host: "127.0.0.1", port: 0 }, async (inbound) => {
     all.push(inbound);
-    const outbound = await rt.connect({ hostname: "127.0.0.1", port: targetPort, localAddress });
+    const outbound = await rt.connect({ host: "127.0.0.1", port: targetPort, localAddress });
     all.push(outbound);
     opened({ inbound, outbound });
     const totals = { up: 0, down: 0, errors: [] as unknown[] };

@@ -20,9 +20,9 @@ function pattern(n: number, seed: number): Uint8Array {
  */
 async function halfCloseThroughRelay(localAddress?: string): Promise<void> {
   const { onConn, conn } = nextConn();
-  const target = await rt.listen({ hostname: "127.0.0.1", port: 0 }, onConn);
+  const target = await rt.listen({ host: "127.0.0.1", port: 0 }, onConn);
   const relay = await startRelay(rt, target.addr.port, localAddress);
-  const client = await rt.connect({ hostname: "127.0.0.1", port: relay.port });
+  const client = await rt.connect({ host: "127.0.0.1", port: relay.port });
   let server: Conn | undefined;
   try {
     server = await deadline(conn, 5000, "target accept");
@@ -46,8 +46,8 @@ async function halfCloseThroughRelay(localAddress?: string): Promise<void> {
     assert.equal(totals.down, reply.length, "onBytes total target->client");
     if (localAddress) {
       const { outbound } = await relay.conns;
-      assert.equal(outbound.localAddr.hostname, localAddress);
-      assert.equal(server.remoteAddr.hostname, localAddress);
+      assert.equal(outbound.localAddr.host, localAddress);
+      assert.equal(server.remoteAddr.host, localAddress);
     }
   } finally {
     client.close();
@@ -67,9 +67,9 @@ test("pipeTo pair with an outbound localAddress (127.0.0.2): half-close and tota
 
 test("pipeTo pair: target FIN first, client->target keeps flowing", async () => {
   const { onConn, conn } = nextConn();
-  const target = await rt.listen({ hostname: "127.0.0.1", port: 0 }, onConn);
+  const target = await rt.listen({ host: "127.0.0.1", port: 0 }, onConn);
   const relay = await startRelay(rt, target.addr.port);
-  const client = await rt.connect({ hostname: "127.0.0.1", port: relay.port });
+  const client = await rt.connect({ host: "127.0.0.1", port: relay.port });
   let server: Conn | undefined;
   try {
     server = await deadline(conn, 5000, "target accept");
@@ -93,10 +93,10 @@ test("pipeTo pair: target FIN first, client->target keeps flowing", async () => 
 
 test("pipeTo forwards bytes that arrived before it started (queued after a read()) in order", async () => {
   const { onConn: onTarget, conn: targetConn } = nextConn();
-  const target = await rt.listen({ hostname: "127.0.0.1", port: 0 }, onTarget);
+  const target = await rt.listen({ host: "127.0.0.1", port: 0 }, onTarget);
   const { onConn, conn } = nextConn();
-  const front = await rt.listen({ hostname: "127.0.0.1", port: 0 }, onConn);
-  const client = await rt.connect({ hostname: "127.0.0.1", port: front.addr.port });
+  const front = await rt.listen({ host: "127.0.0.1", port: 0 }, onConn);
+  const client = await rt.connect({ host: "127.0.0.1", port: front.addr.port });
   const conns: Conn[] = [client];
   try {
     const inbound = await deadline(conn, 5000, "front accept");
@@ -107,7 +107,7 @@ test("pipeTo forwards bytes that arrived before it started (queued after a read(
     await client.write(body); // lands in the pull-mode queue / kernel before pipeTo starts
     await client.closeWrite();
     await new Promise((r) => setTimeout(r, 50));
-    const outbound = await rt.connect({ hostname: "127.0.0.1", port: target.addr.port });
+    const outbound = await rt.connect({ host: "127.0.0.1", port: target.addr.port });
     conns.push(outbound);
     const server = await deadline(targetConn, 5000, "target accept");
     conns.push(server);
@@ -124,9 +124,9 @@ test("pipeTo forwards bytes that arrived before it started (queued after a read(
 
 test("pipeTo rejects with a NetError (ECONNRESET/EPIPE) when the destination's peer has gone", async () => {
   const { onConn, conn } = nextConn();
-  const target = await rt.listen({ hostname: "127.0.0.1", port: 0 }, onConn);
+  const target = await rt.listen({ host: "127.0.0.1", port: 0 }, onConn);
   const relay = await startRelay(rt, target.addr.port);
-  const client = await rt.connect({ hostname: "127.0.0.1", port: relay.port });
+  const client = await rt.connect({ host: "127.0.0.1", port: relay.port });
   try {
     const server = await deadline(conn, 5000, "target accept");
     await client.write(enc("x"));
@@ -159,9 +159,9 @@ test("pipeTo rejects with a NetError (ECONNRESET/EPIPE) when the destination's p
 
 test("closing both ends of an idle relay settles both pipeTo calls (idle-timeout path)", async () => {
   const { onConn, conn } = nextConn();
-  const target = await rt.listen({ hostname: "127.0.0.1", port: 0 }, onConn);
+  const target = await rt.listen({ host: "127.0.0.1", port: 0 }, onConn);
   const relay = await startRelay(rt, target.addr.port, "127.0.0.1");
-  const client = await rt.connect({ hostname: "127.0.0.1", port: relay.port });
+  const client = await rt.connect({ host: "127.0.0.1", port: relay.port });
   let server: Conn | undefined;
   try {
     server = await deadline(conn, 5000, "target accept");

@@ -13,9 +13,9 @@ const rt = getRuntime();
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
 
 test("serveHttp: the handler sees method, path, body and the client's address", async () => {
-  const server = await rt.serveHttp({ hostname: "127.0.0.1", port: 0 }, async (request, info) => {
+  const server = await rt.serveHttp({ host: "127.0.0.1", port: 0 }, async (request, info) => {
     const body = await request.text();
-    const text = `${request.method} ${new URL(request.url).pathname} ${body} from ${info.remoteAddr.hostname}`;
+    const text = `${request.method} ${new URL(request.url).pathname} ${body} from ${info.remoteAddr.host}`;
     return new Response(text, { headers: { "content-type": "text/plain" } });
   });
   try {
@@ -34,8 +34,8 @@ test("serveHttp: the handler sees method, path, body and the client's address", 
 });
 
 test("serveHttp: an IPv6 listener; a handler that throws answers 500", async () => {
-  const server = await rt.serveHttp({ hostname: "::1", port: 0 }, (_request, info) => {
-    if (info.remoteAddr.hostname === "::1") throw new Error("boom");
+  const server = await rt.serveHttp({ host: "::1", port: 0 }, (_request, info) => {
+    if (info.remoteAddr.host === "::1") throw new Error("boom");
     return new Response("unexpected");
   });
   try {
@@ -47,10 +47,10 @@ test("serveHttp: an IPv6 listener; a handler that throws answers 500", async () 
 });
 
 test("serveHttp: an address in use rejects with NetError EADDRINUSE", async () => {
-  const first = await rt.serveHttp({ hostname: "127.0.0.1", port: 0 }, () => new Response("one"));
+  const first = await rt.serveHttp({ host: "127.0.0.1", port: 0 }, () => new Response("one"));
   try {
     await assert.rejects(
-      rt.serveHttp({ hostname: "127.0.0.1", port: first.addr.port }, () => new Response("two")),
+      rt.serveHttp({ host: "127.0.0.1", port: first.addr.port }, () => new Response("two")),
       (e: unknown) => e instanceof NetError && e.code === "EADDRINUSE",
     );
   } finally {
@@ -61,7 +61,7 @@ test("serveHttp: an address in use rejects with NetError EADDRINUSE", async () =
 test("serveHttp: HTTPS with the TLS fixture", async () => {
   const cert = await readFile(join(fixtures, "localhost-cert.pem"), "utf8");
   const key = await readFile(join(fixtures, "localhost-key.pem"), "utf8");
-  const server = await rt.serveHttp({ hostname: "127.0.0.1", port: 0, tls: { cert, key } }, () => new Response("secure"));
+  const server = await rt.serveHttp({ host: "127.0.0.1", port: 0, tls: { cert, key } }, () => new Response("secure"));
   try {
     const r = await curl(["--cacert", join(fixtures, "localhost-cert.pem"), `https://localhost:${server.addr.port}/`]);
     assert.equal(r.code, 0, r.stderr);

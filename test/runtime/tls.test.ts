@@ -26,7 +26,7 @@ test("TLS listener: handshake with the given PEM, bytes both ways, client FIN re
   const cert = await readFile(join(fixtures, "localhost-cert.pem"), "utf8");
   const key = await readFile(join(fixtures, "localhost-key.pem"), "utf8");
   const { onConn, conn } = nextConn();
-  const l = await rt.listen({ hostname: "127.0.0.1", port: 0, tls: { cert, key } }, onConn);
+  const l = await rt.listen({ host: "127.0.0.1", port: 0, tls: { cert, key } }, onConn);
   const client = tls.connect({ host: "127.0.0.1", port: l.addr.port, ca: cert, servername: "localhost" });
   const received: Buffer[] = [];
   const ended = new Promise<void>((resolve, reject) => {
@@ -64,7 +64,7 @@ test("TLS listener: a plain-text client is reported as a handshake failure, neve
   let failed: () => void = () => {};
   const failure = new Promise<void>((r) => failed = r);
   const l = await rt.listen({
-    hostname: "127.0.0.1",
+    host: "127.0.0.1",
     port: 0,
     tls: { cert, key },
     onTlsHandshakeError: (error, remote) => {
@@ -119,7 +119,7 @@ test("TLS listener: a client that never completes the handshake is reported with
   let failed: () => void = () => {};
   const failure = new Promise<void>((r) => failed = r);
   const l = await rt.listen({
-    hostname: "127.0.0.1",
+    host: "127.0.0.1",
     port: 0,
     tls: { cert, key },
     tlsHandshakeTimeout: 0.3,
@@ -154,15 +154,15 @@ test("connect with tls: verifies against given CA certificates, refuses an unkno
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   const port = (server.address() as net.AddressInfo).port;
   try {
-    const verified = await rt.connect({ hostname: "127.0.0.1", port, tls: { caCerts: [cert], serverName: "localhost" } });
+    const verified = await rt.connect({ host: "127.0.0.1", port, tls: { caCerts: [cert], serverName: "localhost" } });
     assert.equal(dec(await deadline(readAll(verified), 5000, "verified read")), "hello over tls\n");
     verified.close();
-    await assert.rejects(rt.connect({ hostname: "127.0.0.1", port, tls: { serverName: "localhost" } }), NetError);
+    await assert.rejects(rt.connect({ host: "127.0.0.1", port, tls: { serverName: "localhost" } }), NetError);
     await assert.rejects(
-      rt.connect({ hostname: "127.0.0.1", port, tls: { caCerts: [cert], serverName: "other.example" } }),
+      rt.connect({ host: "127.0.0.1", port, tls: { caCerts: [cert], serverName: "other.example" } }),
       NetError,
     );
-    const unverified = await rt.connect({ hostname: "127.0.0.1", port, tls: { verify: false } });
+    const unverified = await rt.connect({ host: "127.0.0.1", port, tls: { verify: false } });
     assert.equal(dec(await deadline(readAll(unverified), 5000, "unverified read")), "hello over tls\n");
     unverified.close();
   } finally {

@@ -6,7 +6,6 @@ import {
   ATYP,
   decodeAddress,
   encodeAddress,
-  formatAddress,
 } from "../../src/socks5/index.ts";
 import { bytes, hex } from "./helpers.ts";
 
@@ -95,11 +94,3 @@ test("decodeAddress: reads at an offset and reports the length from there", () =
   });
 });
 
-test("formatAddress brackets IPv6 only", () => {
-  assert.equal(formatAddress({ host: "::1", port: 25 }), "[::1]:25");
-  assert.equal(formatAddress({ host: "192.0.2.1", port: 25 }), "192.0.2.1:25");
-  assert.equal(
-    formatAddress({ host: "mx.example.com", port: 25 }),
-    "mx.example.com:25",
-  );
-});

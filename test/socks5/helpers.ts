@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Conn } from "../../src/runtime/types.ts";
+import type { Conn } from "../../src/runtime/index.ts";
 
 /** Bytes from numbers and ASCII strings: `bytes(5, 1, "ab")` is `[5, 1, 97, 98]`. */
 export function bytes(

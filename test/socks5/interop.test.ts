@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { SocksClient } from "socks";
-import type { Conn } from "../../src/runtime/types.ts";
+import type { Conn } from "../../src/runtime/index.ts";
 import {
   AUTH_STATUS,
   ByteReader,

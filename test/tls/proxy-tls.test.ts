@@ -89,7 +89,7 @@ test("a plain-text SOCKS5 client on a TLS listener counts as a TLS handshake fai
     observer,
     users: [],
     listeners: [{
-      listen: { hostname: "127.0.0.1", port: 0, text: "127.0.0.1:0" },
+      listen: { host: "127.0.0.1", port: 0, text: "127.0.0.1:0" },
       // Bounds the handshake too: Bun's TLS waits for a whole record header,
       // which a lone 3-byte greeting is not.
       timeout: 2,

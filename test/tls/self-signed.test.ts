@@ -47,7 +47,7 @@ test("a TLS client that trusts the generated certificate completes the handshake
   const generated = await generateSelfSigned("proxy.test");
   const rt = getRuntime();
   const l = await rt.listen(
-    { hostname: "127.0.0.1", port: 0, tls: { cert: generated.cert, key: generated.key } },
+    { host: "127.0.0.1", port: 0, tls: { cert: generated.cert, key: generated.key } },
     (c) => c.write(new TextEncoder().encode("ok")).then(() => c.close()),
   );
   const client = tls.connect({ host: "127.0.0.1", port: l.addr.port, ca: generated.cert, servername: "proxy.test" });

@@ -7,12 +7,13 @@
 
 import * as v from "valibot";
 import ipaddr from "ipaddr.js";
+import { formatHostPort, isIpLiteral, parseHostPort } from "../../runtime/index.ts";
 import { got } from "./messages.ts";
 
 /** A parsed `listen` value. */
 export interface ListenAddress {
   /** IP literal without brackets, e.g. `"127.0.0.1"` or `"::1"`. */
-  hostname: string;
+  host: string;
   /** TCP port 0-65535; 0 asks the kernel for any free port. */
   port: number;
   /** The string as written in the config; the metrics `listener` label. */
@@ -41,82 +42,30 @@ export const LISTEN_PATTERN =
  * @example
  * ```ts
  * parseListenAddress("[::1]:1080");
- * // { ok: true, address: { hostname: "::1", port: 1080, text: "[::1]:1080" } }
+ * // { ok: true, address: { host: "::1", port: 1080, text: "[::1]:1080" } }
  * parseListenAddress("localhost:1080");
  * // { ok: false, reason: '"localhost" is not an IP address literal' }
  * ```
  */
 export function parseListenAddress(text: string): ListenParseResult {
-  let host: string;
-  let portText: string;
-  if (text.startsWith("[")) {
-    const close = text.indexOf("]");
-    if (close < 0) return { ok: false, reason: 'missing "]" after the IPv6 address' };
-    host = text.slice(1, close);
-    const rest = text.slice(close + 1);
-    if (rest === "") return { ok: false, reason: 'missing ":PORT"' };
-    if (!rest.startsWith(":")) {
-      return { ok: false, reason: `unexpected ${JSON.stringify(rest)} after "]"` };
-    }
-    portText = rest.slice(1);
-    if (!ipaddr.IPv6.isValid(host)) {
-      return { ok: false, reason: `${JSON.stringify(host)} is not an IPv6 address` };
-    }
-  } else {
-    const colons = text.split(":").length - 1;
-    if (colons === 0) return { ok: false, reason: 'missing ":PORT"' };
-    if (colons > 1) {
-      return {
-        ok: false,
-        reason: 'an IPv6 address must be written in brackets, as in "[::1]:1080"',
-      };
-    }
-    const colon = text.indexOf(":");
-    host = text.slice(0, colon);
-    portText = text.slice(colon + 1);
-    if (!ipaddr.IPv4.isValidFourPartDecimal(host)) {
-      const what = /^[0-9.]+$/.test(host)
-        ? "is not an IPv4 address"
-        : "is not an IP address literal (host names are not allowed)";
-      return { ok: false, reason: `${JSON.stringify(host)} ${what}` };
-    }
+  const parsed = parseHostPort(text);
+  if (!parsed.ok) return parsed;
+  const { host, port } = parsed;
+  if (!isIpLiteral(host)) {
+    const what = /^[0-9.]+$/.test(host) ? "is not an IPv4 address" : "is not an IP address literal (host names are not allowed)";
+    return { ok: false, reason: `${JSON.stringify(host)} ${what}` };
   }
-  if (!/^\d{1,5}$/.test(portText)) {
-    return {
-      ok: false,
-      reason: portText === ""
-        ? "missing the port number"
-        : `port ${JSON.stringify(portText)} is not a number`,
-    };
-  }
-  const port = Number(portText);
-  if (port > 65535) return { ok: false, reason: `port ${port} is above 65535` };
-  return { ok: true, address: { hostname: host, port, text } };
+  return { ok: true, address: { host, port, text } };
 }
 
-/**
- * Format an address as `"IP:PORT"`, bracketing IPv6 (`"[::1]:1080"`); the
- * inverse of {@linkcode parseListenAddress} (up to IPv6 spelling).
- *
- * @param addr `hostname` is an IP literal without brackets; `port` 0-65535
- * @example
- * ```ts
- * formatListen({ hostname: "::1", port: 1080 }); // "[::1]:1080"
- * ```
- */
-export function formatListen(addr: { hostname: string; port: number }): string {
-  return addr.hostname.includes(":")
-    ? `[${addr.hostname}]:${addr.port}`
-    : `${addr.hostname}:${addr.port}`;
-}
 
 /**
  * Canonical spelling of a parsed address, for duplicate detection:
  * `"[::1]:1080"` and `"[0:0::1]:1080"` give the same key.
  */
-export function listenKey(addr: { hostname: string; port: number }): string {
-  const ip = ipaddr.parse(addr.hostname).toNormalizedString();
-  return formatListen({ hostname: ip, port: addr.port });
+export function listenKey(addr: { host: string; port: number }): string {
+  const ip = ipaddr.parse(addr.host).toNormalizedString();
+  return formatHostPort({ host: ip, port: addr.port });
 }
 
 /** Problem text for a string that is not `"IP:PORT"`. */
@@ -148,7 +97,7 @@ export function listenAddress(description: string) {
       const result = parseListenAddress(text);
       // Unreachable when not ok: the rawCheck above reported it and valibot
       // skips transforms after a problem.
-      return result.ok ? result.address : { hostname: "", port: 0, text };
+      return result.ok ? result.address : { host: "", port: 0, text };
     }),
   );
 }

@@ -13,15 +13,12 @@
 
 import * as v from "valibot";
 import ipaddr from "ipaddr.js";
+import { isIpLiteral } from "../../runtime/index.ts";
 import { duration } from "./duration.ts";
 import { got, utf8Length } from "./messages.ts";
 import { strictObject } from "./object.ts";
 import { secret } from "./secret.ts";
 
-/** Whether `text` is an IPv4 dotted quad or an IPv6 literal (no brackets). */
-function isIpLiteral(text: string): boolean {
-  return ipaddr.IPv4.isValidFourPartDecimal(text) || (text.includes(":") && ipaddr.IPv6.isValid(text));
-}
 
 /** An IP literal key (a local or proxy-side source address); output: the string. */
 function ipLiteral(description: string) {

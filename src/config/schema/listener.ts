@@ -33,11 +33,11 @@ export function uniqueListen<T extends unknown[]>(what: string) {
     listeners.forEach((listener: unknown, index) => {
       // Items that failed to validate still carry their parsed `listen`.
       const listen = (listener as { listen?: unknown } | null)?.listen as
-        | { hostname?: unknown; port?: unknown; text?: unknown }
+        | { host?: unknown; port?: unknown; text?: unknown }
         | undefined;
-      if (typeof listen?.hostname !== "string" || typeof listen.port !== "number") return;
+      if (typeof listen?.host !== "string" || typeof listen.port !== "number") return;
       if (listen.port === 0) return; // every port-0 listener gets its own port
-      const key = listenKey({ hostname: listen.hostname, port: listen.port });
+      const key = listenKey({ host: listen.host, port: listen.port });
       const earlier = first.get(key);
       if (earlier === undefined) {
         first.set(key, index);
