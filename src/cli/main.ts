@@ -92,6 +92,6 @@ export async function main(argv: string[], runtime: Runtime): Promise<number> {
 }
 
 if (import.meta.main) {
-  const runtime = await getRuntime();
+  const runtime = getRuntime();
   runtime.exit(await main(runtime.args, runtime));
 }
