@@ -3,8 +3,8 @@
  *
  * One folder per concern under src/, dependencies pointing one way (see
  * CONTRIBUTING.md, "Layering"). Each folder may import only the folders listed
- * for it in LAYERS; anything else is an error. Folders that do not exist yet
- * (access, cluster) are listed so that the rules hold when they arrive.
+ * for it in LAYERS; anything else is an error. Folders not on main yet
+ * (access, cluster, migrate) are listed so that the rules hold when they arrive.
  *
  * Parser: dependency-cruiser reads TypeScript through the `typescript` JS API
  * (versions below 7) or through swc. This project's `typescript` is 7 (the Go
@@ -17,7 +17,20 @@
 
 /** folder -> folders (besides itself) it may import from. */
 const LAYERS = {
-  cli: ["config", "server", "http", "log", "tls", "egress", "metrics", "runtime", "socks5", "access", "cluster"],
+  cli: [
+    "config",
+    "server",
+    "http",
+    "log",
+    "tls",
+    "egress",
+    "metrics",
+    "runtime",
+    "socks5",
+    "access",
+    "cluster",
+    "migrate",
+  ],
   http: ["egress", "metrics", "config", "log", "runtime", "tls"],
   metrics: ["egress", "server", "runtime", "log"],
   server: ["socks5", "egress", "access", "tls", "log", "runtime"],
@@ -29,6 +42,8 @@ const LAYERS = {
   log: [],
   socks5: ["runtime"],
   runtime: [],
+  // KumoProxy Lua policy -> JSON config conversion (the lua branch): reads and checks configs.
+  migrate: ["config", "log", "runtime"],
 };
 
 const layerRules = Object.entries(LAYERS).map(([folder, allowed]) => ({
@@ -68,10 +83,11 @@ module.exports = {
     },
     {
       name: "config-egress-spec-only",
-      comment: "config may use egress's pure spec rules (src/egress/spec.ts), nothing with I/O or state.",
+      comment: "config may use egress's pure spec rules (src/egress/spec.ts, src/egress/source-rules.ts), " +
+        "nothing with I/O or state.",
       severity: "error",
       from: { path: "^src/config/" },
-      to: { path: "^src/egress/", pathNot: "^src/egress/spec\\.ts$" },
+      to: { path: "^src/egress/", pathNot: "^src/egress/(spec|source-rules)\\.ts$" },
     },
     {
       name: "through-index",
@@ -83,10 +99,11 @@ module.exports = {
     },
     {
       name: "no-circular",
-      comment: "No import cycles between modules.",
+      comment: "No import cycles between modules. A cycle made only of `import type` is erased " +
+        "before either runtime loads a module, so it does not count.",
       severity: "error",
       from: {},
-      to: { circular: true },
+      to: { circular: true, viaOnly: { dependencyTypesNot: ["type-only"] } },
     },
     {
       name: "src-not-to-test-or-scripts",
