@@ -19,7 +19,7 @@ import {
   METHOD,
   REP,
 } from "../../src/socks5/index.ts";
-import { type Request } from "../../src/socks5/codec.ts";
+import type { Request } from "../../src/socks5/codec.ts";
 
 /** `read`/`write` of a `Conn` over a node:net socket. */
 function socketConn(socket: net.Socket): Pick<Conn, "read" | "write"> {
