@@ -47,7 +47,7 @@ function rules(): AccessRuleConfig[] {
 }
 
 const policy = compileAccessPolicy({
-  proxy_listeners: [{ listen: { text: LISTENER, hostname: "0.0.0.0" } }],
+  proxy_listeners: [{ listen: { text: LISTENER, host: "0.0.0.0" } }],
   access_rules: rules(),
   default_action: "deny",
 });

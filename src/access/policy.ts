@@ -8,8 +8,8 @@
  *
  * ```ts
  * // at accept (before any byte is read):
- * const client = parseIp(peer.hostname);           // once per connection
- * const admitted = policy.admit(listener, client ?? peer.hostname, Date.now());
+ * const client = parseIp(peer.host);           // once per connection
+ * const admitted = policy.admit(listener, client ?? peer.host, Date.now());
  * if (!admitted.ok) return close(admitted.reason);  // proxy_connections_denied_total{listener,reason}
  * try { ... } finally { admitted.release(); }       // idempotent
  * // after authentication, when the first request arrives:
@@ -110,7 +110,7 @@ export interface AccessConfig {
   /** The proxy listeners. */
   proxy_listeners: readonly {
     /** The listen address; `text` names the listener. */
-    listen: { text: string; hostname: string };
+    listen: { text: string; host: string };
     /** Whether RFC 1929 authentication is required. */
     require_auth?: boolean;
     /** IP addresses and CIDR blocks that may connect; absent: everyone. */
@@ -219,7 +219,7 @@ const DENIALS = Object.fromEntries(
  */
 export function isOpenProxy(listener: AccessConfig["proxy_listeners"][number]): boolean {
   if (listener.require_auth === true || listener.allowed_clients !== undefined) return false;
-  const ip = parseIp(listener.listen.hostname);
+  const ip = parseIp(listener.listen.host);
   return ip === undefined || !isLoopback(ip);
 }
 

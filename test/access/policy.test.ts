@@ -18,7 +18,7 @@ import {
 const L = "0.0.0.0:1080";
 
 function config(listener: Partial<AccessConfig["proxy_listeners"][number]> = {}, rest: Partial<AccessConfig> = {}): AccessConfig {
-  return { proxy_listeners: [{ listen: { text: L, hostname: "0.0.0.0" }, ...listener }], ...rest };
+  return { proxy_listeners: [{ listen: { text: L, host: "0.0.0.0" }, ...listener }], ...rest };
 }
 
 function lease(a: Admission): Lease {
@@ -164,7 +164,7 @@ test("users[].source_addresses: the BIND addresses a user may ask for", () => {
 
 test("the policy's rules come from access_rules and default_action, with listeners matched by listen text", () => {
   const policy = compileAccessPolicy({
-    proxy_listeners: [{ listen: { text: L, hostname: "0.0.0.0" } }, { listen: { text: "[::1]:1081", hostname: "::1" } }],
+    proxy_listeners: [{ listen: { text: L, host: "0.0.0.0" } }, { listen: { text: "[::1]:1081", host: "::1" } }],
     access_rules: [{ action: "allow", listeners: ["[0:0::1]:1081"] }],
     default_action: "deny",
   });
@@ -175,7 +175,7 @@ test("the policy's rules come from access_rules and default_action, with listene
 });
 
 test("open proxies: non-loopback listeners with neither require_auth nor allowed_clients", () => {
-  const listen = (text: string, hostname: string) => ({ listen: { text, hostname } });
+  const listen = (text: string, host: string) => ({ listen: { text, host } });
   const cfg: AccessConfig = {
     proxy_listeners: [
       listen("0.0.0.0:1080", "0.0.0.0"),

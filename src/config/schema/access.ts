@@ -292,7 +292,7 @@ function listenerKeyOf(listen: unknown): string | undefined {
     const parsed = parseListenAddress(listen);
     return parsed.ok ? listenKey(parsed.address) : undefined;
   }
-  const l = listen as { hostname?: unknown; port?: unknown } | null;
-  if (typeof l?.hostname !== "string" || typeof l.port !== "number" || l.hostname === "") return undefined;
-  return listenKey({ hostname: l.hostname, port: l.port });
+  const l = listen as { host?: unknown; port?: unknown } | null;
+  if (typeof l?.host !== "string" || typeof l.port !== "number" || l.host === "") return undefined;
+  return listenKey({ host: l.host, port: l.port });
 }
