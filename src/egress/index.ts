@@ -65,7 +65,6 @@ export {
   type EgressConnectOptions,
   EgressSource,
   type EgressSourceOptions,
-  specProblem,
 } from "./source.ts";
 export {
   type SourceSpecKey,

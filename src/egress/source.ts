@@ -36,6 +36,7 @@ import { SourceHealth } from "./health.ts";
 import { NULL_EGRESS_OBSERVER, type EgressObserver } from "./observer.ts";
 import { proxyV2Header, proxyV2LocalHeader } from "./proxy-v2.ts";
 import { type EgressSourceKind, type EgressSourceSpec, formatServer, type ServerAddress, sourceKind } from "./spec.ts";
+import { sourceSpecProblems } from "./source-rules.ts";
 import { trackConn } from "./tracked-conn.ts";
 
 const log = getLog("egress");
@@ -120,14 +121,18 @@ export class EgressSource {
    * @param name the source's name
    * @param spec how it connects; see {@linkcode EgressSourceSpec}
    * @param options runtime, observer and resolver
-   * @throws {TypeError} for a contradictory spec (both a SOCKS5 and a
-   * HAProxy server, a HAProxy server without `ha_proxy_source_address`, a
-   * username without a password or the reverse, a health check without a
-   * proxy). The config loader reports these before anything is built.
+   * @throws {TypeError} for a contradictory spec (a rule of
+   * {@linkcode sourceSpecProblems} broken: both a SOCKS5 and a HAProxy
+   * server, a HAProxy server without `ha_proxy_source_address`, a username
+   * without a password or the reverse, a health check without a proxy...),
+   * with every problem's message. The config loader reports the same
+   * problems before anything is built.
    */
   constructor(name: string, spec: EgressSourceSpec, options: EgressSourceOptions = {}) {
-    const problem = specProblem(spec);
-    if (problem !== undefined) throw new TypeError(`egress source ${name}: ${problem}`);
+    const problems = sourceSpecProblems(spec);
+    if (problems.length > 0) {
+      throw new TypeError(`egress source ${name}: ${problems.map((p) => p.message).join("; ")}`);
+    }
     this.name = name;
     this.spec = spec;
     this.kind = sourceKind(spec);
@@ -376,38 +381,4 @@ function combine(server: string, failures: { address: string; failure: StepFailu
   return new StepFailure(kind, `every address of proxy ${server} failed: ${detail}`, {
     cause: new AggregateError(failures.map((f) => f.failure)),
   });
-}
-
-/**
- * Why `spec` is contradictory, or `undefined` when it is usable. The same
- * rules the config schema checks (`src/config/schema/egress.ts`), for
- * library users.
- */
-export function specProblem(spec: EgressSourceSpec): string | undefined {
-  if (spec.socks5_proxy_server !== undefined && spec.ha_proxy_server !== undefined) {
-    return "give socks5_proxy_server or ha_proxy_server, not both";
-  }
-  if (spec.ha_proxy_server !== undefined && spec.ha_proxy_source_address === undefined) {
-    return "ha_proxy_server needs ha_proxy_source_address (the address of the PROXY header)";
-  }
-  if (spec.ha_proxy_source_address !== undefined && spec.ha_proxy_server === undefined) {
-    return "ha_proxy_source_address needs ha_proxy_server";
-  }
-  const socksOnly = ["socks5_proxy_source_address", "socks5_proxy_username", "socks5_proxy_password"] as const;
-  for (const key of socksOnly) {
-    if (spec[key] !== undefined && spec.socks5_proxy_server === undefined) return `${key} needs socks5_proxy_server`;
-  }
-  if ((spec.socks5_proxy_username === undefined) !== (spec.socks5_proxy_password === undefined)) {
-    return "socks5_proxy_username and socks5_proxy_password go together";
-  }
-  if (spec.suspend_when_proxy_unhealthy !== undefined && sourceKind(spec) === "direct") {
-    return "suspend_when_proxy_unhealthy needs socks5_proxy_server or ha_proxy_server";
-  }
-  if (spec.suspend_when_unplumbed !== undefined && spec.source_address === undefined) {
-    return "suspend_when_unplumbed needs source_address";
-  }
-  if (spec.health_check !== undefined && sourceKind(spec) === "direct") {
-    return "health_check needs socks5_proxy_server or ha_proxy_server";
-  }
-  return undefined;
 }
