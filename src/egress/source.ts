@@ -1,9 +1,9 @@
 /**
  * An egress source: one way out to destinations (KumoMTA's
  * `kumo.make_egress_source`). {@linkcode EgressSource.connect} opens a
- * connection to a destination through it, classifies a failure (proxy
- * unhealthy, unplumbed, or about the destination) and feeds its
- * {@linkcode SourceHealth}.
+ * connection to a destination through it; a failure is classified (proxy
+ * unhealthy, unplumbed, or about the destination: the rules are in
+ * `failure.ts`) and feeds its {@linkcode SourceHealth}.
  *
  * How each kind connects (the sequence kumod uses):
  * - direct: `connect(2)` to the destination, bound first to
@@ -23,15 +23,18 @@
 import { getLog } from "../log/index.ts";
 import { getRuntime } from "../runtime/index.ts";
 import { resolveHost } from "../runtime/resolve.ts";
-import { type Conn, formatHostPort, type Runtime, timeoutSignal } from "../runtime/index.ts";
+import { type Conn, formatHostPort, ipFamily, type Runtime, timeoutSignal } from "../runtime/index.ts";
+import { socks5ClientHandshake, type Socks5Credentials, socks5Probe, type SocksAddress } from "../socks5/index.ts";
+import { EgressConnectError, SourceSuspendedError } from "./errors.ts";
 import {
-  Socks5ClientError,
-  socks5ClientHandshake,
-  type Socks5Credentials,
-  socks5Probe,
-  type SocksAddress,
-} from "../socks5/index.ts";
-import { type ConnectFailureClass, EgressConnectError, type FailureKind, SourceSuspendedError } from "./errors.ts";
+  type AddressFailure,
+  asConnectFailure,
+  classifyConnectError,
+  classifyHandshakeError,
+  combineFailures,
+  ConnectFailure,
+  errorMessage,
+} from "./failure.ts";
 import { SourceHealth } from "./health.ts";
 import { NULL_EGRESS_OBSERVER, type EgressObserver } from "./observer.ts";
 import { proxyV2Header, proxyV2LocalHeader } from "./proxy-v2.ts";
@@ -63,36 +66,6 @@ export interface EgressSourceOptions {
   observer?: EgressObserver;
   /** Resolves a proxy host name to its addresses; default the system resolver. */
   resolve?: (host: string, family: 0 | 4 | 6) => Promise<string[]>;
-}
-
-/** A failure of one step, before classification. */
-class StepFailure extends Error {
-  constructor(
-    readonly kind: ConnectFailureClass,
-    message: string,
-    readonly extra: { code?: string; rep?: number; cause?: unknown } = {},
-  ) {
-    super(message);
-  }
-}
-
-/** Errno names of a local bind that failed because the address is not on this host. */
-const UNPLUMBED_CODES = new Set(["EADDRNOTAVAIL", "EINVAL"]);
-
-function errorCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : undefined;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** 4 or 6 for an IP literal, else 0. */
-function ipFamily(address: string | undefined): 0 | 4 | 6 {
-  if (address === undefined) return 0;
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(address)) return 4;
-  return address.includes(":") ? 6 : 0;
 }
 
 /**
@@ -181,9 +154,7 @@ export class EgressSource {
     try {
       opened = await this.#open(destination, signal);
     } catch (error) {
-      const failure = error instanceof StepFailure
-        ? error
-        : new StepFailure("Destination", describe(error), { code: errorCode(error), cause: error });
+      const failure = asConnectFailure(error, "Destination");
       const failed = new EgressConnectError(
         this.name,
         failure.kind,
@@ -247,19 +218,21 @@ export class EgressSource {
       try {
         [ip] = await this.#resolve(destination.host, family);
       } catch (error) {
-        throw new StepFailure("Destination", describe(error), { code: "ENOTFOUND", cause: error });
+        throw new ConnectFailure("Destination", errorMessage(error), { code: "ENOTFOUND", cause: error });
       }
       let header: Uint8Array;
       try {
         header = proxyV2Header(source, ip, destination.port);
       } catch (error) {
-        throw new StepFailure("Destination", describe(error), { cause: error });
+        throw new ConnectFailure("Destination", errorMessage(error), { cause: error });
       }
       return await this.#throughCandidates(spec.ha_proxy_server, signal, async (conn) => {
         try {
           await conn.write(header);
         } catch (error) {
-          throw new StepFailure("ProxyUnhealthy", `sending the PROXY v2 header: ${describe(error)}`, { cause: error });
+          throw new ConnectFailure("ProxyUnhealthy", `sending the PROXY v2 header: ${errorMessage(error)}`, {
+            cause: error,
+          });
         }
         return { conn };
       });
@@ -274,19 +247,8 @@ export class EgressSource {
         }),
       };
     } catch (error) {
-      throw this.#connectFailure(error, "Destination");
+      throw classifyConnectError(error, spec.source_address, "Destination");
     }
-  }
-
-  /** A failed `connect(2)`: unplumbed when the local bind failed, else `otherwise`. */
-  #connectFailure(error: unknown, otherwise: ConnectFailureClass): StepFailure {
-    const code = errorCode(error);
-    if (this.spec.source_address !== undefined && code !== undefined && UNPLUMBED_CODES.has(code)) {
-      return new StepFailure("Unplumbed", `binding source_address ${this.spec.source_address}: ${describe(error)}`, {
-        cause: error,
-      });
-    }
-    return new StepFailure(otherwise, describe(error), { code, cause: error });
   }
 
   /**
@@ -302,15 +264,15 @@ export class EgressSource {
     const where = formatServer(server);
     let candidates: string[];
     try {
-      candidates = await this.#resolve(server.host, ipFamily(this.spec.source_address));
+      candidates = await this.#resolve(server.host, ipFamily(this.spec.source_address ?? ""));
     } catch (error) {
-      throw new StepFailure("ProxyUnhealthy", `resolving proxy ${where}: ${describe(error)}`, { cause: error });
+      throw new ConnectFailure("ProxyUnhealthy", `resolving proxy ${where}: ${errorMessage(error)}`, { cause: error });
     }
-    const failures: { address: string; failure: StepFailure }[] = [];
+    const failures: AddressFailure[] = [];
     for (const address of candidates) {
       const label = formatServer({ host: address, port: server.port });
       if (signal.aborted) {
-        failures.push({ address: label, failure: new StepFailure("ProxyUnhealthy", "connect timed out") });
+        failures.push({ address: label, failure: new ConnectFailure("ProxyUnhealthy", "connect timed out") });
         break;
       }
       let conn: Conn;
@@ -322,63 +284,21 @@ export class EgressSource {
           signal,
         });
       } catch (error) {
-        failures.push({ address: label, failure: this.#connectFailure(error, "ProxyUnhealthy") });
+        failures.push({
+          address: label,
+          failure: classifyConnectError(error, this.spec.source_address, "ProxyUnhealthy"),
+        });
         continue;
       }
       try {
         return await handshake(conn);
       } catch (error) {
         conn.close();
-        const failure = error instanceof StepFailure
-          ? error
-          : new StepFailure("ProxyUnhealthy", describe(error), { cause: error });
+        const failure = asConnectFailure(error, "ProxyUnhealthy");
         if (failure.kind === "Destination") throw failure;
         failures.push({ address: label, failure });
       }
     }
-    throw combine(where, failures);
+    throw combineFailures(where, failures);
   }
-}
-
-/**
- * Classify a failed SOCKS5 client handshake: an error reply to CONNECT, or
- * no reply before the deadline, is about the destination (the upstream was
- * busy reaching it: counting that against the proxy would suspend a healthy
- * proxy whenever an MX host drops SYNs); everything before CONNECT (greeting,
- * RFC 1929, the BIND of the source address, including an error reply to it)
- * and any malformed or missing CONNECT reply is the proxy's failure.
- */
-function classifyHandshakeError(error: unknown, signal: AbortSignal): StepFailure {
-  if (error instanceof Socks5ClientError) {
-    if (error.stage === "connect" && error.rep !== undefined) {
-      return new StepFailure("Destination", error.message, { rep: error.rep, cause: error });
-    }
-    if (error.stage === "connect" && signal.aborted) {
-      return new StepFailure("Destination", error.message, { code: "ETIMEDOUT", cause: error });
-    }
-    return new StepFailure("ProxyUnhealthy", error.message, { cause: error });
-  }
-  if (error instanceof RangeError) {
-    // The request could not be encoded (e.g. a domain name over 255 bytes).
-    return new StepFailure("Destination", error.message, { code: "EINVAL", cause: error });
-  }
-  return new StepFailure("ProxyUnhealthy", describe(error), { cause: error });
-}
-
-/**
- * One failure out of the per-address failures of a proxy: `Unplumbed` when
- * every address failed that way, else `ProxyUnhealthy`; the message lists
- * every address with its reason.
- */
-function combine(server: string, failures: { address: string; failure: StepFailure }[]): StepFailure {
-  if (failures.length === 0) return new StepFailure("ProxyUnhealthy", `proxy ${server} has no address`);
-  if (failures.length === 1) {
-    const [{ address, failure }] = failures;
-    return new StepFailure(failure.kind, `proxy ${address}: ${failure.message}`, failure.extra);
-  }
-  const kind: FailureKind = failures.every((f) => f.failure.kind === "Unplumbed") ? "Unplumbed" : "ProxyUnhealthy";
-  const detail = failures.map((f) => `${f.address}: ${f.failure.message}`).join("; ");
-  return new StepFailure(kind, `every address of proxy ${server} failed: ${detail}`, {
-    cause: new AggregateError(failures.map((f) => f.failure)),
-  });
 }
