@@ -14,14 +14,16 @@
  * @example
  * ```ts
  * import { EgressPool, EgressSource } from "./src/egress/index.ts";
+ * import { getRuntime } from "./src/runtime/index.ts";
+ * const runtime = getRuntime();
  * const unhealthy = { trigger: { limit: 3, period: 300 }, duration: 600 };
  * const pool = new EgressPool("outbound", [
  *   { source: new EgressSource("ip-1", {
  *       socks5_proxy_server: { host: "127.0.0.1", port: 5000 },
  *       socks5_proxy_source_address: "10.0.0.1",
  *       suspend_when_proxy_unhealthy: unhealthy,
- *     }), weight: 3 },
- *   { source: new EgressSource("ip-2", { source_address: "10.0.0.2" }), weight: 1 },
+ *     }, { runtime }), weight: 3 },
+ *   { source: new EgressSource("ip-2", { source_address: "10.0.0.2" }, { runtime }), weight: 1 },
  * ]);
  * const source = pool.select(); // ip-1 three times out of four
  * const conn = await pool.connect({ host: "192.0.2.25", port: 25 }, { timeout: 30 });

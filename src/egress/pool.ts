@@ -53,9 +53,10 @@ export class EgressPool {
    * @throws {RangeError} when a weight is not a non-negative integer.
    * @example
    * ```ts
+   * const runtime = getRuntime();
    * const pool = new EgressPool("MediumReputation", [
-   *   { source: new EgressSource("ip-2", { source_address: "10.0.0.2" }), weight: 2 },
-   *   { source: new EgressSource("ip-3", { source_address: "10.0.0.3" }), weight: 1 },
+   *   { source: new EgressSource("ip-2", { source_address: "10.0.0.2" }, { runtime }), weight: 2 },
+   *   { source: new EgressSource("ip-3", { source_address: "10.0.0.3" }, { runtime }), weight: 1 },
    * ]);
    * pool.select().name; // "ip-2", "ip-3", "ip-2", ...
    * ```

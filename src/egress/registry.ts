@@ -53,8 +53,8 @@ export interface EgressRegistrySpec {
 
 /** Options of {@linkcode EgressRegistry}. */
 export interface EgressRegistryOptions {
-  /** The runtime to connect with; default `getRuntime()`. */
-  runtime?: Runtime;
+  /** The runtime every source connects with. */
+  runtime: Runtime;
   /** Receives the metric signals of every source. */
   observer?: EgressObserver;
 }
@@ -74,7 +74,7 @@ export class EgressRegistry {
    * @throws {TypeError} for a contradictory source spec, or a pool entry
    * naming an unknown source.
    */
-  constructor(spec: EgressRegistrySpec, options: EgressRegistryOptions = {}) {
+  constructor(spec: EgressRegistrySpec, options: EgressRegistryOptions) {
     const outer = options.observer ?? NULL_EGRESS_OBSERVER;
     const observer: EgressObserver = {
       connectionFailed: (s, k) => outer.connectionFailed(s, k),

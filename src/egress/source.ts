@@ -21,7 +21,6 @@
  * @module
  */
 import { getLog } from "../log/index.ts";
-import { getRuntime } from "../runtime/index.ts";
 import { resolveHost } from "../runtime/resolve.ts";
 import { type Conn, formatHostPort, ipFamily, type Runtime, timeoutSignal } from "../runtime/index.ts";
 import { socks5ClientHandshake, type Socks5Credentials, socks5Probe, type SocksAddress } from "../socks5/index.ts";
@@ -60,8 +59,8 @@ export interface EgressConnectOptions {
 
 /** Options of the {@linkcode EgressSource} constructor. */
 export interface EgressSourceOptions {
-  /** The runtime to connect with; default {@linkcode getRuntime}(). */
-  runtime?: Runtime;
+  /** The runtime to connect with (the server's, or `getRuntime()` of `src/runtime/index.ts`). */
+  runtime: Runtime;
   /** Receives the metric signals; default records nothing. */
   observer?: EgressObserver;
   /** Resolves a proxy host name to its addresses; default the system resolver. */
@@ -86,7 +85,7 @@ export class EgressSource {
   readonly spec: Readonly<EgressSourceSpec>;
   /** Its failures and suspension state. */
   readonly health: SourceHealth;
-  #runtime: Runtime | undefined;
+  #runtime: Runtime;
   #observer: EgressObserver;
   #resolve: (host: string, family: 0 | 4 | 6) => Promise<string[]>;
 
@@ -101,7 +100,7 @@ export class EgressSource {
    * with every problem's message. The config loader reports the same
    * problems before anything is built.
    */
-  constructor(name: string, spec: EgressSourceSpec, options: EgressSourceOptions = {}) {
+  constructor(name: string, spec: EgressSourceSpec, options: EgressSourceOptions) {
     const problems = sourceSpecProblems(spec);
     if (problems.length > 0) {
       throw new TypeError(`egress source ${name}: ${problems.map((p) => p.message).join("; ")}`);
@@ -121,10 +120,6 @@ export class EgressSource {
     });
   }
 
-  get #rt(): Runtime {
-    return this.#runtime ??= getRuntime();
-  }
-
   /**
    * Open a connection to `destination` through this source. The returned
    * connection counts as active (`egress_source_active_connections`) until
@@ -142,7 +137,7 @@ export class EgressSource {
    * const source = new EgressSource("ip-1", {
    *   socks5_proxy_server: { host: "proxy.example.com", port: 1080 },
    *   socks5_proxy_source_address: "10.0.0.1",
-   * });
+   * }, { runtime: getRuntime() });
    * const conn = await source.connect({ host: "mx.example.com", port: 25 }, { timeout: 30 });
    * ```
    */
@@ -239,7 +234,7 @@ export class EgressSource {
     }
     try {
       return {
-        conn: await this.#rt.connect({
+        conn: await this.#runtime.connect({
           host: destination.host,
           port: destination.port,
           localAddress: spec.source_address,
@@ -277,7 +272,7 @@ export class EgressSource {
       }
       let conn: Conn;
       try {
-        conn = await this.#rt.connect({
+        conn = await this.#runtime.connect({
           host: address,
           port: server.port,
           localAddress: this.spec.source_address,

@@ -1,11 +1,16 @@
 /**
- * Test helpers for egress: an observer that records every signal, a log
- * collector, and SOCKS5 tunnels through a proxy-server child.
+ * Test helpers for egress: the runtime to build sources with, an observer
+ * that records every signal, a log collector, and SOCKS5 tunnels through a
+ * proxy-server child.
  */
 import assert from "node:assert/strict";
 import type { EgressObserver } from "../../src/egress/index.ts";
 import { configureLogging } from "../../src/log/index.ts";
+import { getRuntime, type Runtime } from "../../src/runtime/index.ts";
 import { ipv4Request, type RawClient, rawConnect } from "../helpers/raw-client.ts";
+
+/** The runtime of this process, for the `runtime` option of sources and registries. */
+export const runtime: Runtime = getRuntime();
 
 /** One recorded observer call. */
 export type Signal = [name: keyof EgressObserver, source: string, detail?: string | boolean];

@@ -8,9 +8,10 @@ import {
   EgressSource,
   NoSourcesError,
 } from "../../src/egress/index.ts";
+import { runtime } from "./helpers.ts";
 
 function direct(name: string): EgressSource {
-  return new EgressSource(name, {});
+  return new EgressSource(name, {}, { runtime });
 }
 
 function shares(pool: EgressPool, n: number): Record<string, number> {
@@ -85,8 +86,8 @@ test("a pool without any source of non-zero weight raises NoSourcesError", () =>
 
 test("a contradictory source spec is refused by the library too", () => {
   assert.throws(
-    () => new EgressSource("x", { ha_proxy_server: { host: "127.0.0.1", port: 1 } }),
+    () => new EgressSource("x", { ha_proxy_server: { host: "127.0.0.1", port: 1 } }, { runtime }),
     /ha_proxy_source_address/,
   );
-  assert.throws(() => new EgressSource("x", { health_check: { interval: 1, timeout: 1, fall: 1, rise: 1 } }), TypeError);
+  assert.throws(() => new EgressSource("x", { health_check: { interval: 1, timeout: 1, fall: 1, rise: 1 } }, { runtime }), TypeError);
 });

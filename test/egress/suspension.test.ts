@@ -12,7 +12,7 @@ import {
 } from "../../src/egress/index.ts";
 import { type EchoTarget, startEchoTarget } from "../helpers/target.ts";
 import { closedPort as findClosedPort } from "../helpers/peers.ts";
-import { collectLogs, recorder, until } from "./helpers.ts";
+import { collectLogs, recorder, runtime, until } from "./helpers.ts";
 
 let echo: EchoTarget;
 let closedPort: number;
@@ -43,7 +43,7 @@ test('Threshold "3/5m", duration 2s: two failures do not suspend, the third does
       good: {},
     },
     pools: { p: { entries: [{ name: "bad" }, { name: "good" }] } },
-  }, { observer });
+  }, { runtime, observer });
   const bad = registry.source("bad");
   const dest = { host: "127.0.0.1", port: echo.port };
   for (let i = 1; i <= 3; i++) {
@@ -94,7 +94,7 @@ test("Immediate: the first failure suspends; with failover the pool still connec
       good: {},
     },
     pools: { p: { entries: [{ name: "good" }, { name: "bad" }] } },
-  }, { observer });
+  }, { runtime, observer });
   const pool = registry.pool("p")!;
   for (let i = 0; i < 4; i++) (await pool.connect({ host: "127.0.0.1", port: echo.port })).close();
   assert.equal(observer.count("connectionFailed", "bad"), 1);
@@ -110,7 +110,7 @@ test("source_address 192.0.2.1 (not on this host) with suspend_when_unplumbed: r
       unplumbed: { source_address: "192.0.2.1", suspend_when_unplumbed: { trigger: "Immediate", duration: 60 } },
     },
     pools: {},
-  }, { observer });
+  }, { runtime, observer });
   await assert.rejects(registry.source("unplumbed").connect({ host: "127.0.0.1", port: echo.port }), (error: unknown) => {
     assert.ok(error instanceof EgressConnectError);
     assert.equal(error.kind, "Unplumbed");
@@ -124,7 +124,7 @@ test("source_address 192.0.2.1 (not on this host) with suspend_when_unplumbed: r
 
 test("a direct connect refused by the destination is not a source failure", async () => {
   const observer = recorder();
-  const registry = new EgressRegistry({ sources: { d: {} }, pools: {} }, { observer });
+  const registry = new EgressRegistry({ sources: { d: {} }, pools: {} }, { runtime, observer });
   await assert.rejects(registry.source("d").connect({ host: "127.0.0.1", port: closedPort }), (error: unknown) => {
     assert.ok(error instanceof EgressConnectError);
     assert.deepEqual([error.kind, error.code], ["Destination", "ECONNREFUSED"]);
@@ -136,7 +136,7 @@ test("a direct connect refused by the destination is not a source failure", asyn
 
 test("transitions: same reason extends silently, another reason swaps the gauge, expiry clears", async () => {
   const observer = recorder();
-  const registry = new EgressRegistry({ sources: { s: {} }, pools: {} }, { observer });
+  const registry = new EgressRegistry({ sources: { s: {} }, pools: {} }, { runtime, observer });
   registry.suspend("s", 30, "Maintenance");
   assert.deepEqual(observer.calls.filter((c) => c[0] === "suspended" || c[0] === "unsuspended"), [
     ["suspended", "s", "Maintenance"],
@@ -159,7 +159,7 @@ test("manual suspend and clear act on selection; unknown names and bad input are
   const registry = new EgressRegistry({
     sources: { a: {}, b: {} },
     pools: { p: { entries: [{ name: "a" }, { name: "b" }] } },
-  }, { observer });
+  }, { runtime, observer });
   const pool = registry.pool("p")!;
   const status = registry.suspend("a", 120, "Admin");
   assert.deepEqual(
@@ -182,7 +182,7 @@ test("manual suspend and clear act on selection; unknown names and bad input are
 
 test("connections opened and closed per source; the health gauge starts at 1", async () => {
   const observer = recorder();
-  const registry = new EgressRegistry({ sources: { s: {} }, pools: {} }, { observer });
+  const registry = new EgressRegistry({ sources: { s: {} }, pools: {} }, { runtime, observer });
   assert.deepEqual(observer.calls, [["healthChanged", "s", true]]);
   const conn = await registry.source("s").connect({ host: "127.0.0.1", port: echo.port });
   assert.equal(registry.status("s").active_connections, 1);

@@ -15,8 +15,8 @@ import * as v from "valibot";
 import { duration } from "../../config/schema/duration.ts";
 import {
   DEFAULT_ADMIN_REASON,
+  type EgressRegistry,
   type EgressSourceKind,
-  EgressRegistry,
   InvalidSuspensionError,
   REASON_PATTERN,
   type SourceStatus,
@@ -116,9 +116,23 @@ function answer(c: Context, act: () => SourceStatus): Response {
   }
 }
 
+/** The registry's surface the routes call; without a registry, one with no source. */
+type AdminSurface = Pick<EgressRegistry, "list" | "suspend" | "clear">;
+
+/** A registry without sources: lists nothing, every name is unknown. */
+const NO_SOURCES: AdminSurface = {
+  list: () => [],
+  suspend: (name) => {
+    throw new UnknownSourceError(name);
+  },
+  clear: (name) => {
+    throw new UnknownSourceError(name);
+  },
+};
+
 /** Register the egress admin routes on `app`; without `services.egress` they see no source. */
 export function egressRoutes(app: Hono<HttpEnv>, { services }: RouteContext): void {
-  const registry = services.egress ?? new EgressRegistry({ sources: {}, pools: {} });
+  const registry: AdminSurface = services.egress ?? NO_SOURCES;
   app.get(
     "/api/admin/egress/sources/v1",
     describeRoute({
