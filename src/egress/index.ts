@@ -59,9 +59,9 @@ export {
   type ActiveSuspension,
   DEFAULT_FAILURE_WINDOW_SECONDS,
   HEALTH_CHECK_REASON,
-  SourceHealth,
-  type SourceHealthOptions,
-} from "./health.ts";
+  SourceSuspension,
+  type SourceSuspensionOptions,
+} from "./suspension.ts";
 export {
   DEFAULT_CONNECT_TIMEOUT,
   type EgressConnectOptions,
@@ -75,7 +75,7 @@ export {
   type SourceSpecShape,
 } from "./source-rules.ts";
 export { EgressPool, type PoolMember } from "./pool.ts";
-export { HealthChecker } from "./health-check.ts";
+export { ActiveCheck } from "./active-check.ts";
 export {
   DEFAULT_ADMIN_REASON,
   EgressRegistry,

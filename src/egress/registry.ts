@@ -7,7 +7,7 @@
  */
 import type { Runtime } from "../runtime/index.ts";
 import { InvalidSuspensionError, UnknownSourceError } from "./errors.ts";
-import { HealthChecker } from "./health-check.ts";
+import { ActiveCheck } from "./active-check.ts";
 import { NULL_EGRESS_OBSERVER, type EgressObserver } from "./observer.ts";
 import { EgressPool } from "./pool.ts";
 import { EgressSource } from "./source.ts";
@@ -63,7 +63,7 @@ export interface EgressRegistryOptions {
 export class EgressRegistry {
   #sources = new Map<string, EgressSource>();
   #pools = new Map<string, EgressPool>();
-  #checkers: HealthChecker[] = [];
+  #checkers: ActiveCheck[] = [];
   #active = new Map<string, number>();
 
   /**
@@ -95,7 +95,7 @@ export class EgressRegistry {
       this.#sources.set(name, source);
       outer.healthChanged(name, true);
       if (sourceSpec.health_check !== undefined) {
-        this.#checkers.push(new HealthChecker(source, sourceSpec.health_check));
+        this.#checkers.push(new ActiveCheck(source, sourceSpec.health_check));
       }
     }
     for (const [name, poolSpec] of Object.entries(spec.pools)) {
@@ -136,8 +136,8 @@ export class EgressRegistry {
     return this.#pools;
   }
 
-  /** The health checkers of the sources that have a `health_check`. */
-  get healthCheckers(): readonly HealthChecker[] {
+  /** The active checks of the sources that have a `health_check`. */
+  get activeChecks(): readonly ActiveCheck[] {
     return this.#checkers;
   }
 
@@ -153,12 +153,12 @@ export class EgressRegistry {
    */
   status(name: string): SourceStatus {
     const source = this.source(name);
-    const suspension = source.health.suspension();
-    const failures = source.health.failuresInWindow();
+    const suspension = source.suspension.current();
+    const failures = source.suspension.failuresInWindow();
     return {
       name,
       kind: source.kind,
-      healthy: source.health.healthy,
+      healthy: source.suspension.healthy,
       suspended: suspension !== undefined,
       reason: suspension?.reason ?? null,
       remaining_seconds: suspension === undefined || !Number.isFinite(suspension.remaining)
@@ -193,7 +193,7 @@ export class EgressRegistry {
         `reason must be 1 to 64 letters, digits, "_", ".", ":" or "-", got ${JSON.stringify(reason)}`,
       );
     }
-    source.health.suspend(reason, seconds, "admin");
+    source.suspension.suspend(reason, seconds, "admin");
     return this.status(name);
   }
 
@@ -206,7 +206,7 @@ export class EgressRegistry {
    * @throws {UnknownSourceError} when there is no such source.
    */
   clear(name: string): SourceStatus {
-    this.source(name).health.clear("admin");
+    this.source(name).suspension.clear("admin");
     return this.status(name);
   }
 
@@ -218,6 +218,6 @@ export class EgressRegistry {
   /** Stop health checks and suspension timers (e.g. at shutdown). */
   async stop(): Promise<void> {
     await Promise.all(this.#checkers.map((c) => c.stop()));
-    for (const source of this.#sources.values()) source.health.dispose();
+    for (const source of this.#sources.values()) source.suspension.dispose();
   }
 }

@@ -3,7 +3,7 @@
  * `kumo.make_egress_source`). {@linkcode EgressSource.connect} opens a
  * connection to a destination through it; a failure is classified (proxy
  * unhealthy, unplumbed, or about the destination: the rules are in
- * `failure.ts`) and feeds its {@linkcode SourceHealth}.
+ * `failure.ts`) and feeds its {@linkcode SourceSuspension}.
  *
  * How each kind connects (the sequence kumod uses):
  * - direct: `connect(2)` to the destination, bound first to
@@ -34,7 +34,7 @@ import {
   ConnectFailure,
   errorMessage,
 } from "./failure.ts";
-import { SourceHealth } from "./health.ts";
+import { SourceSuspension } from "./suspension.ts";
 import { NULL_EGRESS_OBSERVER, type EgressObserver } from "./observer.ts";
 import { proxyV2Header, proxyV2LocalHeader } from "./proxy-v2.ts";
 import { type EgressSourceKind, type EgressSourceSpec, formatServer, type ServerAddress, sourceKind } from "./spec.ts";
@@ -84,7 +84,7 @@ export class EgressSource {
   /** Its description. */
   readonly spec: Readonly<EgressSourceSpec>;
   /** Its failures and suspension state. */
-  readonly health: SourceHealth;
+  readonly suspension: SourceSuspension;
   #runtime: Runtime;
   #observer: EgressObserver;
   #resolve: (host: string, family: 0 | 4 | 6) => Promise<string[]>;
@@ -111,7 +111,7 @@ export class EgressSource {
     this.#runtime = options.runtime;
     this.#observer = options.observer ?? NULL_EGRESS_OBSERVER;
     this.#resolve = options.resolve ?? resolveHost;
-    this.health = new SourceHealth(name, {
+    this.suspension = new SourceSuspension(name, {
       observer: this.#observer,
       rules: {
         ProxyUnhealthy: spec.suspend_when_proxy_unhealthy,
@@ -142,7 +142,7 @@ export class EgressSource {
    * ```
    */
   async connect(destination: SocksAddress, options: EgressConnectOptions = {}): Promise<Conn> {
-    const suspended = this.health.suspension();
+    const suspended = this.suspension.current();
     if (suspended !== undefined) throw new SourceSuspendedError(this.name, suspended.reason, suspended.remaining);
     const signal = deadline(options);
     let opened: { conn: Conn; early?: Uint8Array };
@@ -156,7 +156,7 @@ export class EgressSource {
         `egress source ${this.name}: connecting to ${formatHostPort(destination)} failed (${failure.kind}): ${failure.message}`,
         failure.extra,
       );
-      if (failure.kind !== "Destination") this.health.recordFailure(failure.kind);
+      if (failure.kind !== "Destination") this.suspension.recordFailure(failure.kind);
       log.debug("{message}", { message: failed.message });
       throw failed;
     }

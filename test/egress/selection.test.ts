@@ -55,9 +55,9 @@ test("a suspended source is skipped; the others keep their relative shares", () 
     { source: direct("b"), weight: 1 },
     { source: direct("c"), weight: 1 },
   ]);
-  a.health.suspend("Admin", 60, "admin");
+  a.suspension.suspend("Admin", 60, "admin");
   assert.deepEqual(shares(pool, 10), { b: 5, c: 5 });
-  a.health.clear("admin");
+  a.suspension.clear("admin");
   const after = shares(pool, 40);
   assert.deepEqual(after, { a: 20, b: 10, c: 10 });
 });
@@ -66,8 +66,8 @@ test("every source suspended: the error names the one that comes back first", ()
   const a = direct("a");
   const b = direct("b");
   const pool = new EgressPool("p", [{ source: a }, { source: b }]);
-  a.health.suspend("ProxyUnhealthy", 30, "rule");
-  b.health.suspend("Admin", 5, "admin");
+  a.suspension.suspend("ProxyUnhealthy", 30, "rule");
+  b.suspension.suspend("Admin", 5, "admin");
   assert.throws(() => pool.select(), (error: unknown) => {
     assert.ok(error instanceof AllSourcesSuspendedError);
     assert.equal(error.pool, "p");
@@ -75,8 +75,8 @@ test("every source suspended: the error names the one that comes back first", ()
     assert.ok(error.retryAfter > 0 && error.retryAfter <= 5);
     return true;
   });
-  a.health.dispose();
-  b.health.dispose();
+  a.suspension.dispose();
+  b.suspension.dispose();
 });
 
 test("a pool without any source of non-zero weight raises NoSourcesError", () => {

@@ -4,7 +4,7 @@
 // that is stopped and restarted.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { EgressConnectError, EgressRegistry, EgressSource, HealthChecker } from "../../src/egress/index.ts";
+import { EgressConnectError, EgressRegistry, EgressSource, ActiveCheck } from "../../src/egress/index.ts";
 import { type RunningProxy, startProxy } from "../helpers/proxy-process.ts";
 import { type EchoTarget, startEchoTarget } from "../helpers/target.ts";
 import { closedPort as findClosedPort, freePort, type Peer, startHaproxy } from "../helpers/peers.ts";
@@ -184,16 +184,16 @@ test("a HAProxy source's health check sends a PROXY v2 LOCAL header: passes agai
     ha_proxy_source_address: "192.0.2.55",
     health_check: spec,
   }, { runtime });
-  assert.equal(await new HealthChecker(live, spec).checkNow(), true);
-  assert.equal(live.health.healthy, true);
+  assert.equal(await new ActiveCheck(live, spec).checkNow(), true);
+  assert.equal(live.suspension.healthy, true);
   const dead = new EgressSource("ha-dead", {
     ha_proxy_server: { host: "127.0.0.1", port: await findClosedPort() },
     ha_proxy_source_address: "192.0.2.55",
     health_check: spec,
   }, { runtime });
-  assert.equal(await new HealthChecker(dead, spec).checkNow(), false);
-  assert.deepEqual([dead.health.healthy, dead.health.suspension()?.reason], [false, "HealthCheck"]);
-  dead.health.dispose();
+  assert.equal(await new ActiveCheck(dead, spec).checkNow(), false);
+  assert.deepEqual([dead.suspension.healthy, dead.suspension.current()?.reason], [false, "HealthCheck"]);
+  dead.suspension.dispose();
 });
 
 test("bytes an upstream sends right behind its CONNECT reply (a banner) reach the reader first", async () => {

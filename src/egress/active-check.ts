@@ -15,8 +15,11 @@ import type { HealthCheckSpec } from "./spec.ts";
 
 const log = getLog("egress");
 
-/** Runs the health checks of one source until stopped. */
-export class HealthChecker {
+/**
+ * Runs the active health checks of one source (its `health_check`) until
+ * stopped, and feeds their verdict to the source's suspension state.
+ */
+export class ActiveCheck {
   /** The source checked. */
   readonly source: EgressSource;
   /** Interval, timeout (seconds), fall and rise. */
@@ -65,28 +68,28 @@ export class HealthChecker {
       passed = false;
       why = error instanceof Error ? error.message : String(error);
     }
-    const health = this.source.health;
+    const state = this.source.suspension;
     if (passed) {
       this.#failures = 0;
       this.#successes++;
-      if (!health.checksUp && this.#successes >= this.spec.rise) {
+      if (!state.checksUp && this.#successes >= this.spec.rise) {
         log.info("egress source {source} health check passed {count} times: up", {
           source: this.source.name,
           count: this.#successes,
         });
-        health.setChecksUp(true);
+        state.setChecksUp(true);
       }
     } else {
       this.#successes = 0;
       this.#failures++;
       log.debug("egress source {source} health check failed: {error}", { source: this.source.name, error: why });
-      if (health.checksUp && this.#failures >= this.spec.fall) {
+      if (state.checksUp && this.#failures >= this.spec.fall) {
         log.warn("egress source {source} health check failed {count} times: down ({error})", {
           source: this.source.name,
           count: this.#failures,
           error: why,
         });
-        health.setChecksUp(false);
+        state.setChecksUp(false);
       }
     }
     return passed;

@@ -1,6 +1,6 @@
 /**
- * The health of one egress source: classified failures, the suspension
- * rules that turn them into a suspension (KumoMTA's
+ * The suspension state of one egress source: classified failures, the
+ * suspension rules that turn them into a suspension (KumoMTA's
  * `suspend_when_proxy_unhealthy` / `suspend_when_unplumbed`), manual and
  * health-check suspensions, and expiry by timer (no traffic needed).
  *
@@ -21,7 +21,7 @@ import { getLog } from "../log/index.ts";
 import type { FailureKind } from "./errors.ts";
 import type { EgressObserver } from "./observer.ts";
 import type { SuspendRule } from "./spec.ts";
-import { RollingCount } from "./window.ts";
+import { RollingCount } from "./rolling-count.ts";
 
 const log = getLog("egress");
 
@@ -45,8 +45,8 @@ export interface ActiveSuspension {
   remaining: number;
 }
 
-/** Options of {@linkcode SourceHealth}. */
-export interface SourceHealthOptions {
+/** Options of {@linkcode SourceSuspension}. */
+export interface SourceSuspensionOptions {
   /** The source's `suspend_when_*` rules, by failure kind. */
   rules?: Partial<Record<FailureKind, SuspendRule>>;
   /** Receives the metric signals. */
@@ -61,8 +61,12 @@ export function formatSeconds(seconds: number): string {
   return `${Number(seconds.toFixed(3))}s`;
 }
 
-/** Suspension and failure bookkeeping of one source; see the module docs. */
-export class SourceHealth {
+/**
+ * Suspension and failure bookkeeping of one source, and whether it is
+ * healthy (not suspended, health check passing); see the module docs. Each
+ * `EgressSource` has one, as `source.suspension`.
+ */
+export class SourceSuspension {
   /** Name of the source (the `source` label). */
   readonly source: string;
   #rules: Partial<Record<FailureKind, SuspendRule>>;
@@ -75,7 +79,7 @@ export class SourceHealth {
   #checksUp = true;
   #healthy = true;
 
-  constructor(source: string, options: SourceHealthOptions) {
+  constructor(source: string, options: SourceSuspensionOptions) {
     this.source = source;
     this.#rules = options.rules ?? {};
     this.#observer = options.observer;
@@ -91,7 +95,7 @@ export class SourceHealth {
   }
 
   /** The suspension in force, or `undefined`. */
-  suspension(): ActiveSuspension | undefined {
+  current(): ActiveSuspension | undefined {
     const state = this.#state;
     if (state === undefined) return undefined;
     const remainingMs = state.expiresAt - this.#now();
@@ -244,7 +248,7 @@ export class SourceHealth {
   }
 
   #updateHealthy(): void {
-    const healthy = this.#checksUp && this.suspension() === undefined;
+    const healthy = this.#checksUp && this.current() === undefined;
     if (healthy === this.#healthy) return;
     this.#healthy = healthy;
     this.#observer.healthChanged(this.source, healthy);
