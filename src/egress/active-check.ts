@@ -8,12 +8,21 @@
  *
  * @module
  */
-import { setTimeout as setTimer } from "node:timers";
 import { getLog } from "../log/index.ts";
+import { type Clock, type ClockTimer, SYSTEM_CLOCK } from "./clock.ts";
 import type { EgressSource } from "./source.ts";
 import type { HealthCheckSpec } from "./spec.ts";
 
 const log = getLog("egress");
+
+/** What an {@linkcode ActiveCheck} uses of a source: its name, its probe and its suspension state. */
+export type CheckedSource = Pick<EgressSource, "name" | "probe" | "suspension">;
+
+/** Options of {@linkcode ActiveCheck}. */
+export interface ActiveCheckOptions {
+  /** Schedules the checks every `interval`; default {@linkcode SYSTEM_CLOCK}. Tests pass one they advance. */
+  clock?: Clock;
+}
 
 /**
  * Runs the active health checks of one source (its `health_check`) until
@@ -21,22 +30,25 @@ const log = getLog("egress");
  */
 export class ActiveCheck {
   /** The source checked. */
-  readonly source: EgressSource;
+  readonly source: CheckedSource;
   /** Interval, timeout (seconds), fall and rise. */
   readonly spec: Readonly<HealthCheckSpec>;
   #failures = 0;
   #successes = 0;
-  #timer: ReturnType<typeof setTimer> | undefined;
+  #clock: Clock;
+  #timer: ClockTimer | undefined;
   #running: Promise<void> | undefined;
   #stopped = true;
 
   /**
    * @param source a SOCKS5 or HAProxy source
    * @param spec the check's settings (the source's `health_check`)
+   * @param options the clock that spaces the checks
    */
-  constructor(source: EgressSource, spec: HealthCheckSpec) {
+  constructor(source: CheckedSource, spec: HealthCheckSpec, options: ActiveCheckOptions = {}) {
     this.source = source;
     this.spec = spec;
+    this.#clock = options.clock ?? SYSTEM_CLOCK;
   }
 
   /** Start checking: the first check runs after one `interval`. Idempotent. */
@@ -49,8 +61,17 @@ export class ActiveCheck {
   /** Stop checking; resolves once a check in progress has ended. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
+    await this.#running;
+  }
+
+  /**
+   * Resolves once the scheduled check in progress, if any, has been applied
+   * and the next one scheduled; at once when none is running. With a manual
+   * clock: advance it past the interval, then await this.
+   */
+  async settled(): Promise<void> {
     await this.#running;
   }
 
@@ -97,14 +118,12 @@ export class ActiveCheck {
 
   #schedule(): void {
     if (this.#stopped) return;
-    const timer = setTimer(() => {
+    this.#timer = this.#clock.setTimeout(() => {
       this.#timer = undefined;
       this.#running = this.checkNow().then(() => {
         this.#running = undefined;
         this.#schedule();
       });
     }, this.spec.interval * 1000);
-    timer.unref?.();
-    this.#timer = timer;
   }
 }

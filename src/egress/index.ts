@@ -75,7 +75,8 @@ export {
   type SourceSpecShape,
 } from "./source-rules.ts";
 export { EgressPool, type PoolMember } from "./pool.ts";
-export { ActiveCheck } from "./active-check.ts";
+export { ActiveCheck, type ActiveCheckOptions, type CheckedSource } from "./active-check.ts";
+export { type Clock, type ClockTimer, SYSTEM_CLOCK } from "./clock.ts";
 export {
   DEFAULT_ADMIN_REASON,
   EgressRegistry,

@@ -8,6 +8,7 @@
 import type { Runtime } from "../runtime/index.ts";
 import { InvalidSuspensionError, UnknownSourceError } from "./errors.ts";
 import { ActiveCheck } from "./active-check.ts";
+import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
 import { NULL_EGRESS_OBSERVER, type EgressObserver } from "./observer.ts";
 import { EgressPool } from "./pool.ts";
 import { EgressSource } from "./source.ts";
@@ -57,6 +58,11 @@ export interface EgressRegistryOptions {
   runtime: Runtime;
   /** Receives the metric signals of every source. */
   observer?: EgressObserver;
+  /**
+   * Time and timers of every source's suspension state and health checks;
+   * default {@linkcode SYSTEM_CLOCK}. Tests pass one they advance.
+   */
+  clock?: Clock;
 }
 
 /** Sources, pools and health checks by name; see the module docs. */
@@ -76,6 +82,7 @@ export class EgressRegistry {
    */
   constructor(spec: EgressRegistrySpec, options: EgressRegistryOptions) {
     const outer = options.observer ?? NULL_EGRESS_OBSERVER;
+    const clock = options.clock ?? SYSTEM_CLOCK;
     const observer: EgressObserver = {
       connectionFailed: (s, k) => outer.connectionFailed(s, k),
       suspended: (s, r) => outer.suspended(s, r),
@@ -91,11 +98,11 @@ export class EgressRegistry {
       },
     };
     for (const [name, sourceSpec] of Object.entries(spec.sources)) {
-      const source = new EgressSource(name, sourceSpec, { runtime: options.runtime, observer });
+      const source = new EgressSource(name, sourceSpec, { runtime: options.runtime, observer, clock });
       this.#sources.set(name, source);
       outer.healthChanged(name, true);
       if (sourceSpec.health_check !== undefined) {
-        this.#checkers.push(new ActiveCheck(source, sourceSpec.health_check));
+        this.#checkers.push(new ActiveCheck(source, sourceSpec.health_check, { clock }));
       }
     }
     for (const [name, poolSpec] of Object.entries(spec.pools)) {

@@ -24,6 +24,7 @@ import { getLog } from "../log/index.ts";
 import { resolveHost } from "../runtime/resolve.ts";
 import { type Conn, formatHostPort, ipFamily, type Runtime, timeoutSignal } from "../runtime/index.ts";
 import { socks5ClientHandshake, type Socks5Credentials, socks5Probe, type SocksAddress } from "../socks5/index.ts";
+import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
 import { EgressConnectError, SourceSuspendedError } from "./errors.ts";
 import {
   type AddressFailure,
@@ -65,6 +66,11 @@ export interface EgressSourceOptions {
   observer?: EgressObserver;
   /** Resolves a proxy host name to its addresses; default the system resolver. */
   resolve?: (host: string, family: 0 | 4 | 6) => Promise<string[]>;
+  /**
+   * Time and timers of its suspension state (expiries, threshold windows);
+   * default {@linkcode SYSTEM_CLOCK}. Connect timeouts stay on real time.
+   */
+  clock?: Clock;
 }
 
 /**
@@ -92,7 +98,7 @@ export class EgressSource {
   /**
    * @param name the source's name
    * @param spec how it connects; see {@linkcode EgressSourceSpec}
-   * @param options runtime, observer and resolver
+   * @param options runtime, observer, resolver and clock
    * @throws {TypeError} for a contradictory spec (a rule of
    * {@linkcode sourceSpecProblems} broken: both a SOCKS5 and a HAProxy
    * server, a HAProxy server without `ha_proxy_source_address`, a username
@@ -113,6 +119,7 @@ export class EgressSource {
     this.#resolve = options.resolve ?? resolveHost;
     this.suspension = new SourceSuspension(name, {
       observer: this.#observer,
+      clock: options.clock ?? SYSTEM_CLOCK,
       rules: {
         ProxyUnhealthy: spec.suspend_when_proxy_unhealthy,
         Unplumbed: spec.suspend_when_unplumbed,

@@ -16,8 +16,8 @@
  *
  * @module
  */
-import { setTimeout as setTimer } from "node:timers";
 import { getLog } from "../log/index.ts";
+import { type Clock, type ClockTimer, SYSTEM_CLOCK } from "./clock.ts";
 import type { FailureKind } from "./errors.ts";
 import type { EgressObserver } from "./observer.ts";
 import type { SuspendRule } from "./spec.ts";
@@ -51,8 +51,8 @@ export interface SourceSuspensionOptions {
   rules?: Partial<Record<FailureKind, SuspendRule>>;
   /** Receives the metric signals. */
   observer: EgressObserver;
-  /** Monotonic clock in milliseconds; default `performance.now()`. For tests. */
-  now?: () => number;
+  /** Time and timers for expiries and windows; default {@linkcode SYSTEM_CLOCK}. Tests pass one they advance. */
+  clock?: Clock;
 }
 
 /** Human text of a duration in seconds. */
@@ -71,19 +71,23 @@ export class SourceSuspension {
   readonly source: string;
   #rules: Partial<Record<FailureKind, SuspendRule>>;
   #observer: EgressObserver;
-  #now: () => number;
+  #clock: Clock;
   #failures: Record<FailureKind, RollingCount>;
   #windowSeconds: number;
   #state: { reason: string; expiresAt: number } | undefined;
-  #timer: ReturnType<typeof setTimer> | undefined;
+  #timer: ClockTimer | undefined;
   #checksUp = true;
   #healthy = true;
 
+  /**
+   * @param source the source's name (the `source` label of the observer calls)
+   * @param options its rules, the observer, and the clock
+   */
   constructor(source: string, options: SourceSuspensionOptions) {
     this.source = source;
     this.#rules = options.rules ?? {};
     this.#observer = options.observer;
-    this.#now = options.now ?? (() => performance.now());
+    this.#clock = options.clock ?? SYSTEM_CLOCK;
     const periods = Object.values(this.#rules)
       .map((rule) => (rule && rule.trigger !== "Immediate" ? rule.trigger.period : 0))
       .filter((p) => p > 0);
@@ -98,7 +102,7 @@ export class SourceSuspension {
   current(): ActiveSuspension | undefined {
     const state = this.#state;
     if (state === undefined) return undefined;
-    const remainingMs = state.expiresAt - this.#now();
+    const remainingMs = state.expiresAt - this.#clock.now();
     if (remainingMs <= 0) return undefined;
     return { reason: state.reason, remaining: remainingMs / 1000 };
   }
@@ -122,7 +126,7 @@ export class SourceSuspension {
    * {@linkcode DEFAULT_FAILURE_WINDOW_SECONDS}.
    */
   failuresInWindow(): { count: number; windowSeconds: number } {
-    const now = this.#now();
+    const now = this.#clock.now();
     const count = this.#failures.ProxyUnhealthy.count(now, this.#windowSeconds) +
       this.#failures.Unplumbed.count(now, this.#windowSeconds);
     return { count, windowSeconds: this.#windowSeconds };
@@ -137,7 +141,7 @@ export class SourceSuspension {
    * @returns whether a rule fired.
    */
   recordFailure(kind: FailureKind): boolean {
-    const now = this.#now();
+    const now = this.#clock.now();
     this.#failures[kind].add(now);
     this.#observer.connectionFailed(this.source, kind);
     const rule = this.#rules[kind];
@@ -153,7 +157,7 @@ export class SourceSuspension {
    * module docs for the transitions.
    */
   suspend(reason: string, seconds: number, origin: SuspensionOrigin): void {
-    const now = this.#now();
+    const now = this.#clock.now();
     const expiresAt = now + seconds * 1000;
     const prior = this.#state;
     const fields = { source: this.source, reason, duration: formatSeconds(seconds) };
@@ -182,7 +186,7 @@ export class SourceSuspension {
   clear(origin: Exclude<SuspensionOrigin, "rule">, onlyReason?: string): boolean {
     const state = this.#state;
     if (state === undefined || (onlyReason !== undefined && state.reason !== onlyReason)) return false;
-    const active = state.expiresAt > this.#now();
+    const active = state.expiresAt > this.#clock.now();
     // An operator's clear also forgets the health-check verdict: a failing
     // check takes the source down again on its next failure.
     if (origin === "admin") this.#checksUp = true;
@@ -210,7 +214,7 @@ export class SourceSuspension {
 
   /** Stop the expiry timer (the state stays as it is). */
   dispose(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 
@@ -228,15 +232,13 @@ export class SourceSuspension {
     this.dispose();
     const state = this.#state;
     if (state === undefined || !Number.isFinite(state.expiresAt)) return;
-    const delay = Math.min(Math.max(0, state.expiresAt - this.#now()), MAX_TIMER_MS);
-    const timer = setTimer(() => this.#expire(state), delay);
-    timer.unref?.();
-    this.#timer = timer;
+    const delay = Math.min(Math.max(0, state.expiresAt - this.#clock.now()), MAX_TIMER_MS);
+    this.#timer = this.#clock.setTimeout(() => this.#expire(state), delay);
   }
 
   #expire(state: { reason: string; expiresAt: number }): void {
     if (this.#state !== state) return;
-    if (state.expiresAt > this.#now()) {
+    if (state.expiresAt > this.#clock.now()) {
       this.#arm(); // a timer shorter than the suspension (very long durations)
       return;
     }
