@@ -83,6 +83,6 @@ export {
   type EgressRegistryOptions,
   type EgressRegistrySpec,
   REASON_PATTERN,
-  type SourceStatus,
 } from "./registry.ts";
+export { type SourceStatus, SourceStatusSchema } from "./status.ts";
 export { proxyV2Header, proxyV2LocalHeader } from "./proxy-v2.ts";

@@ -12,37 +12,14 @@ import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
 import { NULL_EGRESS_OBSERVER, type EgressObserver } from "./observer.ts";
 import { EgressPool } from "./pool.ts";
 import { EgressSource } from "./source.ts";
-import type { EgressPoolSpec, EgressSourceKind, EgressSourceSpec } from "./spec.ts";
+import type { EgressPoolSpec, EgressSourceSpec } from "./spec.ts";
+import type { SourceStatus } from "./status.ts";
 
 /** Reason label given to a manual suspension when none is supplied. */
 export const DEFAULT_ADMIN_REASON = "Admin";
 
 /** Accepted manual suspension reasons: they become the `reason` label of metrics. */
 export const REASON_PATTERN: RegExp = /^[A-Za-z0-9_.:-]{1,64}$/;
-
-/** One source as the admin API lists it (`GET /api/admin/egress/sources/v1`). */
-export interface SourceStatus {
-  /** The source's name. */
-  name: string;
-  /** `"direct"`, `"socks5"` or `"haproxy"`. */
-  kind: EgressSourceKind;
-  /** Usable: health check (if any) passing and not suspended (the `egress_source_healthy` gauge). */
-  healthy: boolean;
-  /** Whether the source is suspended now. */
-  suspended: boolean;
-  /** Reason of the suspension in force, else `null`. */
-  reason: string | null;
-  /** Seconds until the suspension ends by itself; `null` when not suspended or when it waits for a health check. */
-  remaining_seconds: number | null;
-  /** Connections through this source open now. */
-  active_connections: number;
-  /** Classified failures (`ProxyUnhealthy`, `Unplumbed`) in the last `window_seconds`. */
-  failures_in_window: number;
-  /** The window of `failures_in_window`, seconds (the longest `Threshold` period of its rules, else 300). */
-  window_seconds: number;
-  /** Whether a health check is configured. */
-  health_check: boolean;
-}
 
 /** What the registry is built from: the loaded `sources` and `pools`. */
 export interface EgressRegistrySpec {

@@ -5,11 +5,13 @@
 // real-time expiry end to end is in proxy-pool.test.ts.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import * as v from "valibot";
 import {
   EgressConnectError,
   EgressRegistry,
   InvalidSuspensionError,
   SourceSuspendedError,
+  SourceStatusSchema,
   SourceSuspension,
   UnknownSourceError,
 } from "../../src/egress/index.ts";
@@ -190,6 +192,10 @@ test("manual suspend and clear act on selection; unknown names and bad input are
   assert.throws(() => registry.suspend("a", 0), InvalidSuspensionError);
   assert.throws(() => registry.suspend("a", 10, "bad reason with spaces"), InvalidSuspensionError);
   assert.deepEqual(registry.list().map((s) => s.name), ["a", "b"]);
+  registry.suspend("b", 60);
+  for (const status of registry.list()) {
+    assert.deepEqual(v.parse(SourceStatusSchema, status), status, "the state matches the admin API's schema");
+  }
   await registry.stop();
 });
 
