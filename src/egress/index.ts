@@ -10,6 +10,13 @@
  * - {@linkcode EgressRegistry}: everything configured, by name, with the
  *   admin surface (`list`, `suspend`, `clear`) and health checks.
  * - {@linkcode EgressObserver}: the signals behind the `egress_source_*` metrics.
+ * - {@linkcode SourceSuspension} (a source's `suspension`): failures,
+ *   suspension rules and expiry; {@linkcode ActiveCheck}: a source's health
+ *   checks. Both keep time with a {@linkcode Clock} ({@linkcode SYSTEM_CLOCK}
+ *   unless one is passed).
+ * - {@linkcode sourceSpecProblems}: the rules between a source's keys (the
+ *   config schema applies the same ones).
+ * - {@linkcode SourceStatusSchema}: a source's state as the admin API lists it.
  *
  * @example
  * ```ts
