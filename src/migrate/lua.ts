@@ -123,16 +123,27 @@ end
 `;
 
 /**
- * Where glue.wasm is inside a `bun build --compile` binary that embeds it
- * (scripts/build passes it as an extra entry point); `undefined` elsewhere,
- * and wasmoon then reads it from next to its own `index.js` in
- * node_modules. The only Bun-specific line outside `src/runtime/`, kept here
- * because it is about how this package's asset was bundled.
+ * Where glue.wasm is inside a `bun build --compile` binary, which embeds it
+ * (scripts/build passes it as an extra entry point); `undefined` when
+ * running from source, where wasmoon reads it from next to its own
+ * `index.js` in node_modules. The only Bun-specific lines outside
+ * `src/runtime/`, kept here because they are about how this module's asset
+ * is bundled.
+ *
+ * @throws {PolicyError} in a compiled binary built without it (wasmoon would
+ *   otherwise look for the build machine's node_modules)
  */
-function embeddedWasm(): string | undefined {
+function wasmLocation(): string | undefined {
   const bun = (globalThis as { Bun?: { embeddedFiles?: ReadonlyArray<{ name?: string }> } }).Bun;
   const file = bun?.embeddedFiles?.find((f) => /^glue(-[0-9a-z]+)?\.wasm$/.test(f.name ?? ""));
-  return file?.name === undefined ? undefined : `/$bunfs/root/${file.name}`;
+  if (file?.name !== undefined) return `/$bunfs/root/${file.name}`;
+  if (import.meta.url.includes("/$bunfs/")) {
+    throw new PolicyError(
+      "this proxy-server binary was built without the Lua VM (wasmoon's glue.wasm, which scripts/build embeds): " +
+        "convert the policy with a binary from scripts/build or from source",
+    );
+  }
+  return undefined;
 }
 
 /** Lua shortens long chunk names to `...TAIL`; put the whole file name back. */
@@ -161,7 +172,7 @@ function luaMessage(error: unknown, file: string): string {
  */
 export async function runPolicy(text: string, file: string, options: RunPolicyOptions): Promise<PolicyRecording> {
   const recording: PolicyRecording = { listeners: [], handlers: [] };
-  const lua = await new LuaFactory(embeddedWasm()).createEngine();
+  const lua = await new LuaFactory(wasmLocation()).createEngine();
   try {
     const host = [
       (api: string, kind: ListenerKind, params: unknown, where: string) =>
