@@ -8,6 +8,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { connect as tcpConnect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
@@ -71,6 +72,15 @@ async function startPolicy(file: string, count: number, env?: Record<string, str
     ports,
     httpPorts,
     log: () => stderr,
+    hangUp: () => sendSignal(child, "SIGHUP"),
+    /** Wait until the log matches `pattern`. */
+    async waitForLog(pattern: RegExp) {
+      const deadline = Date.now() + 15_000;
+      while (!pattern.test(stderr)) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; log:\n${stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
     async stop() {
       sendSignal(child, "SIGTERM");
       const timer = setTimeout(() => sendSignal(child, "SIGKILL"), 15_000);
@@ -321,6 +331,34 @@ test("--proxy-config FILE.json is the same as --config", async () => {
     assert.equal(await greet(proxy.ports[0]), 0x00);
   } finally {
     assert.equal(await proxy.stop(), 0);
+  }
+});
+
+test("SIGHUP runs the policy again: a listener added to init.lua starts, an auth handler is refused", async () => {
+  const one = "kumo.on('proxy_init', function()\n  kumo.start_proxy_listener { listen = '127.0.0.1:0' }\n";
+  const file = policy(`${one}end)\n`);
+  const proxy = await startPolicy(file, 1);
+  try {
+    writeFileSync(file, `${one}  kumo.start_proxy_listener { listen = '127.0.0.1:0', timeout = 5 }\nend)\n`);
+    proxy.hangUp();
+    await proxy.waitForLog(/configuration reloaded/);
+    const ports = [...proxy.log().matchAll(/proxy listener on [\d.]+:(\d+)/g)].map((m) => Number(m[1]));
+    assert.equal(ports.length, 2, proxy.log());
+    assert.equal(await greet(ports[1]), 0x00);
+    writeFileSync(file, AUTH_POLICY);
+    proxy.hangUp();
+    await proxy.waitForLog(/reload refused[^\n]*proxy_server_auth_rfc1929/);
+  } finally {
+    assert.equal(await proxy.stop(), 0);
+  }
+});
+
+test("--proxy-config with a Lua policy does not combine with --listen or --config", async () => {
+  const file = policy(KUMO_SPELLING);
+  for (const extra of [["--listen", "127.0.0.1:0"], ["--config", "proxy.json"]]) {
+    const result = await runCli(["--proxy-config", file, ...extra]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /--proxy-config/);
   }
 });
 
