@@ -25,6 +25,7 @@ export { type Conversion, describeDropped, type DroppedItem, toConfig, type ToCo
 export { PolicyError } from "./errors.ts";
 export {
   type ListenerKind,
+  POLICY_TIMEOUT_MS,
   type PolicyRecording,
   type RecordedHandler,
   type RecordedListener,

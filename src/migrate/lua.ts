@@ -14,7 +14,7 @@
  * @module
  */
 
-import { LuaFactory } from "wasmoon";
+import { LuaFactory, LuaTimeoutError } from "wasmoon";
 import { PolicyError } from "./errors.ts";
 
 /** Which kind of listener a recorded call starts. */
@@ -56,7 +56,16 @@ export interface RunPolicyOptions {
   env(name: string): string | undefined;
   /** Receives each line the policy `print`s (default: dropped). Never stdout's JSON. */
   print?(line: string): void;
+  /**
+   * Bound on running the file and on running `proxy_init`, each, in
+   * milliseconds (default {@linkcode POLICY_TIMEOUT_MS}): a policy that
+   * loops forever is an error, not a hang.
+   */
+  timeoutMs?: number;
 }
+
+/** Default bound of {@linkcode RunPolicyOptions.timeoutMs}: 10 s. */
+export const POLICY_TIMEOUT_MS = 10_000;
 
 /**
  * The Lua side: the `kumo` and `proxy` modules. The host functions come in
@@ -165,14 +174,16 @@ function luaMessage(error: unknown, file: string): string {
  *
  * @param text the Lua source
  * @param file the file name, as the user gave it
- * @param options `os.getenv` and `print`
+ * @param options `os.getenv`, `print` and the time bound
  * @returns what the policy did
  * @throws {PolicyError} for a syntax error or runtime error (message
- *   `FILE:LINE: ...`) and for a policy without a `proxy_init` handler
+ *   `FILE:LINE: ...`), a policy without a `proxy_init` handler, and one
+ *   still running after `timeoutMs`
  */
 export async function runPolicy(text: string, file: string, options: RunPolicyOptions): Promise<PolicyRecording> {
   const recording: PolicyRecording = { listeners: [], handlers: [] };
-  const lua = await new LuaFactory(wasmLocation()).createEngine();
+  const timeout = options.timeoutMs ?? POLICY_TIMEOUT_MS;
+  const lua = await new LuaFactory(wasmLocation()).createEngine({ functionTimeout: timeout });
   try {
     const host = [
       (api: string, kind: ListenerKind, params: unknown, where: string) =>
@@ -193,7 +204,7 @@ export async function runPolicy(text: string, file: string, options: RunPolicyOp
       throw new PolicyError(luaMessage(error, file));
     }
     try {
-      await policy.run(0);
+      await policy.run(0, { timeout });
       if (!initialize()) {
         throw new PolicyError(
           `${file}: no proxy_init handler: KumoProxy starts its listeners from ` +
@@ -202,6 +213,9 @@ export async function runPolicy(text: string, file: string, options: RunPolicyOp
       }
     } catch (error) {
       if (error instanceof PolicyError) throw error;
+      if (error instanceof LuaTimeoutError || /thread timeout exceeded/.test(String(error))) {
+        throw new PolicyError(`${file}: still running after ${timeout / 1000} s (an endless loop?)`);
+      }
       throw new PolicyError(luaMessage(error, file));
     }
     return recording;
