@@ -67,6 +67,12 @@ export {
   type EgressSourceOptions,
   specProblem,
 } from "./source.ts";
+export {
+  type SourceSpecKey,
+  type SourceSpecProblem,
+  sourceSpecProblems,
+  type SourceSpecShape,
+} from "./source-rules.ts";
 export { EgressPool, type PoolMember } from "./pool.ts";
 export { HealthChecker } from "./health-check.ts";
 export {
