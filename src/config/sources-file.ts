@@ -29,7 +29,8 @@ import { type ConfigProblem, issuesToProblems, jsonKey } from "./errors.ts";
 import type { ConfigIo } from "./io.ts";
 import { parseJson } from "./json.ts";
 import { fallbackMessage, got } from "./schema/messages.ts";
-import { type PoolConfig, type SourceConfig, SourceSchema } from "./schema/egress.ts";
+import type { PoolConfig } from "./schema/pools.ts";
+import { type SourceConfig, SourceSchema } from "./schema/sources.ts";
 import { strictObject } from "./schema/object.ts";
 import { readSecretFiles, withSecretSource } from "./schema/secret.ts";
 

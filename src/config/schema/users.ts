@@ -9,7 +9,7 @@
 import * as v from "valibot";
 import { got, utf8Length } from "./messages.ts";
 import { itemKeyPath, strictObject } from "./object.ts";
-import { egressPoolKey } from "./egress.ts";
+import { egressPoolKey } from "./pools.ts";
 import { secret } from "./secret.ts";
 
 /**
