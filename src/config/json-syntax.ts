@@ -41,7 +41,7 @@ function stringProblem(text: string, offset: number, length: number): { at: numb
       return { at: i, expected: 'an escape (\\", \\\\, \\/, \\b, \\f, \\n, \\r, \\t or \\uXXXX)' };
     }
   }
-  return { at: length, expected: 'a closing \'"\'' };
+  return { at: length, expected: "a closing '\"'" };
 }
 
 /**
@@ -77,7 +77,9 @@ export function firstSyntaxError(text: string): { offset: number; message: strin
         return '":" after the property name';
       case "comma":
         if (inside === "object") {
-          return found === "}" ? "another property (trailing commas are not allowed)" : "a property name in double quotes";
+          return found === "}"
+            ? "another property (trailing commas are not allowed)"
+            : "a property name in double quotes";
         }
         return found === "]" ? "another item (trailing commas are not allowed)" : "a JSON value";
       case "value":

@@ -10,7 +10,7 @@
  */
 
 import { type Node, parseTree } from "jsonc-parser";
-import { type ConfigProblem, type JsonPathSegment, jsonPathOf, parseJsonPath } from "./errors.ts";
+import { type ConfigProblem, jsonPathOf, type JsonPathSegment, parseJsonPath } from "./errors.ts";
 import { firstSyntaxError, JSON_OPTIONS } from "./json-syntax.ts";
 
 /** A place in a text: 1-based line, and 1-based column in UTF-16 code units. */
@@ -37,6 +37,7 @@ export interface DuplicateKey {
 
 /** A JSON text that parsed, with what its syntax tree tells. */
 export interface JsonDocument {
+  /** Always `true`: the text is JSON. */
   ok: true;
   /** The value, as `JSON.parse` gives it. */
   value: unknown;
@@ -136,7 +137,13 @@ function duplicates(root: Node, position: (offset: number) => TextPosition): Dup
 export function documentProblems(file: string, result: JsonParseResult): ConfigProblem[] {
   if (!result.ok) {
     const { line, column } = result;
-    return [{ file, path: "$", line, column, message: `not valid JSON at line ${line}, column ${column}: ${result.message}` }];
+    return [{
+      file,
+      path: "$",
+      line,
+      column,
+      message: `not valid JSON at line ${line}, column ${column}: ${result.message}`,
+    }];
   }
   return result.duplicateKeys.map((duplicate) => {
     const times = duplicate.count === 2 ? "twice" : `${duplicate.count} times`;

@@ -14,7 +14,7 @@
  */
 
 import * as v from "valibot";
-import { type SourceSpecShape, sourceSpecProblems } from "../../egress/source-rules.ts";
+import { sourceSpecProblems, type SourceSpecShape } from "../../egress/source-rules.ts";
 import { isIpLiteral } from "../../runtime/index.ts";
 import { serverAddress } from "./address.ts";
 import { duration } from "./duration.ts";
@@ -189,7 +189,10 @@ export const SourcesSchema = v.pipe(
 export const SourcesFileSchema = v.pipe(
   v.union([
     v.pipe(v.string(), v.minLength(1, "expected a file path")),
-    v.pipe(v.array(v.pipe(v.string(), v.minLength(1, "expected a file path"))), v.minLength(1, "expected at least one path")),
+    v.pipe(
+      v.array(v.pipe(v.string(), v.minLength(1, "expected a file path"))),
+      v.minLength(1, "expected at least one path"),
+    ),
   ], (issue) => `expected a file path or an array of file paths, got ${got(issue.input)}`),
   v.description(
     "KumoMTA sources-helper file(s) (TOML, or JSON when the name ends in .json) with [source.NAME] and " +

@@ -57,19 +57,22 @@ export function parseThreshold(text: string): { limit: number; period: number } 
  */
 export const TriggerSchema = v.union([
   v.pipe(v.literal("Immediate"), v.description("Fire on the first matching failure.")),
-  v.pipe(strictObject({
-    Threshold: v.pipe(
-      v.string(),
-      v.regex(THRESHOLD, (issue) => `expected "N/period" such as "3/5m" or "10/hour", got ${got(issue.input)}`),
-      v.check(
-        (text) => parseThreshold(text) !== undefined,
-        (issue) => `expected a limit and a period of at least 1, got ${got(issue.input)}`,
+  v.pipe(
+    strictObject({
+      Threshold: v.pipe(
+        v.string(),
+        v.regex(THRESHOLD, (issue) => `expected "N/period" such as "3/5m" or "10/hour", got ${got(issue.input)}`),
+        v.check(
+          (text) => parseThreshold(text) !== undefined,
+          (issue) => `expected a limit and a period of at least 1, got ${got(issue.input)}`,
+        ),
+        v.description(
+          'Fire once N matching failures fall inside a rolling window of the period: "3/5m" is 3 failures ' +
+            "in 5 minutes (KumoMTA's TSA syntax: N, then an optional count and a unit s, m, h or d).",
+        ),
+        v.transform((text) => parseThreshold(text)!),
       ),
-      v.description(
-        'Fire once N matching failures fall inside a rolling window of the period: "3/5m" is 3 failures ' +
-          "in 5 minutes (KumoMTA's TSA syntax: N, then an optional count and a unit s, m, h or d).",
-      ),
-      v.transform((text) => parseThreshold(text)!),
-    ),
-  }, '{ "Threshold": "N/period" }'), v.transform((trigger) => trigger.Threshold)),
+    }, '{ "Threshold": "N/period" }'),
+    v.transform((trigger) => trigger.Threshold),
+  ),
 ], (issue) => `expected "Immediate" or { "Threshold": "N/period" }, got ${got(issue.input)}`);
