@@ -4,11 +4,17 @@
 // with one line `N passed, N failed` over both runtimes. Exit status 0 only
 // when both runtimes ran and nothing failed.
 //
+// The two runtimes run at the same time (one per core on a 2-core machine).
+// Each one's output is held back and printed whole when it finishes, so the
+// two logs do not interleave; a `started` / `finished` line for each says
+// where things stand meanwhile.
+//
 // Usage: node scripts/test.mjs [--only deno|bun] [test paths...]
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { stripVTControlCharacters } from "node:util";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = (name) => join(root, "node_modules", ".bin", name);
@@ -27,64 +33,84 @@ if (peers.status !== 0) {
   process.exit(1);
 }
 
-/** Run a command, echo its output, and resolve with { code, text }. */
+/**
+ * Run a command with its output held back; resolve with { code, text, replay }
+ * where `text` is stdout and stderr together (for the summary) and `replay()`
+ * writes both out, each to where it was meant to go, in the order they came.
+ */
 function run(cmd, argv, env) {
   return new Promise((resolve) => {
     const child = spawn(cmd, argv, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let text = "";
-    const take = (stream, out) =>
-      stream.on("data", (d) => {
-        text += d.toString();
-        out.write(d);
-      });
-    take(child.stdout, process.stdout);
-    take(child.stderr, process.stderr);
-    child.on("close", (code) => resolve({ code: code ?? 1, text }));
+    const chunks = [];
+    child.stdout.on("data", (d) => chunks.push([process.stdout, d]));
+    child.stderr.on("data", (d) => chunks.push([process.stderr, d]));
+    child.on("error", (error) => chunks.push([process.stderr, Buffer.from(`${cmd}: ${error.message}\n`)]));
+    child.on("close", (code) => {
+      const text = chunks.map(([, d]) => d.toString()).join("");
+      const replay = () => {
+        for (const [out, d] of chunks) out.write(d);
+      };
+      resolve({ code: code ?? 1, text, replay });
+    });
   });
 }
 
-// deno's ANSI colours are off so the summary line can be read back.
-const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, "");
+// deno's ANSI colours are off (NO_COLOR) and stripped anyway, so the summary
+// line can be read back.
+const strip = stripVTControlCharacters;
 
 const runners = {
   deno: async () => {
-    const { code, text } = await run(bin("deno"), ["test", "--allow-all", "--config", "deno.json", ...paths], {
-      NO_COLOR: "1",
-    });
-    const m = strip(text).match(/(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
-    return { code, passed: m ? +m[1] : 0, failed: m ? +m[2] : 0, parsed: !!m };
+    const r = await run(bin("deno"), ["test", "--allow-all", "--config", "deno.json", ...paths], { NO_COLOR: "1" });
+    const m = strip(r.text).match(/(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
+    return { ...r, passed: m ? +m[1] : 0, failed: m ? +m[2] : 0, parsed: !!m };
   },
   bun: async () => {
-    const { code, text } = await run(bin("bun"), ["test", "--timeout", "120000", ...paths.map((p) => "./" + p.replace(/^\.\//, ""))], {
-      NO_COLOR: "1",
-    });
-    const t = strip(text);
+    const files = paths.map((p) => "./" + p.replace(/^\.\//, ""));
+    const r = await run(bin("bun"), ["test", "--timeout", "120000", ...files], { NO_COLOR: "1" });
+    const t = strip(r.text);
     const p = t.match(/^\s*(\d+) pass$/m);
     const f = t.match(/^\s*(\d+) fail$/m);
-    return { code, passed: p ? +p[1] : 0, failed: f ? +f[1] : 0, parsed: !!p };
+    return { ...r, passed: p ? +p[1] : 0, failed: f ? +f[1] : 0, parsed: !!p };
   },
 };
+
+const start = Date.now();
+const seconds = () => ((Date.now() - start) / 1000).toFixed(1);
+const names = Object.keys(runners).filter((name) => !only || only === name);
+if (names.length === 0) {
+  console.error(`--only ${only}: no such runtime (deno or bun)`);
+  console.log("0 passed, 1 failed");
+  process.exit(1);
+}
+
+const results = await Promise.all(names.map(async (name) => {
+  if (!existsSync(bin(name))) return { name, missing: true };
+  console.error(`${name}: started`);
+  const r = await runners[name]();
+  console.error(`\n===== ${name}: finished after ${seconds()} s, its output follows =====`);
+  r.replay();
+  return { name, ...r };
+}));
 
 let passed = 0;
 let failed = 0;
 let ok = true;
 const lines = [];
-for (const [name, runner] of Object.entries(runners)) {
-  if (only && only !== name) continue;
-  if (!existsSync(bin(name))) {
-    lines.push(`${name}: not installed (run npm install)`);
+for (const r of results) {
+  if (r.missing) {
+    lines.push(`${r.name}: not installed (run npm install)`);
     failed += 1;
     ok = false;
     continue;
   }
-  const r = await runner();
   passed += r.passed;
   failed += r.failed;
   if (r.code !== 0 || !r.parsed) {
     ok = false;
     if (r.failed === 0) failed += 1; // the runner itself failed (crash, type error, no tests)
   }
-  lines.push(`${name}: ${r.passed} passed, ${r.failed} failed (exit ${r.code})`);
+  lines.push(`${r.name}: ${r.passed} passed, ${r.failed} failed (exit ${r.code})`);
 }
 console.log("\n" + lines.join("\n"));
 console.log(`${passed} passed, ${failed} failed`);

@@ -4,7 +4,7 @@
  *
  * Exit status: 0 on a clean stop or success, 1 when the proxy cannot start
  * (e.g. a listen address in use), 2 for a bad command line or a bad config.
- * `--healthcheck` exits 0 or 1 only (see `healthcheck.ts`).
+ * `--healthcheck` exits 0 or 1 only (see `healthcheck-command.ts`).
  *
  * @module
  */
@@ -15,7 +15,7 @@ import { ProxyMetrics } from "../metrics/index.ts";
 import { getRuntime } from "../runtime/index.ts";
 import type { Runtime } from "../runtime/index.ts";
 import { type Command, parseCommand, USAGE, UsageError } from "./args.ts";
-import { healthcheck } from "./healthcheck.ts";
+import { healthcheck } from "./healthcheck-command.ts";
 import { runProxy, serviceInfo } from "./run.ts";
 import { PRODUCT, VERSION } from "./version.ts";
 
@@ -92,6 +92,6 @@ export async function main(argv: string[], runtime: Runtime): Promise<number> {
 }
 
 if (import.meta.main) {
-  const runtime = await getRuntime();
+  const runtime = getRuntime();
   runtime.exit(await main(runtime.args, runtime));
 }

@@ -10,18 +10,27 @@
  * - {@linkcode EgressRegistry}: everything configured, by name, with the
  *   admin surface (`list`, `suspend`, `clear`) and health checks.
  * - {@linkcode EgressObserver}: the signals behind the `egress_source_*` metrics.
+ * - {@linkcode SourceSuspension} (a source's `suspension`): failures,
+ *   suspension rules and expiry; {@linkcode ActiveCheck}: a source's health
+ *   checks. Both keep time with a {@linkcode Clock} ({@linkcode SYSTEM_CLOCK}
+ *   unless one is passed).
+ * - {@linkcode sourceSpecProblems}: the rules between a source's keys (the
+ *   config schema applies the same ones).
+ * - {@linkcode SourceStatusSchema}: a source's state as the admin API lists it.
  *
  * @example
  * ```ts
  * import { EgressPool, EgressSource } from "./src/egress/index.ts";
+ * import { getRuntime } from "./src/runtime/index.ts";
+ * const runtime = getRuntime();
  * const unhealthy = { trigger: { limit: 3, period: 300 }, duration: 600 };
  * const pool = new EgressPool("outbound", [
  *   { source: new EgressSource("ip-1", {
  *       socks5_proxy_server: { host: "127.0.0.1", port: 5000 },
  *       socks5_proxy_source_address: "10.0.0.1",
  *       suspend_when_proxy_unhealthy: unhealthy,
- *     }), weight: 3 },
- *   { source: new EgressSource("ip-2", { source_address: "10.0.0.2" }), weight: 1 },
+ *     }, { runtime }), weight: 3 },
+ *   { source: new EgressSource("ip-2", { source_address: "10.0.0.2" }, { runtime }), weight: 1 },
  * ]);
  * const source = pool.select(); // ip-1 three times out of four
  * const conn = await pool.connect({ host: "192.0.2.25", port: 25 }, { timeout: 30 });
@@ -57,15 +66,14 @@ export {
   type ActiveSuspension,
   DEFAULT_FAILURE_WINDOW_SECONDS,
   HEALTH_CHECK_REASON,
-  SourceHealth,
-  type SourceHealthOptions,
-} from "./health.ts";
+  SourceSuspension,
+  type SourceSuspensionOptions,
+} from "./suspension.ts";
 export {
   DEFAULT_CONNECT_TIMEOUT,
   type EgressConnectOptions,
   EgressSource,
   type EgressSourceOptions,
-  specProblem,
 } from "./source.ts";
 export {
   type SourceSpecKey,
@@ -74,13 +82,14 @@ export {
   type SourceSpecShape,
 } from "./source-rules.ts";
 export { EgressPool, type PoolMember } from "./pool.ts";
-export { HealthChecker } from "./health-check.ts";
+export { ActiveCheck, type ActiveCheckOptions, type CheckedSource } from "./active-check.ts";
+export { type Clock, type ClockTimer, SYSTEM_CLOCK } from "./clock.ts";
 export {
   DEFAULT_ADMIN_REASON,
   EgressRegistry,
   type EgressRegistryOptions,
   type EgressRegistrySpec,
   REASON_PATTERN,
-  type SourceStatus,
 } from "./registry.ts";
+export { type SourceStatus, SourceStatusSchema } from "./status.ts";
 export { proxyV2Header, proxyV2LocalHeader } from "./proxy-v2.ts";

@@ -20,7 +20,7 @@ import { getLog } from "../log/index.ts";
 import { type Conn, formatHostPort } from "../runtime/index.ts";
 import { type SocksAddress } from "../socks5/index.ts";
 import { AllSourcesSuspendedError, EgressConnectError, NoSourcesError } from "./errors.ts";
-import { formatSeconds } from "./health.ts";
+import { formatSeconds } from "./suspension.ts";
 import { deadline, type EgressConnectOptions, type EgressSource } from "./source.ts";
 
 const log = getLog("egress");
@@ -53,9 +53,10 @@ export class EgressPool {
    * @throws {RangeError} when a weight is not a non-negative integer.
    * @example
    * ```ts
+   * const runtime = getRuntime();
    * const pool = new EgressPool("MediumReputation", [
-   *   { source: new EgressSource("ip-2", { source_address: "10.0.0.2" }), weight: 2 },
-   *   { source: new EgressSource("ip-3", { source_address: "10.0.0.3" }), weight: 1 },
+   *   { source: new EgressSource("ip-2", { source_address: "10.0.0.2" }, { runtime }), weight: 2 },
+   *   { source: new EgressSource("ip-3", { source_address: "10.0.0.3" }, { runtime }), weight: 1 },
    * ]);
    * pool.select().name; // "ip-2", "ip-3", "ip-2", ...
    * ```
@@ -86,7 +87,7 @@ export class EgressPool {
     let earliest: { source: string; remaining: number } | undefined;
     for (const member of this.members) {
       if (exclude.has(member.source)) continue;
-      const suspended = member.source.health.suspension();
+      const suspended = member.source.suspension.current();
       if (suspended === undefined) {
         eligible.push(member);
       } else if (earliest === undefined || suspended.remaining < earliest.remaining) {

@@ -7,41 +7,19 @@
  */
 import type { Runtime } from "../runtime/index.ts";
 import { InvalidSuspensionError, UnknownSourceError } from "./errors.ts";
-import { HealthChecker } from "./health-check.ts";
+import { ActiveCheck } from "./active-check.ts";
+import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
 import { NULL_EGRESS_OBSERVER, type EgressObserver } from "./observer.ts";
 import { EgressPool } from "./pool.ts";
 import { EgressSource } from "./source.ts";
-import type { EgressPoolSpec, EgressSourceKind, EgressSourceSpec } from "./spec.ts";
+import type { EgressPoolSpec, EgressSourceSpec } from "./spec.ts";
+import type { SourceStatus } from "./status.ts";
 
 /** Reason label given to a manual suspension when none is supplied. */
 export const DEFAULT_ADMIN_REASON = "Admin";
 
 /** Accepted manual suspension reasons: they become the `reason` label of metrics. */
 export const REASON_PATTERN: RegExp = /^[A-Za-z0-9_.:-]{1,64}$/;
-
-/** One source as the admin API lists it (`GET /api/admin/egress/sources/v1`). */
-export interface SourceStatus {
-  /** The source's name. */
-  name: string;
-  /** `"direct"`, `"socks5"` or `"haproxy"`. */
-  kind: EgressSourceKind;
-  /** Usable: health check (if any) passing and not suspended (the `egress_source_healthy` gauge). */
-  healthy: boolean;
-  /** Whether the source is suspended now. */
-  suspended: boolean;
-  /** Reason of the suspension in force, else `null`. */
-  reason: string | null;
-  /** Seconds until the suspension ends by itself; `null` when not suspended or when it waits for a health check. */
-  remaining_seconds: number | null;
-  /** Connections through this source open now. */
-  active_connections: number;
-  /** Classified failures (`ProxyUnhealthy`, `Unplumbed`) in the last `window_seconds`. */
-  failures_in_window: number;
-  /** The window of `failures_in_window`, seconds (the longest `Threshold` period of its rules, else 300). */
-  window_seconds: number;
-  /** Whether a health check is configured. */
-  health_check: boolean;
-}
 
 /** What the registry is built from: the loaded `sources` and `pools`. */
 export interface EgressRegistrySpec {
@@ -53,17 +31,22 @@ export interface EgressRegistrySpec {
 
 /** Options of {@linkcode EgressRegistry}. */
 export interface EgressRegistryOptions {
-  /** The runtime to connect with; default `getRuntime()`. */
-  runtime?: Runtime;
+  /** The runtime every source connects with. */
+  runtime: Runtime;
   /** Receives the metric signals of every source. */
   observer?: EgressObserver;
+  /**
+   * Time and timers of every source's suspension state and health checks;
+   * default {@linkcode SYSTEM_CLOCK}. Tests pass one they advance.
+   */
+  clock?: Clock;
 }
 
 /** Sources, pools and health checks by name; see the module docs. */
 export class EgressRegistry {
   #sources = new Map<string, EgressSource>();
   #pools = new Map<string, EgressPool>();
-  #checkers: HealthChecker[] = [];
+  #checkers: ActiveCheck[] = [];
   #active = new Map<string, number>();
 
   /**
@@ -74,8 +57,9 @@ export class EgressRegistry {
    * @throws {TypeError} for a contradictory source spec, or a pool entry
    * naming an unknown source.
    */
-  constructor(spec: EgressRegistrySpec, options: EgressRegistryOptions = {}) {
+  constructor(spec: EgressRegistrySpec, options: EgressRegistryOptions) {
     const outer = options.observer ?? NULL_EGRESS_OBSERVER;
+    const clock = options.clock ?? SYSTEM_CLOCK;
     const observer: EgressObserver = {
       connectionFailed: (s, k) => outer.connectionFailed(s, k),
       suspended: (s, r) => outer.suspended(s, r),
@@ -91,11 +75,11 @@ export class EgressRegistry {
       },
     };
     for (const [name, sourceSpec] of Object.entries(spec.sources)) {
-      const source = new EgressSource(name, sourceSpec, { runtime: options.runtime, observer });
+      const source = new EgressSource(name, sourceSpec, { runtime: options.runtime, observer, clock });
       this.#sources.set(name, source);
       outer.healthChanged(name, true);
       if (sourceSpec.health_check !== undefined) {
-        this.#checkers.push(new HealthChecker(source, sourceSpec.health_check));
+        this.#checkers.push(new ActiveCheck(source, sourceSpec.health_check, { clock }));
       }
     }
     for (const [name, poolSpec] of Object.entries(spec.pools)) {
@@ -136,8 +120,8 @@ export class EgressRegistry {
     return this.#pools;
   }
 
-  /** The health checkers of the sources that have a `health_check`. */
-  get healthCheckers(): readonly HealthChecker[] {
+  /** The active checks of the sources that have a `health_check`. */
+  get activeChecks(): readonly ActiveCheck[] {
     return this.#checkers;
   }
 
@@ -153,12 +137,12 @@ export class EgressRegistry {
    */
   status(name: string): SourceStatus {
     const source = this.source(name);
-    const suspension = source.health.suspension();
-    const failures = source.health.failuresInWindow();
+    const suspension = source.suspension.current();
+    const failures = source.suspension.failuresInWindow();
     return {
       name,
       kind: source.kind,
-      healthy: source.health.healthy,
+      healthy: source.suspension.healthy,
       suspended: suspension !== undefined,
       reason: suspension?.reason ?? null,
       remaining_seconds: suspension === undefined || !Number.isFinite(suspension.remaining)
@@ -193,7 +177,7 @@ export class EgressRegistry {
         `reason must be 1 to 64 letters, digits, "_", ".", ":" or "-", got ${JSON.stringify(reason)}`,
       );
     }
-    source.health.suspend(reason, seconds, "admin");
+    source.suspension.suspend(reason, seconds, "admin");
     return this.status(name);
   }
 
@@ -206,7 +190,7 @@ export class EgressRegistry {
    * @throws {UnknownSourceError} when there is no such source.
    */
   clear(name: string): SourceStatus {
-    this.source(name).health.clear("admin");
+    this.source(name).suspension.clear("admin");
     return this.status(name);
   }
 
@@ -218,6 +202,6 @@ export class EgressRegistry {
   /** Stop health checks and suspension timers (e.g. at shutdown). */
   async stop(): Promise<void> {
     await Promise.all(this.#checkers.map((c) => c.stop()));
-    for (const source of this.#sources.values()) source.health.dispose();
+    for (const source of this.#sources.values()) source.suspension.dispose();
   }
 }

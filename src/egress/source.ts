@@ -1,9 +1,9 @@
 /**
  * An egress source: one way out to destinations (KumoMTA's
  * `kumo.make_egress_source`). {@linkcode EgressSource.connect} opens a
- * connection to a destination through it, classifies a failure (proxy
- * unhealthy, unplumbed, or about the destination) and feeds its
- * {@linkcode SourceHealth}.
+ * connection to a destination through it; a failure is classified (proxy
+ * unhealthy, unplumbed, or about the destination: the rules are in
+ * `failure.ts`) and feeds its {@linkcode SourceSuspension}.
  *
  * How each kind connects (the sequence kumod uses):
  * - direct: `connect(2)` to the destination, bound first to
@@ -21,21 +21,25 @@
  * @module
  */
 import { getLog } from "../log/index.ts";
-import { getRuntime } from "../runtime/index.ts";
 import { resolveHost } from "../runtime/resolve.ts";
-import { type Conn, formatHostPort, type Runtime, timeoutSignal } from "../runtime/index.ts";
+import { type Conn, formatHostPort, ipFamily, type Runtime, timeoutSignal } from "../runtime/index.ts";
+import { socks5ClientHandshake, type Socks5Credentials, socks5Probe, type SocksAddress } from "../socks5/index.ts";
+import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
+import { EgressConnectError, SourceSuspendedError } from "./errors.ts";
 import {
-  Socks5ClientError,
-  socks5ClientHandshake,
-  type Socks5Credentials,
-  socks5Probe,
-  type SocksAddress,
-} from "../socks5/index.ts";
-import { type ConnectFailureClass, EgressConnectError, type FailureKind, SourceSuspendedError } from "./errors.ts";
-import { SourceHealth } from "./health.ts";
+  type AddressFailure,
+  asConnectFailure,
+  classifyConnectError,
+  classifyHandshakeError,
+  combineFailures,
+  ConnectFailure,
+  errorMessage,
+} from "./failure.ts";
+import { SourceSuspension } from "./suspension.ts";
 import { NULL_EGRESS_OBSERVER, type EgressObserver } from "./observer.ts";
 import { proxyV2Header, proxyV2LocalHeader } from "./proxy-v2.ts";
 import { type EgressSourceKind, type EgressSourceSpec, formatServer, type ServerAddress, sourceKind } from "./spec.ts";
+import { sourceSpecProblems } from "./source-rules.ts";
 import { trackConn } from "./tracked-conn.ts";
 
 const log = getLog("egress");
@@ -56,42 +60,17 @@ export interface EgressConnectOptions {
 
 /** Options of the {@linkcode EgressSource} constructor. */
 export interface EgressSourceOptions {
-  /** The runtime to connect with; default {@linkcode getRuntime}(). */
-  runtime?: Runtime;
+  /** The runtime to connect with (the server's, or `getRuntime()` of `src/runtime/index.ts`). */
+  runtime: Runtime;
   /** Receives the metric signals; default records nothing. */
   observer?: EgressObserver;
   /** Resolves a proxy host name to its addresses; default the system resolver. */
   resolve?: (host: string, family: 0 | 4 | 6) => Promise<string[]>;
-}
-
-/** A failure of one step, before classification. */
-class StepFailure extends Error {
-  constructor(
-    readonly kind: ConnectFailureClass,
-    message: string,
-    readonly extra: { code?: string; rep?: number; cause?: unknown } = {},
-  ) {
-    super(message);
-  }
-}
-
-/** Errno names of a local bind that failed because the address is not on this host. */
-const UNPLUMBED_CODES = new Set(["EADDRNOTAVAIL", "EINVAL"]);
-
-function errorCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : undefined;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** 4 or 6 for an IP literal, else 0. */
-function ipFamily(address: string | undefined): 0 | 4 | 6 {
-  if (address === undefined) return 0;
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(address)) return 4;
-  return address.includes(":") ? 6 : 0;
+  /**
+   * Time and timers of its suspension state (expiries, threshold windows);
+   * default {@linkcode SYSTEM_CLOCK}. Connect timeouts stay on real time.
+   */
+  clock?: Clock;
 }
 
 /**
@@ -111,40 +90,41 @@ export class EgressSource {
   /** Its description. */
   readonly spec: Readonly<EgressSourceSpec>;
   /** Its failures and suspension state. */
-  readonly health: SourceHealth;
-  #runtime: Runtime | undefined;
+  readonly suspension: SourceSuspension;
+  #runtime: Runtime;
   #observer: EgressObserver;
   #resolve: (host: string, family: 0 | 4 | 6) => Promise<string[]>;
 
   /**
    * @param name the source's name
    * @param spec how it connects; see {@linkcode EgressSourceSpec}
-   * @param options runtime, observer and resolver
-   * @throws {TypeError} for a contradictory spec (both a SOCKS5 and a
-   * HAProxy server, a HAProxy server without `ha_proxy_source_address`, a
-   * username without a password or the reverse, a health check without a
-   * proxy). The config loader reports these before anything is built.
+   * @param options runtime, observer, resolver and clock
+   * @throws {TypeError} for a contradictory spec (a rule of
+   * {@linkcode sourceSpecProblems} broken: both a SOCKS5 and a HAProxy
+   * server, a HAProxy server without `ha_proxy_source_address`, a username
+   * without a password or the reverse, a health check without a proxy...),
+   * with every problem's message. The config loader reports the same
+   * problems before anything is built.
    */
-  constructor(name: string, spec: EgressSourceSpec, options: EgressSourceOptions = {}) {
-    const problem = specProblem(spec);
-    if (problem !== undefined) throw new TypeError(`egress source ${name}: ${problem}`);
+  constructor(name: string, spec: EgressSourceSpec, options: EgressSourceOptions) {
+    const problems = sourceSpecProblems(spec);
+    if (problems.length > 0) {
+      throw new TypeError(`egress source ${name}: ${problems.map((p) => p.message).join("; ")}`);
+    }
     this.name = name;
     this.spec = spec;
     this.kind = sourceKind(spec);
     this.#runtime = options.runtime;
     this.#observer = options.observer ?? NULL_EGRESS_OBSERVER;
     this.#resolve = options.resolve ?? resolveHost;
-    this.health = new SourceHealth(name, {
+    this.suspension = new SourceSuspension(name, {
       observer: this.#observer,
+      clock: options.clock ?? SYSTEM_CLOCK,
       rules: {
         ProxyUnhealthy: spec.suspend_when_proxy_unhealthy,
         Unplumbed: spec.suspend_when_unplumbed,
       },
     });
-  }
-
-  get #rt(): Runtime {
-    return this.#runtime ??= getRuntime();
   }
 
   /**
@@ -164,28 +144,26 @@ export class EgressSource {
    * const source = new EgressSource("ip-1", {
    *   socks5_proxy_server: { host: "proxy.example.com", port: 1080 },
    *   socks5_proxy_source_address: "10.0.0.1",
-   * });
+   * }, { runtime: getRuntime() });
    * const conn = await source.connect({ host: "mx.example.com", port: 25 }, { timeout: 30 });
    * ```
    */
   async connect(destination: SocksAddress, options: EgressConnectOptions = {}): Promise<Conn> {
-    const suspended = this.health.suspension();
+    const suspended = this.suspension.current();
     if (suspended !== undefined) throw new SourceSuspendedError(this.name, suspended.reason, suspended.remaining);
     const signal = deadline(options);
     let opened: { conn: Conn; early?: Uint8Array };
     try {
       opened = await this.#open(destination, signal);
     } catch (error) {
-      const failure = error instanceof StepFailure
-        ? error
-        : new StepFailure("Destination", describe(error), { code: errorCode(error), cause: error });
+      const failure = asConnectFailure(error, "Destination");
       const failed = new EgressConnectError(
         this.name,
         failure.kind,
         `egress source ${this.name}: connecting to ${formatHostPort(destination)} failed (${failure.kind}): ${failure.message}`,
         failure.extra,
       );
-      if (failure.kind !== "Destination") this.health.recordFailure(failure.kind);
+      if (failure.kind !== "Destination") this.suspension.recordFailure(failure.kind);
       log.debug("{message}", { message: failed.message });
       throw failed;
     }
@@ -242,26 +220,28 @@ export class EgressSource {
       try {
         [ip] = await this.#resolve(destination.host, family);
       } catch (error) {
-        throw new StepFailure("Destination", describe(error), { code: "ENOTFOUND", cause: error });
+        throw new ConnectFailure("Destination", errorMessage(error), { code: "ENOTFOUND", cause: error });
       }
       let header: Uint8Array;
       try {
         header = proxyV2Header(source, ip, destination.port);
       } catch (error) {
-        throw new StepFailure("Destination", describe(error), { cause: error });
+        throw new ConnectFailure("Destination", errorMessage(error), { cause: error });
       }
       return await this.#throughCandidates(spec.ha_proxy_server, signal, async (conn) => {
         try {
           await conn.write(header);
         } catch (error) {
-          throw new StepFailure("ProxyUnhealthy", `sending the PROXY v2 header: ${describe(error)}`, { cause: error });
+          throw new ConnectFailure("ProxyUnhealthy", `sending the PROXY v2 header: ${errorMessage(error)}`, {
+            cause: error,
+          });
         }
         return { conn };
       });
     }
     try {
       return {
-        conn: await this.#rt.connect({
+        conn: await this.#runtime.connect({
           host: destination.host,
           port: destination.port,
           localAddress: spec.source_address,
@@ -269,19 +249,8 @@ export class EgressSource {
         }),
       };
     } catch (error) {
-      throw this.#connectFailure(error, "Destination");
+      throw classifyConnectError(error, spec.source_address, "Destination");
     }
-  }
-
-  /** A failed `connect(2)`: unplumbed when the local bind failed, else `otherwise`. */
-  #connectFailure(error: unknown, otherwise: ConnectFailureClass): StepFailure {
-    const code = errorCode(error);
-    if (this.spec.source_address !== undefined && code !== undefined && UNPLUMBED_CODES.has(code)) {
-      return new StepFailure("Unplumbed", `binding source_address ${this.spec.source_address}: ${describe(error)}`, {
-        cause: error,
-      });
-    }
-    return new StepFailure(otherwise, describe(error), { code, cause: error });
   }
 
   /**
@@ -297,117 +266,41 @@ export class EgressSource {
     const where = formatServer(server);
     let candidates: string[];
     try {
-      candidates = await this.#resolve(server.host, ipFamily(this.spec.source_address));
+      candidates = await this.#resolve(server.host, ipFamily(this.spec.source_address ?? ""));
     } catch (error) {
-      throw new StepFailure("ProxyUnhealthy", `resolving proxy ${where}: ${describe(error)}`, { cause: error });
+      throw new ConnectFailure("ProxyUnhealthy", `resolving proxy ${where}: ${errorMessage(error)}`, { cause: error });
     }
-    const failures: { address: string; failure: StepFailure }[] = [];
+    const failures: AddressFailure[] = [];
     for (const address of candidates) {
       const label = formatServer({ host: address, port: server.port });
       if (signal.aborted) {
-        failures.push({ address: label, failure: new StepFailure("ProxyUnhealthy", "connect timed out") });
+        failures.push({ address: label, failure: new ConnectFailure("ProxyUnhealthy", "connect timed out") });
         break;
       }
       let conn: Conn;
       try {
-        conn = await this.#rt.connect({
+        conn = await this.#runtime.connect({
           host: address,
           port: server.port,
           localAddress: this.spec.source_address,
           signal,
         });
       } catch (error) {
-        failures.push({ address: label, failure: this.#connectFailure(error, "ProxyUnhealthy") });
+        failures.push({
+          address: label,
+          failure: classifyConnectError(error, this.spec.source_address, "ProxyUnhealthy"),
+        });
         continue;
       }
       try {
         return await handshake(conn);
       } catch (error) {
         conn.close();
-        const failure = error instanceof StepFailure
-          ? error
-          : new StepFailure("ProxyUnhealthy", describe(error), { cause: error });
+        const failure = asConnectFailure(error, "ProxyUnhealthy");
         if (failure.kind === "Destination") throw failure;
         failures.push({ address: label, failure });
       }
     }
-    throw combine(where, failures);
+    throw combineFailures(where, failures);
   }
-}
-
-/**
- * Classify a failed SOCKS5 client handshake: an error reply to CONNECT, or
- * no reply before the deadline, is about the destination (the upstream was
- * busy reaching it: counting that against the proxy would suspend a healthy
- * proxy whenever an MX host drops SYNs); everything before CONNECT (greeting,
- * RFC 1929, the BIND of the source address, including an error reply to it)
- * and any malformed or missing CONNECT reply is the proxy's failure.
- */
-function classifyHandshakeError(error: unknown, signal: AbortSignal): StepFailure {
-  if (error instanceof Socks5ClientError) {
-    if (error.stage === "connect" && error.rep !== undefined) {
-      return new StepFailure("Destination", error.message, { rep: error.rep, cause: error });
-    }
-    if (error.stage === "connect" && signal.aborted) {
-      return new StepFailure("Destination", error.message, { code: "ETIMEDOUT", cause: error });
-    }
-    return new StepFailure("ProxyUnhealthy", error.message, { cause: error });
-  }
-  if (error instanceof RangeError) {
-    // The request could not be encoded (e.g. a domain name over 255 bytes).
-    return new StepFailure("Destination", error.message, { code: "EINVAL", cause: error });
-  }
-  return new StepFailure("ProxyUnhealthy", describe(error), { cause: error });
-}
-
-/**
- * One failure out of the per-address failures of a proxy: `Unplumbed` when
- * every address failed that way, else `ProxyUnhealthy`; the message lists
- * every address with its reason.
- */
-function combine(server: string, failures: { address: string; failure: StepFailure }[]): StepFailure {
-  if (failures.length === 0) return new StepFailure("ProxyUnhealthy", `proxy ${server} has no address`);
-  if (failures.length === 1) {
-    const [{ address, failure }] = failures;
-    return new StepFailure(failure.kind, `proxy ${address}: ${failure.message}`, failure.extra);
-  }
-  const kind: FailureKind = failures.every((f) => f.failure.kind === "Unplumbed") ? "Unplumbed" : "ProxyUnhealthy";
-  const detail = failures.map((f) => `${f.address}: ${f.failure.message}`).join("; ");
-  return new StepFailure(kind, `every address of proxy ${server} failed: ${detail}`, {
-    cause: new AggregateError(failures.map((f) => f.failure)),
-  });
-}
-
-/**
- * Why `spec` is contradictory, or `undefined` when it is usable. The same
- * rules the config schema checks (`src/config/schema/egress.ts`), for
- * library users.
- */
-export function specProblem(spec: EgressSourceSpec): string | undefined {
-  if (spec.socks5_proxy_server !== undefined && spec.ha_proxy_server !== undefined) {
-    return "give socks5_proxy_server or ha_proxy_server, not both";
-  }
-  if (spec.ha_proxy_server !== undefined && spec.ha_proxy_source_address === undefined) {
-    return "ha_proxy_server needs ha_proxy_source_address (the address of the PROXY header)";
-  }
-  if (spec.ha_proxy_source_address !== undefined && spec.ha_proxy_server === undefined) {
-    return "ha_proxy_source_address needs ha_proxy_server";
-  }
-  const socksOnly = ["socks5_proxy_source_address", "socks5_proxy_username", "socks5_proxy_password"] as const;
-  for (const key of socksOnly) {
-    if (spec[key] !== undefined && spec.socks5_proxy_server === undefined) return `${key} needs socks5_proxy_server`;
-  }
-  if ((spec.socks5_proxy_username === undefined) !== (spec.socks5_proxy_password === undefined)) {
-    return "socks5_proxy_username and socks5_proxy_password go together";
-  }
-  if (spec.suspend_when_proxy_unhealthy !== undefined && sourceKind(spec) === "direct") {
-    return "suspend_when_proxy_unhealthy needs socks5_proxy_server or ha_proxy_server";
-  }
-  if (spec.suspend_when_unplumbed !== undefined && spec.source_address === undefined) {
-    return "suspend_when_unplumbed needs source_address";
-  }
-  if (spec.health_check !== undefined && sourceKind(spec) === "direct") {
-    return "health_check needs socks5_proxy_server or ha_proxy_server";
-  }
-  return undefined;
 }

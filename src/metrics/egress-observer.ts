@@ -47,7 +47,7 @@ interface SourceSeries {
  * @example
  * ```ts
  * const metrics = new ProxyMetrics({ version, runtime });
- * const registry = new EgressRegistry(spec, { observer: new EgressMetricsObserver(metrics) });
+ * const registry = new EgressRegistry(spec, { runtime: getRuntime(), observer: new EgressMetricsObserver(metrics) });
  * ```
  */
 export class EgressMetricsObserver implements EgressObserver {

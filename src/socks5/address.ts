@@ -157,8 +157,10 @@ export function decodeAddress(
     addrStart += 1;
     if (addrLength === 0) {
       // ATYP X'03' is supported, so X'08' would misstate the problem: the
-      // name is empty, which no resolver accepts; answer as a failed
-      // resolution would be answered (X'01', DESIGN.md "anything else").
+      // name is empty, which no resolver accepts. Answer X'01' (general
+      // SOCKS server failure, RFC 1928 section 6), as KumoMTA's
+      // proxy-server answers every error it does not map to a code of its
+      // own (status_from_io_error in crates/proxy-server/src/proxy_handler.rs).
       throw new Socks5ProtocolError(
         "DOMAINNAME of length 0",
         side === "server" ? REP.GENERAL_FAILURE : undefined,

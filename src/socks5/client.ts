@@ -8,7 +8,7 @@
  * @module
  */
 import { type Conn, formatHostPort } from "../runtime/index.ts";
-import { type SocksAddress } from "./address.ts";
+import type { SocksAddress } from "./address.ts";
 import {
   type Decoded,
   decodeMethodSelection,

@@ -77,8 +77,11 @@ export type Atyp = typeof ATYP[keyof typeof ATYP];
 
 /**
  * REP field of a reply. Source: RFC 1928 section 6.
- * proxy-server maps connect errors as DESIGN.md says: ENETUNREACH 0x03,
- * EHOSTUNREACH 0x04, ECONNREFUSED 0x05, ETIMEDOUT 0x06, else 0x01.
+ * proxy-server maps connect errors (server/replies.ts) as KumoMTA's
+ * proxy-server does (status_from_io_error in
+ * crates/proxy-server/src/proxy_handler.rs): ENETUNREACH 0x03, EHOSTUNREACH
+ * 0x04, ECONNREFUSED 0x05, ETIMEDOUT 0x06, else 0x01; a failed name lookup,
+ * which KumoMTA never makes, also answers 0x04.
  */
 export const REP = {
   /** X'00' succeeded. */

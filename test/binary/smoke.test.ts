@@ -8,10 +8,10 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { curl } from "../helpers/curl.ts";
+import { closedPort } from "../helpers/peers.ts";
 import { ROOT, runCli, startProxy, writeTempConfig } from "../helpers/proxy-process.ts";
 import { startHttpTarget } from "../helpers/target.ts";
 
@@ -47,17 +47,6 @@ after(() => {
 /** Run the binary to completion from its empty directory. */
 function run(args: string[], env?: Record<string, string>) {
   return runCli(args, { command, cwd: runDir, env });
-}
-
-/** A loopback port nothing listens on. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 test("the binary runs alone from an empty directory and prints its version and runtime", async () => {

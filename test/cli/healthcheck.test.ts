@@ -8,20 +8,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { closedPort } from "../helpers/peers.ts";
 import { runCli, startProxy, writeTempConfig } from "../helpers/proxy-process.ts";
 
 const fixtures = new URL("../runtime/fixtures/", import.meta.url).pathname;
-
-/** A loopback port that nothing listens on (bound, then released). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 test("--healthcheck exits 0 against a running proxy and 1 against a closed port", async () => {
   const proxy = await startProxy({ proxy_listeners: [{ listen: "127.0.0.1:0" }] });

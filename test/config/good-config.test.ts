@@ -41,6 +41,8 @@ test("a minimal config gets every default", async () => {
     users: [],
     sources: {},
     pools: {},
+    access_rules: [],
+    default_action: "allow",
     log: { filter: "proxy_server=info", format: "human" },
     shutdown_grace_period: 10,
   });

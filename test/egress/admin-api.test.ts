@@ -6,6 +6,7 @@
 // /metrics (checked with an independent parser and promtool).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import type { SourceStatus } from "../../src/egress/index.ts";
 import { type RunningProxy, startProxy } from "../helpers/proxy-process.ts";
 import { httpRequest, type HttpResponse } from "../helpers/http.ts";
 import { closedPort } from "../helpers/peers.ts";
@@ -49,29 +50,15 @@ after(async () => {
   await echo?.close();
 });
 
-/** One source as the API lists it. */
-interface Status {
-  name: string;
-  kind: string;
-  healthy: boolean;
-  suspended: boolean;
-  reason: string | null;
-  remaining_seconds: number | null;
-  active_connections: number;
-  failures_in_window: number;
-  window_seconds: number;
-  health_check: boolean;
-}
-
 const json = <T>(r: HttpResponse): T => {
   assert.match(r.headers["content-type"], /^application\/json/, r.body);
   return JSON.parse(r.body) as T;
 };
 
-async function list(): Promise<Status[]> {
+async function list(): Promise<SourceStatus[]> {
   const r = await httpRequest(`${api}/v1`);
   assert.equal(r.status, 200, r.body);
-  return json<{ sources: Status[] }>(r).sources;
+  return json<{ sources: SourceStatus[] }>(r).sources;
 }
 
 const status = async (name: string) => (await list()).find((s) => s.name === name);
@@ -131,7 +118,7 @@ test("a hand-suspended source is skipped by the pool and shows in the metrics; D
   const before = await scrape();
   const r = await suspend("a", { duration: "10m", reason: "maintenance" });
   assert.equal(r.status, 200, r.body);
-  const body = json<Status>(r);
+  const body = json<SourceStatus>(r);
   assert.equal(body.name, "a");
   assert.equal(body.suspended, true);
   assert.equal(body.healthy, false);
@@ -169,7 +156,7 @@ test("a hand-suspended source is skipped by the pool and shows in the metrics; D
   const cleared = await clear("a");
   assert.equal(cleared.status, 200, cleared.body);
   assert.deepEqual(
-    (({ suspended, reason, remaining_seconds, healthy }) => ({ suspended, reason, remaining_seconds, healthy }))(json<Status>(cleared)),
+    (({ suspended, reason, remaining_seconds, healthy }) => ({ suspended, reason, remaining_seconds, healthy }))(json<SourceStatus>(cleared)),
     { suspended: false, reason: null, remaining_seconds: null, healthy: true },
   );
   await proxy.waitForLog(/INFO.*egress source a suspension cleared by an operator \(other\)/);

@@ -1,11 +1,74 @@
 /**
- * Test helpers for egress: an observer that records every signal, a log
+ * Test helpers for egress: the runtime to build sources with, a clock that
+ * moves only when told, an observer that records every signal, a log
  * collector, and SOCKS5 tunnels through a proxy-server child.
  */
 import assert from "node:assert/strict";
-import type { EgressObserver } from "../../src/egress/index.ts";
+import type { Clock, ClockTimer, EgressObserver } from "../../src/egress/index.ts";
 import { configureLogging } from "../../src/log/index.ts";
+import { getRuntime, type Runtime } from "../../src/runtime/index.ts";
 import { ipv4Request, type RawClient, rawConnect } from "../helpers/raw-client.ts";
+
+/** The runtime of this process, for the `runtime` option of sources and registries. */
+export const runtime: Runtime = getRuntime();
+
+/**
+ * A {@linkcode Clock} on virtual time: `now()` stands still until
+ * {@linkcode ManualClock.advance}, which runs the timers that fall due, in
+ * due order, each at its own time.
+ */
+export class ManualClock implements Clock {
+  #now: number;
+  #seq = 0;
+  #timers = new Map<number, { at: number; callback: () => void }>();
+
+  /** @param start the first `now()`, milliseconds (any origin: only differences matter) */
+  constructor(start = 1_000_000) {
+    this.#now = start;
+  }
+
+  /** Virtual milliseconds. */
+  now(): number {
+    return this.#now;
+  }
+
+  /** Run `callback` once the clock has been advanced `ms` past now. */
+  setTimeout(callback: () => void, ms: number): ClockTimer {
+    const id = ++this.#seq;
+    this.#timers.set(id, { at: this.#now + Math.max(0, ms), callback });
+    return id;
+  }
+
+  /** Forget a timer; one that fired or was cleared is ignored. */
+  clearTimeout(timer: ClockTimer): void {
+    this.#timers.delete(timer as number);
+  }
+
+  /** Timers armed and not yet fired. */
+  get pending(): number {
+    return this.#timers.size;
+  }
+
+  /**
+   * Move the clock `ms` forward, running each timer that falls due on the
+   * way at its due time (earliest first, ties in the order they were set),
+   * including timers those callbacks set.
+   */
+  advance(ms: number): void {
+    const end = this.#now + ms;
+    for (;;) {
+      let next: [number, { at: number; callback: () => void }] | undefined;
+      for (const entry of this.#timers) {
+        if (entry[1].at <= end && (next === undefined || entry[1].at < next[1].at)) next = entry;
+      }
+      if (next === undefined) break;
+      this.#timers.delete(next[0]);
+      this.#now = Math.max(this.#now, next[1].at);
+      next[1].callback();
+    }
+    this.#now = end;
+  }
+}
 
 /** One recorded observer call. */
 export type Signal = [name: keyof EgressObserver, source: string, detail?: string | boolean];

@@ -8,9 +8,10 @@ import {
   EgressSource,
   NoSourcesError,
 } from "../../src/egress/index.ts";
+import { runtime } from "./helpers.ts";
 
 function direct(name: string): EgressSource {
-  return new EgressSource(name, {});
+  return new EgressSource(name, {}, { runtime });
 }
 
 function shares(pool: EgressPool, n: number): Record<string, number> {
@@ -54,9 +55,9 @@ test("a suspended source is skipped; the others keep their relative shares", () 
     { source: direct("b"), weight: 1 },
     { source: direct("c"), weight: 1 },
   ]);
-  a.health.suspend("Admin", 60, "admin");
+  a.suspension.suspend("Admin", 60, "admin");
   assert.deepEqual(shares(pool, 10), { b: 5, c: 5 });
-  a.health.clear("admin");
+  a.suspension.clear("admin");
   const after = shares(pool, 40);
   assert.deepEqual(after, { a: 20, b: 10, c: 10 });
 });
@@ -65,8 +66,8 @@ test("every source suspended: the error names the one that comes back first", ()
   const a = direct("a");
   const b = direct("b");
   const pool = new EgressPool("p", [{ source: a }, { source: b }]);
-  a.health.suspend("ProxyUnhealthy", 30, "rule");
-  b.health.suspend("Admin", 5, "admin");
+  a.suspension.suspend("ProxyUnhealthy", 30, "rule");
+  b.suspension.suspend("Admin", 5, "admin");
   assert.throws(() => pool.select(), (error: unknown) => {
     assert.ok(error instanceof AllSourcesSuspendedError);
     assert.equal(error.pool, "p");
@@ -74,8 +75,8 @@ test("every source suspended: the error names the one that comes back first", ()
     assert.ok(error.retryAfter > 0 && error.retryAfter <= 5);
     return true;
   });
-  a.health.dispose();
-  b.health.dispose();
+  a.suspension.dispose();
+  b.suspension.dispose();
 });
 
 test("a pool without any source of non-zero weight raises NoSourcesError", () => {
@@ -85,8 +86,8 @@ test("a pool without any source of non-zero weight raises NoSourcesError", () =>
 
 test("a contradictory source spec is refused by the library too", () => {
   assert.throws(
-    () => new EgressSource("x", { ha_proxy_server: { host: "127.0.0.1", port: 1 } }),
+    () => new EgressSource("x", { ha_proxy_server: { host: "127.0.0.1", port: 1 } }, { runtime }),
     /ha_proxy_source_address/,
   );
-  assert.throws(() => new EgressSource("x", { health_check: { interval: 1, timeout: 1, fall: 1, rise: 1 } }), TypeError);
+  assert.throws(() => new EgressSource("x", { health_check: { interval: 1, timeout: 1, fall: 1, rise: 1 } }, { runtime }), TypeError);
 });

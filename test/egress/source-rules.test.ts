@@ -2,7 +2,8 @@
 // problem is about, and that a usable spec has none.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { sourceSpecProblems } from "../../src/egress/index.ts";
+import { EgressSource, sourceSpecProblems } from "../../src/egress/index.ts";
+import { runtime } from "./helpers.ts";
 
 const server = { host: "127.0.0.1", port: 1080 };
 const rule = { trigger: "Immediate", duration: 60 } as const;
@@ -58,4 +59,12 @@ test("each broken rule names the key it is about, in a fixed order", () => {
       message: '"health_check" needs "socks5_proxy_server" or "ha_proxy_server" (there is no proxy to check)',
     },
   ]);
+});
+
+test("the EgressSource constructor refuses a spec that breaks a rule, with every problem's message", () => {
+  assert.throws(() => new EgressSource("x", { socks5_proxy_username: "u" }, { runtime }), {
+    name: "TypeError",
+    message: 'egress source x: "socks5_proxy_username" needs "socks5_proxy_server"; ' +
+      '"socks5_proxy_username" and "socks5_proxy_password" go together',
+  });
 });

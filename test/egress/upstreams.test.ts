@@ -4,11 +4,11 @@
 // that is stopped and restarted.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { EgressConnectError, EgressRegistry, EgressSource, HealthChecker } from "../../src/egress/index.ts";
+import { EgressConnectError, EgressRegistry, EgressSource, ActiveCheck } from "../../src/egress/index.ts";
 import { type RunningProxy, startProxy } from "../helpers/proxy-process.ts";
 import { type EchoTarget, startEchoTarget } from "../helpers/target.ts";
 import { closedPort as findClosedPort, freePort, type Peer, startHaproxy } from "../helpers/peers.ts";
-import { collectLogs, recorder, until } from "./helpers.ts";
+import { collectLogs, recorder, runtime, until } from "./helpers.ts";
 
 let echo: EchoTarget;
 let upstream: RunningProxy;
@@ -36,7 +36,7 @@ test("SOCKS5 upstream with socks5_proxy_source_address: BIND then CONNECT, the t
   const source = new EgressSource("up", {
     socks5_proxy_server: { host: "localhost", port: upstream.ports[0] },
     socks5_proxy_source_address: "127.0.0.2",
-  });
+  }, { runtime });
   const conn = await source.connect({ host: "127.0.0.1", port: echo.port }, { timeout: 5 });
   await roundTrip(conn);
   conn.close();
@@ -54,7 +54,7 @@ test("an upstream that answers BIND with an error suspends the source (ProxyUnhe
       },
     },
     pools: {},
-  }, { observer });
+  }, { runtime, observer });
   await assert.rejects(registry.source("up").connect({ host: "127.0.0.1", port: echo.port }), (error: unknown) => {
     assert.ok(error instanceof EgressConnectError);
     assert.equal(error.kind, "ProxyUnhealthy");
@@ -77,7 +77,7 @@ test("an upstream whose CONNECT to the destination is refused does not suspend; 
       },
     },
     pools: {},
-  }, { observer });
+  }, { runtime, observer });
   await assert.rejects(registry.source("up").connect({ host: "127.0.0.1", port: closed }), (error: unknown) => {
     assert.ok(error instanceof EgressConnectError);
     assert.deepEqual([error.kind, error.rep], ["Destination", 0x05]);
@@ -94,7 +94,7 @@ test("a DNS-named proxy: each address is tried in turn and the failures count on
   const registry = new EgressRegistry({
     sources: { up: { socks5_proxy_server: { host: "localhost", port: await findClosedPort() } } },
     pools: {},
-  }, { observer });
+  }, { runtime, observer });
   await assert.rejects(registry.source("up").connect({ host: "127.0.0.1", port: echo.port }), EgressConnectError);
   assert.equal(observer.count("connectionFailed", "up", "ProxyUnhealthy"), 1);
   await registry.stop();
@@ -109,7 +109,7 @@ test("several addresses for the proxy's name: a dead one is skipped; when all fa
   };
   const resolve = (host: string) => Promise.resolve(names[host] ?? [host]);
   const via = (host: string) =>
-    new EgressSource(host, { socks5_proxy_server: { host, port: upstream.ports[0] } }, { observer, resolve });
+    new EgressSource(host, { socks5_proxy_server: { host, port: upstream.ports[0] } }, { runtime, observer, resolve });
   const conn = await via("proxy.test").connect({ host: "127.0.0.1", port: echo.port }, { timeout: 5 });
   await roundTrip(conn);
   conn.close();
@@ -127,7 +127,7 @@ test("PROXY v2 through Debian's haproxy: the target is reached and haproxy logs 
   const source = new EgressSource("ha", {
     ha_proxy_server: { host: "127.0.0.1", port: haproxy.port },
     ha_proxy_source_address: "192.0.2.55",
-  });
+  }, { runtime });
   const conn = await source.connect({ host: "127.0.0.1", port: echo.port }, { timeout: 5 });
   await roundTrip(conn);
   conn.close();
@@ -150,7 +150,7 @@ test("health checks: stopping the upstream flips healthy to 0 after fall checks,
       },
     },
     pools: {},
-  }, { observer });
+  }, { runtime, observer });
   registry.startHealthChecks();
   try {
     await until(() => /client closed the connection before sending a request/.test(checked.log()), "a probe to arrive");
@@ -183,17 +183,17 @@ test("a HAProxy source's health check sends a PROXY v2 LOCAL header: passes agai
     ha_proxy_server: { host: "127.0.0.1", port: haproxy.port },
     ha_proxy_source_address: "192.0.2.55",
     health_check: spec,
-  });
-  assert.equal(await new HealthChecker(live, spec).checkNow(), true);
-  assert.equal(live.health.healthy, true);
+  }, { runtime });
+  assert.equal(await new ActiveCheck(live, spec).checkNow(), true);
+  assert.equal(live.suspension.healthy, true);
   const dead = new EgressSource("ha-dead", {
     ha_proxy_server: { host: "127.0.0.1", port: await findClosedPort() },
     ha_proxy_source_address: "192.0.2.55",
     health_check: spec,
-  });
-  assert.equal(await new HealthChecker(dead, spec).checkNow(), false);
-  assert.deepEqual([dead.health.healthy, dead.health.suspension()?.reason], [false, "HealthCheck"]);
-  dead.health.dispose();
+  }, { runtime });
+  assert.equal(await new ActiveCheck(dead, spec).checkNow(), false);
+  assert.deepEqual([dead.suspension.healthy, dead.suspension.current()?.reason], [false, "HealthCheck"]);
+  dead.suspension.dispose();
 });
 
 test("bytes an upstream sends right behind its CONNECT reply (a banner) reach the reader first", async () => {
@@ -213,7 +213,7 @@ test("bytes an upstream sends right behind its CONNECT reply (a banner) reach th
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   try {
     const port = (server.address() as { port: number }).port;
-    const source = new EgressSource("scripted", { socks5_proxy_server: { host: "127.0.0.1", port } });
+    const source = new EgressSource("scripted", { socks5_proxy_server: { host: "127.0.0.1", port } }, { runtime });
     const conn = await source.connect({ host: "192.0.2.25", port: 25 }, { timeout: 5 });
     assert.equal(new TextDecoder().decode((await conn.read())!), "220 mx.test ESMTP\r\n");
     conn.close();

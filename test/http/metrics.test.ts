@@ -8,6 +8,7 @@ import { type RunningProxy, startProxy } from "../helpers/proxy-process.ts";
 import { httpRequest } from "../helpers/http.ts";
 import { parseExposition, promtoolCheck, sample, scrapeUntil as scrapeUntilReady } from "../helpers/prometheus.ts";
 import { ipv4Request, rawConnect } from "../helpers/raw-client.ts";
+import { VERSION } from "../../src/cli/version.ts";
 import { METRICS } from "../../src/metrics/index.ts";
 import { type EchoTarget, startEchoTarget } from "../helpers/target.ts";
 
@@ -86,7 +87,7 @@ test("a tunnel moves every proxy metric: accepted, completed, bytes both ways, o
   const build = parseExposition(text).samples.filter((s) => s.name === "proxy_build_info");
   assert.equal(build.length, 1);
   assert.equal(build[0].value, 1);
-  assert.equal(build[0].labels.version, "0.1.0");
+  assert.equal(build[0].labels.version, VERSION);
   assert.equal(build[0].labels.runtime, runtime);
   assert.match(build[0].labels.runtime_version, /^\d+\.\d+\.\d+/);
   const start = sample(text, "process_start_time_seconds", {});

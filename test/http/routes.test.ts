@@ -8,6 +8,7 @@ import { validate } from "@scalar/openapi-parser";
 import { type RunningProxy, runCli, startProxy } from "../helpers/proxy-process.ts";
 import { httpRequest } from "../helpers/http.ts";
 import { parseExposition } from "../helpers/prometheus.ts";
+import { VERSION } from "../../src/cli/version.ts";
 
 let proxy: RunningProxy;
 let base: string;
@@ -48,7 +49,7 @@ test("GET /metrics.json: the same families as JSON", async () => {
   assert.ok(Array.isArray(body));
   const build = body.find((m) => m.name === "proxy_build_info");
   assert.equal(build?.type, "gauge");
-  assert.deepEqual(build?.values.map((v) => [v.value, v.labels.version, v.labels.runtime]), [[1, "0.1.0", runtime]]);
+  assert.deepEqual(build?.values.map((v) => [v.value, v.labels.version, v.labels.runtime]), [[1, VERSION, runtime]]);
   const text = parseExposition((await httpRequest(`${base}/metrics`)).body);
   assert.deepEqual(body.map((m) => m.name).sort(), [...text.families.keys()].sort());
 });
@@ -74,7 +75,7 @@ test("GET /api/status/v1: product, version, build, runtime, status, ISO 8601 sta
   const body = JSON.parse(r.body);
   assert.deepEqual(Object.keys(body), ["product", "version", "build", "runtime", "status", "started_at", "uptime_seconds"]);
   assert.equal(body.product, "proxy-server");
-  assert.equal(body.version, "0.1.0");
+  assert.equal(body.version, VERSION);
   assert.equal(typeof body.build, "string");
   assert.match(body.runtime, new RegExp(`^${runtime} \\d+\\.\\d+`));
   assert.equal(body.status, "operational");

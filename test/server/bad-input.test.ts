@@ -4,8 +4,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
 import { curl } from "../helpers/curl.ts";
+import { closedPort } from "../helpers/peers.ts";
 import { type RunningProxy, startProxy } from "../helpers/proxy-process.ts";
 import { ipv4Request, rawConnect } from "../helpers/raw-client.ts";
 import { type HttpTarget, startHttpTarget } from "../helpers/target.ts";
@@ -43,15 +43,6 @@ async function noAuthClient(p = port, host = "127.0.0.1") {
   c.send([5, 1, 0]);
   assert.deepEqual([...await c.read(2)], [5, 0]);
   return c;
-}
-
-/** A port on 127.0.0.1 that nothing listens on. */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const p = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
 }
 
 test("wrong version byte: the connection is closed without a reply", async () => {

@@ -1,12 +1,8 @@
 // Address handling: ATYP choice (RFC 1928 s5) and IPv6 text forms (RFC 5952).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  addressType,
-  ATYP,
-  decodeAddress,
-  encodeAddress,
-} from "../../src/socks5/index.ts";
+import { ATYP } from "../../src/socks5/index.ts";
+import { addressType, decodeAddress, encodeAddress } from "../../src/socks5/address.ts";
 import { bytes, hex } from "./helpers.ts";
 
 test("addressType: dotted-quad IPv4 is ATYP IPV4", () => {

@@ -5,7 +5,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   CMD,
-  encodeRequest,
   REP,
   Socks5ClientError,
   socks5ClientHandshake,
@@ -13,6 +12,7 @@ import {
   socks5Probe,
   Socks5ProtocolError,
 } from "../../src/socks5/index.ts";
+import { encodeRequest } from "../../src/socks5/codec.ts";
 import { bytes, hex, ScriptedProxy } from "./helpers.ts";
 
 const destination = { host: "mx.example.com", port: 25 };

@@ -18,8 +18,8 @@ import {
   encodeUsernamePasswordReply,
   METHOD,
   REP,
-  type Request,
 } from "../../src/socks5/index.ts";
+import type { Request } from "../../src/socks5/codec.ts";
 
 /** `read`/`write` of a `Conn` over a node:net socket. */
 function socketConn(socket: net.Socket): Pick<Conn, "read" | "write"> {
@@ -48,8 +48,9 @@ function socketConn(socket: net.Socket): Pick<Conn, "read" | "write"> {
 }
 
 /**
- * Serve one SOCKS5 session the way DESIGN.md describes negotiation
- * (USERNAME/PASSWORD preferred when offered), answer the CONNECT with
+ * Serve one SOCKS5 session negotiating as KumoMTA's proxy-server does
+ * (USERNAME/PASSWORD preferred when offered: perform_auth in
+ * crates/proxy-server/src/proxy_handler.rs), answer the CONNECT with
  * `connectRep`, then send a banner on success. Resolves with the request.
  */
 function serveOnce(

@@ -2,15 +2,13 @@
 // s3-6, RFC 1929 s2) and reports the message's own length when more follows.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { decodeGreeting, decodeRequest, decodeUsernamePasswordRequest } from "../../src/socks5/index.ts";
 import {
-  decodeGreeting,
   decodeMethodSelection,
   type Decoder,
   decodeReply,
-  decodeRequest,
   decodeUsernamePasswordReply,
-  decodeUsernamePasswordRequest,
-} from "../../src/socks5/index.ts";
+} from "../../src/socks5/codec.ts";
 import { bytes } from "./helpers.ts";
 
 const vectors: [string, Decoder<unknown>, Uint8Array][] = [

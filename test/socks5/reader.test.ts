@@ -7,10 +7,10 @@ import {
   decodeGreeting,
   decodeRequest,
   decodeUsernamePasswordRequest,
-  DEFAULT_MAX_BUFFERED,
   Socks5EofError,
   Socks5ProtocolError,
 } from "../../src/socks5/index.ts";
+import { DEFAULT_MAX_BUFFERED } from "../../src/socks5/reader.ts";
 import { bytes, ChunkConn, hex } from "./helpers.ts";
 
 const greeting = bytes(0x05, 0x02, 0x00, 0x02);

@@ -10,6 +10,7 @@
  */
 
 import * as v from "valibot";
+import { AccessRulesSchema, accessRefsCheck, DefaultActionSchema } from "./access.ts";
 import { duration } from "./duration.ts";
 import { HttpListenersSchema } from "./http-listener.ts";
 import { PoolsSchema } from "./pools.ts";
@@ -36,6 +37,8 @@ export const ConfigEntries = {
   sources: v.optional(SourcesSchema, {}),
   pools: v.optional(PoolsSchema, {}),
   sources_file: v.optional(SourcesFileSchema),
+  access_rules: v.optional(AccessRulesSchema, []),
+  default_action: v.optional(DefaultActionSchema, "allow"),
   log: v.optional(LogSchema, {}),
   shutdown_grace_period: v.optional(
     duration(
@@ -56,6 +59,7 @@ export const ConfigEntries = {
  */
 export const ConfigSchema = v.pipe(
   strictObject(ConfigEntries, "the proxy-server configuration"),
+  accessRefsCheck(),
   v.description(
     "Configuration of proxy-server, a SOCKS5 egress proxy and drop-in peer of " +
       "KumoMTA's KumoProxy. Keys follow KumoProxy's options.",

@@ -6,6 +6,7 @@
  */
 
 import * as v from "valibot";
+import { cidrList, connectionRate, positiveCount } from "./access.ts";
 import { listenAddress, listenKey } from "./address.ts";
 import { duration } from "./duration.ts";
 import { egressPoolKey } from "./pools.ts";
@@ -92,6 +93,32 @@ export const ProxyListenerSchema = v.pipe(strictObject({
   ),
   ...tlsEntries("SOCKS5 listener"),
   tcp_keepalive: TcpKeepAliveSchema,
+  allowed_clients: cidrList(
+    'Clients that may connect: IP addresses and CIDR blocks, IPv4 or IPv6 ("10.0.0.0/8", "2001:db8::/32"); ' +
+      "an IPv4-mapped IPv6 client (::ffff:a.b.c.d) matches its IPv4 form. Any other client is closed at " +
+      "accept, before a byte is read. Default: every client (a listener on a non-loopback address with " +
+      "neither allowed_clients nor require_auth is an open proxy and is logged as one). Dante: client pass.",
+    "leave allowed_clients out to allow every client",
+  ),
+  max_connections: positiveCount(
+    "connections",
+    "Most sessions open at once on this listener; past it a new connection is closed at accept " +
+      "(open sessions are not touched). Default: no limit.",
+  ),
+  max_connections_per_client: positiveCount(
+    "connections",
+    "Most sessions open at once on this listener from one client IP address; past it a new connection " +
+      "from that address is closed at accept. Default: no limit.",
+  ),
+  connection_rate: connectionRate(
+    'Most new connections per client IP address on this listener, "N/period" ("100/1s", "600/1m": N, ' +
+      "then an optional count and a unit s, m, h or d), with bursts of up to N; past it a new connection " +
+      "is closed at accept. Loaded as { limit, period } (period in seconds). Default: no limit.",
+  ),
+  idle_timeout: v.optional(duration(
+    'Close a tunnel when no byte has moved either way for this long, as a duration ("5m", "1h"), in ' +
+      'seconds once loaded. Absent or "0s": no limit.',
+  )),
 }, "a proxy listener"), tlsKeyPairCheck());
 
 /** `proxy_listeners`: one or more listeners, with distinct `listen` addresses. */

@@ -7,6 +7,7 @@
  */
 
 import * as v from "valibot";
+import { cidrList, positiveCount } from "./access.ts";
 import { got, utf8Length } from "./messages.ts";
 import { itemKeyPath, strictObject } from "./object.ts";
 import { egressPoolKey } from "./pools.ts";
@@ -74,6 +75,16 @@ export const UserSchema = v.pipe(
     egress_pool: egressPoolKey(
       "Name of a pool in pools for this user's CONNECTs without a preceding BIND; wins over the " +
         "listener's egress_pool.",
+    ),
+    source_addresses: cidrList(
+      "The source addresses this user may ask for with KumoMTA's BIND <source-ip>:0: IP addresses and " +
+        "CIDR blocks; a BIND of any other address answers REP 0x02. Default: any address.",
+      "leave source_addresses out to allow any source address",
+    ),
+    max_connections: positiveCount(
+      "connections",
+      "Most sessions of this user open at once; past it the user's next request is refused (REP 0x02). " +
+        "Default: no limit.",
     ),
   }, "a user ({ \"username\", \"password\" } or { \"username\", \"password_hash\" })"),
   v.rawCheck(({ dataset, addIssue }) => {

@@ -1,6 +1,6 @@
 /**
- * The health of one egress source: classified failures, the suspension
- * rules that turn them into a suspension (KumoMTA's
+ * The suspension state of one egress source: classified failures, the
+ * suspension rules that turn them into a suspension (KumoMTA's
  * `suspend_when_proxy_unhealthy` / `suspend_when_unplumbed`), manual and
  * health-check suspensions, and expiry by timer (no traffic needed).
  *
@@ -16,12 +16,12 @@
  *
  * @module
  */
-import { setTimeout as setTimer } from "node:timers";
 import { getLog } from "../log/index.ts";
+import { type Clock, type ClockTimer, SYSTEM_CLOCK } from "./clock.ts";
 import type { FailureKind } from "./errors.ts";
 import type { EgressObserver } from "./observer.ts";
 import type { SuspendRule } from "./spec.ts";
-import { RollingCount } from "./window.ts";
+import { RollingCount } from "./rolling-count.ts";
 
 const log = getLog("egress");
 
@@ -45,14 +45,14 @@ export interface ActiveSuspension {
   remaining: number;
 }
 
-/** Options of {@linkcode SourceHealth}. */
-export interface SourceHealthOptions {
+/** Options of {@linkcode SourceSuspension}. */
+export interface SourceSuspensionOptions {
   /** The source's `suspend_when_*` rules, by failure kind. */
   rules?: Partial<Record<FailureKind, SuspendRule>>;
   /** Receives the metric signals. */
   observer: EgressObserver;
-  /** Monotonic clock in milliseconds; default `performance.now()`. For tests. */
-  now?: () => number;
+  /** Time and timers for expiries and windows; default {@linkcode SYSTEM_CLOCK}. Tests pass one they advance. */
+  clock?: Clock;
 }
 
 /** Human text of a duration in seconds. */
@@ -61,25 +61,33 @@ export function formatSeconds(seconds: number): string {
   return `${Number(seconds.toFixed(3))}s`;
 }
 
-/** Suspension and failure bookkeeping of one source; see the module docs. */
-export class SourceHealth {
+/**
+ * Suspension and failure bookkeeping of one source, and whether it is
+ * healthy (not suspended, health check passing); see the module docs. Each
+ * `EgressSource` has one, as `source.suspension`.
+ */
+export class SourceSuspension {
   /** Name of the source (the `source` label). */
   readonly source: string;
   #rules: Partial<Record<FailureKind, SuspendRule>>;
   #observer: EgressObserver;
-  #now: () => number;
+  #clock: Clock;
   #failures: Record<FailureKind, RollingCount>;
   #windowSeconds: number;
   #state: { reason: string; expiresAt: number } | undefined;
-  #timer: ReturnType<typeof setTimer> | undefined;
+  #timer: ClockTimer | undefined;
   #checksUp = true;
   #healthy = true;
 
-  constructor(source: string, options: SourceHealthOptions) {
+  /**
+   * @param source the source's name (the `source` label of the observer calls)
+   * @param options its rules, the observer, and the clock
+   */
+  constructor(source: string, options: SourceSuspensionOptions) {
     this.source = source;
     this.#rules = options.rules ?? {};
     this.#observer = options.observer;
-    this.#now = options.now ?? (() => performance.now());
+    this.#clock = options.clock ?? SYSTEM_CLOCK;
     const periods = Object.values(this.#rules)
       .map((rule) => (rule && rule.trigger !== "Immediate" ? rule.trigger.period : 0))
       .filter((p) => p > 0);
@@ -91,10 +99,10 @@ export class SourceHealth {
   }
 
   /** The suspension in force, or `undefined`. */
-  suspension(): ActiveSuspension | undefined {
+  current(): ActiveSuspension | undefined {
     const state = this.#state;
     if (state === undefined) return undefined;
-    const remainingMs = state.expiresAt - this.#now();
+    const remainingMs = state.expiresAt - this.#clock.now();
     if (remainingMs <= 0) return undefined;
     return { reason: state.reason, remaining: remainingMs / 1000 };
   }
@@ -118,7 +126,7 @@ export class SourceHealth {
    * {@linkcode DEFAULT_FAILURE_WINDOW_SECONDS}.
    */
   failuresInWindow(): { count: number; windowSeconds: number } {
-    const now = this.#now();
+    const now = this.#clock.now();
     const count = this.#failures.ProxyUnhealthy.count(now, this.#windowSeconds) +
       this.#failures.Unplumbed.count(now, this.#windowSeconds);
     return { count, windowSeconds: this.#windowSeconds };
@@ -133,7 +141,7 @@ export class SourceHealth {
    * @returns whether a rule fired.
    */
   recordFailure(kind: FailureKind): boolean {
-    const now = this.#now();
+    const now = this.#clock.now();
     this.#failures[kind].add(now);
     this.#observer.connectionFailed(this.source, kind);
     const rule = this.#rules[kind];
@@ -149,7 +157,7 @@ export class SourceHealth {
    * module docs for the transitions.
    */
   suspend(reason: string, seconds: number, origin: SuspensionOrigin): void {
-    const now = this.#now();
+    const now = this.#clock.now();
     const expiresAt = now + seconds * 1000;
     const prior = this.#state;
     const fields = { source: this.source, reason, duration: formatSeconds(seconds) };
@@ -178,7 +186,7 @@ export class SourceHealth {
   clear(origin: Exclude<SuspensionOrigin, "rule">, onlyReason?: string): boolean {
     const state = this.#state;
     if (state === undefined || (onlyReason !== undefined && state.reason !== onlyReason)) return false;
-    const active = state.expiresAt > this.#now();
+    const active = state.expiresAt > this.#clock.now();
     // An operator's clear also forgets the health-check verdict: a failing
     // check takes the source down again on its next failure.
     if (origin === "admin") this.#checksUp = true;
@@ -206,7 +214,7 @@ export class SourceHealth {
 
   /** Stop the expiry timer (the state stays as it is). */
   dispose(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 
@@ -224,15 +232,13 @@ export class SourceHealth {
     this.dispose();
     const state = this.#state;
     if (state === undefined || !Number.isFinite(state.expiresAt)) return;
-    const delay = Math.min(Math.max(0, state.expiresAt - this.#now()), MAX_TIMER_MS);
-    const timer = setTimer(() => this.#expire(state), delay);
-    timer.unref?.();
-    this.#timer = timer;
+    const delay = Math.min(Math.max(0, state.expiresAt - this.#clock.now()), MAX_TIMER_MS);
+    this.#timer = this.#clock.setTimeout(() => this.#expire(state), delay);
   }
 
   #expire(state: { reason: string; expiresAt: number }): void {
     if (this.#state !== state) return;
-    if (state.expiresAt > this.#now()) {
+    if (state.expiresAt > this.#clock.now()) {
       this.#arm(); // a timer shorter than the suspension (very long durations)
       return;
     }
@@ -244,7 +250,7 @@ export class SourceHealth {
   }
 
   #updateHealthy(): void {
-    const healthy = this.#checksUp && this.suspension() === undefined;
+    const healthy = this.#checksUp && this.current() === undefined;
     if (healthy === this.#healthy) return;
     this.#healthy = healthy;
     this.#observer.healthChanged(this.source, healthy);

@@ -3,13 +3,19 @@
  * Backs the `{ Threshold = "N/period" }` trigger of KumoMTA's suspension
  * rules and the "failures in the current window" of the admin listing.
  *
+ * It keeps no clock of its own: every call is given `now`, in milliseconds
+ * of one monotonic clock (the `Clock.now()` of `SourceSuspension`:
+ * `performance.now()` for real, virtual time in tests). Only differences
+ * between those values matter, so any origin works, as long as one count is
+ * always fed from the same clock.
+ *
  * @module
  */
 
 /** Most timestamps kept; older ones are dropped first (bounds memory under a failure storm). */
 export const MAX_EVENTS = 10_000;
 
-/** Event timestamps (milliseconds), oldest first. */
+/** Events on a monotonic millisecond clock, oldest first; see the module docs. */
 export class RollingCount {
   #times: number[] = [];
   #keepMs: number;
@@ -19,14 +25,14 @@ export class RollingCount {
     this.#keepMs = keepSeconds * 1000;
   }
 
-  /** Record one event at `now` (milliseconds since the epoch). */
+  /** Record one event at `now` (monotonic milliseconds, the clock every call uses). */
   add(now: number): void {
     this.#prune(now);
     this.#times.push(now);
     if (this.#times.length > MAX_EVENTS) this.#times.splice(0, this.#times.length - MAX_EVENTS);
   }
 
-  /** Events in the `periodSeconds` before `now` (both in the units above). */
+  /** Events in the `periodSeconds` before `now` (monotonic milliseconds, as given to {@linkcode add}). */
   count(now: number, periodSeconds: number): number {
     this.#prune(now);
     const since = now - periodSeconds * 1000;

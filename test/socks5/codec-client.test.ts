@@ -5,20 +5,22 @@ import assert from "node:assert/strict";
 import {
   ATYP,
   CMD,
-  decodeMethodSelection,
-  decodeReply,
   decodeRequest,
-  decodeUsernamePasswordReply,
   decodeUsernamePasswordRequest,
-  encodeGreeting,
   encodeReply,
-  encodeRequest,
-  encodeUsernamePasswordRequest,
   METHOD,
   REP,
   Socks5ProtocolError,
   type SocksAddress,
 } from "../../src/socks5/index.ts";
+import {
+  decodeMethodSelection,
+  decodeReply,
+  decodeUsernamePasswordReply,
+  encodeGreeting,
+  encodeRequest,
+  encodeUsernamePasswordRequest,
+} from "../../src/socks5/codec.ts";
 import { bytes, hex } from "./helpers.ts";
 
 test("RFC 1928 s3: client greeting offering one and two methods", () => {

@@ -8,32 +8,47 @@
  *
  * @module
  */
-import { setTimeout as setTimer } from "node:timers";
 import { getLog } from "../log/index.ts";
+import { type Clock, type ClockTimer, SYSTEM_CLOCK } from "./clock.ts";
 import type { EgressSource } from "./source.ts";
 import type { HealthCheckSpec } from "./spec.ts";
 
 const log = getLog("egress");
 
-/** Runs the health checks of one source until stopped. */
-export class HealthChecker {
+/** What an {@linkcode ActiveCheck} uses of a source: its name, its probe and its suspension state. */
+export type CheckedSource = Pick<EgressSource, "name" | "probe" | "suspension">;
+
+/** Options of {@linkcode ActiveCheck}. */
+export interface ActiveCheckOptions {
+  /** Schedules the checks every `interval`; default {@linkcode SYSTEM_CLOCK}. Tests pass one they advance. */
+  clock?: Clock;
+}
+
+/**
+ * Runs the active health checks of one source (its `health_check`) until
+ * stopped, and feeds their verdict to the source's suspension state.
+ */
+export class ActiveCheck {
   /** The source checked. */
-  readonly source: EgressSource;
+  readonly source: CheckedSource;
   /** Interval, timeout (seconds), fall and rise. */
   readonly spec: Readonly<HealthCheckSpec>;
   #failures = 0;
   #successes = 0;
-  #timer: ReturnType<typeof setTimer> | undefined;
+  #clock: Clock;
+  #timer: ClockTimer | undefined;
   #running: Promise<void> | undefined;
   #stopped = true;
 
   /**
    * @param source a SOCKS5 or HAProxy source
    * @param spec the check's settings (the source's `health_check`)
+   * @param options the clock that spaces the checks
    */
-  constructor(source: EgressSource, spec: HealthCheckSpec) {
+  constructor(source: CheckedSource, spec: HealthCheckSpec, options: ActiveCheckOptions = {}) {
     this.source = source;
     this.spec = spec;
+    this.#clock = options.clock ?? SYSTEM_CLOCK;
   }
 
   /** Start checking: the first check runs after one `interval`. Idempotent. */
@@ -46,8 +61,17 @@ export class HealthChecker {
   /** Stop checking; resolves once a check in progress has ended. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
+    await this.#running;
+  }
+
+  /**
+   * Resolves once the scheduled check in progress, if any, has been applied
+   * and the next one scheduled; at once when none is running. With a manual
+   * clock: advance it past the interval, then await this.
+   */
+  async settled(): Promise<void> {
     await this.#running;
   }
 
@@ -65,28 +89,28 @@ export class HealthChecker {
       passed = false;
       why = error instanceof Error ? error.message : String(error);
     }
-    const health = this.source.health;
+    const state = this.source.suspension;
     if (passed) {
       this.#failures = 0;
       this.#successes++;
-      if (!health.checksUp && this.#successes >= this.spec.rise) {
+      if (!state.checksUp && this.#successes >= this.spec.rise) {
         log.info("egress source {source} health check passed {count} times: up", {
           source: this.source.name,
           count: this.#successes,
         });
-        health.setChecksUp(true);
+        state.setChecksUp(true);
       }
     } else {
       this.#successes = 0;
       this.#failures++;
       log.debug("egress source {source} health check failed: {error}", { source: this.source.name, error: why });
-      if (health.checksUp && this.#failures >= this.spec.fall) {
+      if (state.checksUp && this.#failures >= this.spec.fall) {
         log.warn("egress source {source} health check failed {count} times: down ({error})", {
           source: this.source.name,
           count: this.#failures,
           error: why,
         });
-        health.setChecksUp(false);
+        state.setChecksUp(false);
       }
     }
     return passed;
@@ -94,14 +118,12 @@ export class HealthChecker {
 
   #schedule(): void {
     if (this.#stopped) return;
-    const timer = setTimer(() => {
+    this.#timer = this.#clock.setTimeout(() => {
       this.#timer = undefined;
       this.#running = this.checkNow().then(() => {
         this.#running = undefined;
         this.#schedule();
       });
     }, this.spec.interval * 1000);
-    timer.unref?.();
-    this.#timer = timer;
   }
 }
