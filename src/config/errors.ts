@@ -135,7 +135,10 @@ export type Locate = (path: string) => { line: number; column: number } | undefi
  * @param locators file name -> where paths are in that file's text
  * @returns new problem objects, in the same order
  */
-export function withPositions(problems: readonly ConfigProblem[], locators: ReadonlyMap<string, Locate>): ConfigProblem[] {
+export function withPositions(
+  problems: readonly ConfigProblem[],
+  locators: ReadonlyMap<string, Locate>,
+): ConfigProblem[] {
   return problems.map((problem) => {
     const position = problem.line === undefined ? locators.get(problem.file)?.(problem.path) : undefined;
     return position === undefined ? problem : { ...problem, line: position.line, column: position.column };

@@ -7,7 +7,7 @@
 
 import * as v from "valibot";
 import { mergeEgress } from "./egress-refs.ts";
-import { type ConfigProblem, ConfigError, issuesToProblems, type Locate, withPositions } from "./errors.ts";
+import { ConfigError, type ConfigProblem, issuesToProblems, type Locate, withPositions } from "./errors.ts";
 import type { ConfigIo } from "./io.ts";
 import { documentProblems, parseJson } from "./json.ts";
 import { type Config, ConfigSchema } from "./schema/index.ts";

@@ -77,23 +77,28 @@ test("durations in KumoMTA's forms become seconds", async () => {
 });
 
 test("every duration unit spelling is read by parse-duration to its length; other spellings are refused", () => {
-  const length: Record<string, number> = {
-    ns: 1e-9, nanosec: 1e-9, nanosecs: 1e-9, nanosecond: 1e-9, nanoseconds: 1e-9,
-    us: 1e-6, "µs": 1e-6, microsec: 1e-6, microsecs: 1e-6, microsecond: 1e-6, microseconds: 1e-6,
-    ms: 1e-3, millisec: 1e-3, millisecs: 1e-3, millisecond: 1e-3, milliseconds: 1e-3,
-    s: 1, sec: 1, secs: 1, second: 1, seconds: 1,
-    m: 60, min: 60, mins: 60, minute: 60, minutes: 60,
-    h: 3600, hr: 3600, hrs: 3600, hour: 3600, hours: 3600,
-    d: 86400, day: 86400, days: 86400,
-    w: 604800, week: 604800, weeks: 604800,
-  };
-  const spellings = DURATION_UNITS.flatMap((unit) => unit.endsWith("s?") ? [unit.slice(0, -1), unit.slice(0, -2)] : [unit]);
+  const groups: [number, string[]][] = [
+    [1e-9, ["ns", "nanosec", "nanosecs", "nanosecond", "nanoseconds"]],
+    [1e-6, ["us", "µs", "microsec", "microsecs", "microsecond", "microseconds"]],
+    [1e-3, ["ms", "millisec", "millisecs", "millisecond", "milliseconds"]],
+    [1, ["s", "sec", "secs", "second", "seconds"]],
+    [60, ["m", "min", "mins", "minute", "minutes"]],
+    [3600, ["h", "hr", "hrs", "hour", "hours"]],
+    [86400, ["d", "day", "days"]],
+    [604800, ["w", "week", "weeks"]],
+  ];
+  const length = Object.fromEntries(groups.flatMap(([seconds, units]) => units.map((unit) => [unit, seconds])));
+  const spellings = DURATION_UNITS.flatMap((unit) =>
+    unit.endsWith("s?") ? [unit.slice(0, -1), unit.slice(0, -2)] : [unit]
+  );
   assert.deepEqual(spellings.sort(), Object.keys(length).sort());
   for (const [unit, seconds] of Object.entries(length)) {
     assert.equal(parseDurationSeconds(`2${unit}`), Math.round(2 * seconds * 1e9) / 1e9, unit);
   }
   // parse-duration alone would take these (months, years, upper case); the grammar does not.
-  for (const text of ["5M", "5S", "5mo", "5y", "5year", "5wk", "5 parsecs", "5"]) assert.equal(parseDurationSeconds(text), undefined, text);
+  for (const text of ["5M", "5S", "5mo", "5y", "5year", "5wk", "5 parsecs", "5"]) {
+    assert.equal(parseDurationSeconds(text), undefined, text);
+  }
 });
 
 test("listen addresses are parsed, IPv6 without brackets, the text kept as written", async () => {
