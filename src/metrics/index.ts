@@ -24,4 +24,3 @@ export {
 } from "./registry.ts";
 export { MetricsObserver, type MetricsObserverOptions } from "./observer.ts";
 export { EgressMetricsObserver } from "./egress-observer.ts";
-export { LruKeys } from "./lru.ts";

@@ -3,7 +3,7 @@
 // the outbound-destination cap drops the least recently used series.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { LruKeys, METRICS, MetricsObserver, ProxyMetrics } from "../../src/metrics/index.ts";
+import { METRICS, MetricsObserver, ProxyMetrics } from "../../src/metrics/index.ts";
 import { parseExposition, promtoolCheck, sample } from "../helpers/prometheus.ts";
 
 const runtime = { name: "Deno" in globalThis ? "deno" : "bun", version: "1.2.3" };
@@ -78,17 +78,20 @@ test("the outbound destination cap keeps the most recently used series", async (
   assert.equal(sample(text, "proxy_outbound_destinations_evicted_total", {}), 2);
 });
 
-test("LruKeys evicts the least recently used key, not the oldest inserted", () => {
-  const evicted: string[] = [];
-  const lru = new LruKeys<string>(2, (k) => evicted.push(k));
-  lru.touch("a");
-  lru.touch("b");
-  lru.touch("a");
-  lru.touch("c");
-  lru.touch("d");
-  assert.deepEqual(evicted, ["b", "a"]);
-  assert.equal(lru.size, 2);
-  assert.throws(() => new LruKeys(0, () => {}), RangeError);
+test("the outbound cap evicts the least recently used series, not the oldest inserted; the cap is at least 1", async () => {
+  const metrics = new ProxyMetrics({ version: "1", runtime, processMetrics: false });
+  const o = new MetricsObserver(metrics, { listeners: ["l"], maxOutboundDestinations: 2 });
+  const kept = async () =>
+    parseExposition(await metrics.registry.metrics()).samples
+      .filter((s) => s.name === "proxy_outbound_connections_total").map((s) => s.labels.destination).sort();
+  for (const d of ["a", "b", "a", "c"]) o.outbound("l", d);
+  assert.deepEqual(await kept(), ["a", "c"]);
+  o.outbound("l", "d");
+  assert.deepEqual(await kept(), ["c", "d"]);
+  assert.equal(sample(await metrics.registry.metrics(), "proxy_outbound_destinations_evicted_total", {}), 2);
+  for (const bad of [0, 1.5]) {
+    assert.throws(() => new MetricsObserver(metrics, { listeners: [], maxOutboundDestinations: bad }), RangeError);
+  }
 });
 
 test("metadata lists every metric with name, type, help and labels", () => {
