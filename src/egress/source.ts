@@ -22,7 +22,7 @@
  */
 import { getLog } from "../log/index.ts";
 import { getRuntime } from "../runtime/index.ts";
-import { resolveHost } from "../runtime/resolve.ts";
+import { resolveHost } from "../runtime/node/resolve.ts";
 import { type Conn, formatHostPort, type Runtime, timeoutSignal } from "../runtime/index.ts";
 import {
   Socks5ClientError,

@@ -15,8 +15,8 @@
  * @module
  */
 
-import { bunRuntime } from "./bun.ts";
-import { denoRuntime } from "./deno.ts";
+import { bunRuntime } from "./bun/runtime.ts";
+import { denoRuntime } from "./deno/runtime.ts";
 import type { Runtime } from "./types.ts";
 
 export * from "./types.ts";

@@ -1,8 +1,8 @@
 /**
  * The runtime interface: the small set of operations proxy-server needs from
  * its host runtime (Deno or Bun). Everything else in `src/` talks to the
- * runtime through this interface only; `src/runtime/deno.ts` and
- * `src/runtime/bun.ts` implement it, and `src/runtime/index.ts` picks one once
+ * runtime through this interface only; `src/runtime/deno/` and
+ * `src/runtime/bun/` implement it, and `src/runtime/index.ts` picks one once
  * at start. Modelled on Hono's `src/adapter/*` folders.
  *
  * @module

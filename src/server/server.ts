@@ -6,7 +6,7 @@
  * @module
  */
 import { type Conn, formatHostPort, type Listener, type NetAddr, NetError, type Runtime } from "../runtime/index.ts";
-import { probeBind as probeBind_ } from "../runtime/bind-probe.ts";
+import { probeBind as probeBind_ } from "../runtime/node/bind-probe.ts";
 import { getLog } from "../log/index.ts";
 import { listenerTls } from "../tls/index.ts";
 import { UserStore, type UserEntry } from "./auth.ts";

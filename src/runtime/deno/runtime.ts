@@ -1,23 +1,23 @@
 /**
  * The {@linkcode Runtime} for Deno: `Deno.listen` / `Deno.listenTls` /
- * `Deno.connect` on the data path (see `deno-conn.ts`), `Deno.*` for
+ * `Deno.connect` on the data path (see `conn.ts`), `Deno.*` for
  * signals, files, env, exit and args.
  *
  * `Deno.connect` cannot bind a local address, so a connect with
  * `localAddress` falls back to `node:net` (`net.connect({ host, port,
- * localAddress })`), wrapped into the same `Conn` interface by `node-net.ts`;
+ * localAddress })`), wrapped into the same `Conn` interface by `../node/conn.ts`;
  * outbound TLS uses `node:tls` the same way.
  *
  * @module
  */
 
-import { DenoConn } from "./deno-conn.ts";
-import { nodeConnect } from "./node-net.ts";
-import { raceAbort } from "./deadline.ts";
-import { toNetError } from "./net-error.ts";
-import { handshakeTimeoutError, handshakeTimeoutMs, reportHandshakeError } from "./tls-handshake.ts";
-import type { Conn, ConnectOptions, Listener, ListenOptions, Runtime, SignalName } from "./types.ts";
-import { denoServeHttp } from "./deno-http.ts";
+import { DenoConn } from "./conn.ts";
+import { nodeConnect } from "../node/conn.ts";
+import { raceAbort } from "../deadline.ts";
+import { toNetError } from "../errors.ts";
+import { handshakeTimeoutError, handshakeTimeoutMs, reportHandshakeError } from "../tls-handshake.ts";
+import type { Conn, ConnectOptions, Listener, ListenOptions, Runtime, SignalName } from "../types.ts";
+import { denoServeHttp } from "./serve-http.ts";
 
 /** Pause (milliseconds) after a failed accept (e.g. EMFILE) before retrying. */
 const ACCEPT_RETRY_MS = 50;
