@@ -20,6 +20,7 @@ import { denoRuntime } from "./deno/runtime.ts";
 import type { Runtime } from "./types.ts";
 
 export * from "./types.ts";
+export { NetError } from "./errors.ts";
 export * from "./address.ts";
 export { raceAbort, StepTimeoutError, timeoutSignal, withTimeout } from "./deadline.ts";
 

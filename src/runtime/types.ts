@@ -8,30 +8,14 @@
  * @module
  */
 
+import type { NetError } from "./errors.ts";
+
 /** An IP endpoint. `host` is an IP literal without brackets. */
 export interface NetAddr {
   /** IP literal, e.g. `"127.0.0.1"` or `"::1"` (no brackets). */
   host: string;
   /** TCP port, 0-65535. */
   port: number;
-}
-
-/**
- * Error raised by {@linkcode Runtime.connect}, {@linkcode Runtime.listen} and
- * {@linkcode Conn} I/O. `code` is normalised to the POSIX errno name on both
- * runtimes (`"ECONNREFUSED"`, `"ENETUNREACH"`, `"EHOSTUNREACH"`,
- * `"ETIMEDOUT"`, `"EADDRNOTAVAIL"`, `"EADDRINUSE"`, `"ECONNRESET"`,
- * `"EPIPE"`, `"ENOTFOUND"` for a failed name lookup, `"EINVAL"`), or
- * `"EUNKNOWN"` when the runtime gave nothing recognisable.
- */
-export class NetError extends Error {
-  /** POSIX errno name, see the class description. */
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "NetError";
-    this.code = code;
-  }
 }
 
 /** TLS material for a listener: PEM text, not file paths. */

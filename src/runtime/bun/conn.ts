@@ -23,8 +23,8 @@
 
 import type { BunSocket, BunSocketHandler } from "./api.ts";
 import { pullPipe } from "../pipe.ts";
-import { toNetError } from "../errors.ts";
-import { type Conn, type KeepAlive, type NetAddr, NetError } from "../types.ts";
+import { NetError, toNetError } from "../errors.ts";
+import type { Conn, KeepAlive, NetAddr } from "../types.ts";
 
 /** Pull-mode queue size (bytes) above which the socket is paused. */
 export const PULL_HIGH_WATER = 64 * 1024;

@@ -13,18 +13,10 @@ import { connectFromSource } from "./bound-connect.ts";
 import { BunConn } from "./conn.ts";
 import { isIpLiteral } from "../address.ts";
 import { raceAbort } from "../deadline.ts";
-import { toNetError } from "../errors.ts";
+import { NetError, toNetError } from "../errors.ts";
 import { nodeConnect } from "../node/conn.ts";
 import { handshakeTimeoutError, handshakeTimeoutMs, reportHandshakeError } from "../tls-handshake.ts";
-import {
-  type Conn,
-  type ConnectOptions,
-  type Listener,
-  type ListenOptions,
-  NetError,
-  type Runtime,
-  type SignalName,
-} from "../types.ts";
+import type { Conn, ConnectOptions, Listener, ListenOptions, Runtime, SignalName } from "../types.ts";
 import { bunServeHttp } from "./serve-http.ts";
 
 /** Handlers for every `Bun.connect` socket: wrap the socket at open. */

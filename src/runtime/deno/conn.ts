@@ -15,8 +15,8 @@
 
 import { pullPipe } from "../pipe.ts";
 import { NodeConn } from "../node/conn.ts";
-import { toNetError } from "../errors.ts";
-import { type Conn, type KeepAlive, type NetAddr, NetError } from "../types.ts";
+import { NetError, toNetError } from "../errors.ts";
+import type { Conn, KeepAlive, NetAddr } from "../types.ts";
 
 /** Buffer size (bytes) of an idle or interactive pipe direction. */
 export const PIPE_BUFFER_SMALL = 1024;

@@ -11,7 +11,7 @@
  */
 import { createSocket } from "node:dgram";
 import { isIP } from "node:net";
-import { NetError } from "../types.ts";
+import { NetError } from "../errors.ts";
 
 /** How long a successful probe is trusted, seconds. */
 export const PROBE_CACHE_SECONDS = 10;

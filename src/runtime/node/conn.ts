@@ -18,9 +18,9 @@ import net from "node:net";
 import tls from "node:tls";
 import { isIpLiteral } from "../address.ts";
 import { raceAbort } from "../deadline.ts";
-import { abortError, toNetError } from "../errors.ts";
+import { abortError, NetError, toNetError } from "../errors.ts";
 import { pullPipe } from "../pipe.ts";
-import { type Conn, type ConnectOptions, type KeepAlive, type NetAddr, NetError } from "../types.ts";
+import type { Conn, ConnectOptions, KeepAlive, NetAddr } from "../types.ts";
 
 /** Pull-mode queue size (bytes) above which the socket is paused. */
 export const NODE_PULL_HIGH_WATER = 64 * 1024;
