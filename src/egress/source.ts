@@ -22,7 +22,6 @@
  */
 import { getLog } from "../log/index.ts";
 import { getRuntime } from "../runtime/index.ts";
-import { resolveHost } from "../runtime/node/resolve.ts";
 import { type Conn, formatHostPort, type Runtime, timeoutSignal } from "../runtime/index.ts";
 import {
   Socks5ClientError,
@@ -133,7 +132,7 @@ export class EgressSource {
     this.kind = sourceKind(spec);
     this.#runtime = options.runtime;
     this.#observer = options.observer ?? NULL_EGRESS_OBSERVER;
-    this.#resolve = options.resolve ?? resolveHost;
+    this.#resolve = options.resolve ?? ((host, family) => this.#rt.resolve(host, family));
     this.health = new SourceHealth(name, {
       observer: this.#observer,
       rules: {

@@ -238,6 +238,36 @@ export interface Runtime {
    */
   serveHttp(options: ServeHttpOptions, handler: HttpHandler): Promise<HttpServer>;
   /**
+   * Every IP address of `host`, in the system resolver's order, so that each
+   * can be tried in turn (KumoMTA resolves `socks5_proxy_server` /
+   * `ha_proxy_server` names at connection time): `[host]` itself for an IP
+   * literal (brackets removed), else the answers of `node:dns` `lookup`
+   * (which honours `/etc/hosts`), de-duplicated. `family` 4 or 6 keeps only
+   * that family's answers; 0 (the default) keeps both. Rejects with
+   * {@linkcode NetError} `ENOTFOUND` when there is no (matching) address.
+   *
+   * @example
+   * ```ts
+   * const [first] = await getRuntime().resolve("localhost", 4); // "127.0.0.1"
+   * ```
+   */
+  resolve(host: string, family?: 0 | 4 | 6): Promise<string[]>;
+  /**
+   * Resolve when the local IP `address` can be bound on this host (the check
+   * behind KumoMTA's `BIND <source-ip>:0`): a UDP socket is bound to
+   * `<address>:0` and closed. Successes are cached for a few seconds, in a
+   * cache of bounded size. Rejects with {@linkcode NetError}: `EINVAL` for a
+   * string that is not an IP literal, `EADDRNOTAVAIL` (or the kernel's own
+   * code) when the host lacks the address.
+   *
+   * @example
+   * ```ts
+   * await getRuntime().probeBind("127.0.0.1"); // resolves
+   * await getRuntime().probeBind("192.0.2.1"); // rejects EADDRNOTAVAIL
+   * ```
+   */
+  probeBind(address: string): Promise<void>;
+  /**
    * What {@linkcode Conn.setKeepAlive} cannot do on this runtime, one short
    * sentence each (empty when everything applies). The server logs them in
    * one start-up notice when `tcp_keepalive` is enabled.

@@ -15,6 +15,8 @@ import { isIpLiteral } from "../address.ts";
 import { raceAbort } from "../deadline.ts";
 import { NetError, toNetError } from "../errors.ts";
 import { nodeConnect } from "../node/conn.ts";
+import { probeBind } from "../node/bind-probe.ts";
+import { resolveHost } from "../node/resolve.ts";
 import { handshakeTimeoutError, handshakeTimeoutMs, reportHandshakeError } from "../tls-handshake.ts";
 import type { Conn, ConnectOptions, Listener, ListenOptions, Runtime, SignalName } from "../types.ts";
 import { bunServeHttp } from "./serve-http.ts";
@@ -160,6 +162,8 @@ export const bunRuntime: Runtime = {
   listen,
   connect,
   serveHttp: bunServeHttp,
+  resolve: resolveHost,
+  probeBind,
   keepAliveLimits: [
     "the keep-alive interval and retries cannot be set on Bun (the kernel's " +
     "net.ipv4.tcp_keepalive_intvl and tcp_keepalive_probes apply)",

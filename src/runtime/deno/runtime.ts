@@ -13,6 +13,8 @@
 
 import { DenoConn } from "./conn.ts";
 import { nodeConnect } from "../node/conn.ts";
+import { probeBind } from "../node/bind-probe.ts";
+import { resolveHost } from "../node/resolve.ts";
 import { raceAbort } from "../deadline.ts";
 import { toNetError } from "../errors.ts";
 import { handshakeTimeoutError, handshakeTimeoutMs, reportHandshakeError } from "../tls-handshake.ts";
@@ -150,6 +152,8 @@ export const denoRuntime: Runtime = {
   listen,
   connect,
   serveHttp: denoServeHttp,
+  resolve: resolveHost,
+  probeBind,
   keepAliveLimits: [
     "the keep-alive time cannot be set on Deno's own sockets: accepted TCP connections and " +
     "outbound ones without a source address keep the kernel's net.ipv4.tcp_keepalive_time",
