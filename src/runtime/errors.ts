@@ -53,14 +53,21 @@ const DENO_ERROR_NAMES: Record<string, string> = {
 
 /** Linux errno numbers (as in Deno's "(os error N)" messages) mapped to names. */
 const LINUX_ERRNO: Record<number, string> = {
+  1: "EPERM",
+  9: "EBADF",
+  12: "ENOMEM",
   13: "EACCES",
   22: "EINVAL",
+  23: "ENFILE",
+  24: "EMFILE",
   32: "EPIPE",
+  71: "EPROTO",
   98: "EADDRINUSE",
   99: "EADDRNOTAVAIL",
   101: "ENETUNREACH",
   103: "ECONNABORTED",
   104: "ECONNRESET",
+  105: "ENOBUFS",
   107: "ENOTCONN",
   110: "ETIMEDOUT",
   111: "ECONNREFUSED",

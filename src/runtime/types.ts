@@ -49,6 +49,17 @@ export interface ListenOptions {
    * is already closed. Must not throw. TLS only.
    */
   onTlsHandshakeError?: (error: NetError, remoteAddr: NetAddr) => void;
+  /**
+   * Called with the errno name of each failed accept (e.g. `"ENOTCONN"` for
+   * a connection reset before it was accepted, `"EMFILE"` when the process
+   * is out of descriptors), so that the caller can count them. A failure
+   * that concerns one connection closes it and accepting goes on at once;
+   * one of the listener itself (`EMFILE`, `ENFILE`, ...) pauses accepting
+   * with a bounded backoff (10 ms doubling to 1 s). Must not throw.
+   * Deno only: Bun accepts inside its own event loop and reports no accept
+   * error to JavaScript, so this is never called there.
+   */
+  onAcceptError?: (code: string) => void;
 }
 
 /**

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { acceptLoop } from "./accept.ts";
 import { DenoConn } from "./conn.ts";
 import { nodeConnect } from "../node/conn.ts";
 import { probeBind } from "../node/bind-probe.ts";
@@ -20,9 +21,6 @@ import { toNetError } from "../errors.ts";
 import { handshakeTimeoutError, handshakeTimeoutMs, reportHandshakeError } from "../tls-handshake.ts";
 import type { Conn, ConnectOptions, Listener, ListenOptions, Runtime, SignalName } from "../types.ts";
 import { denoServeHttp } from "./serve-http.ts";
-
-/** Pause (milliseconds) after a failed accept (e.g. EMFILE) before retrying. */
-const ACCEPT_RETRY_MS = 50;
 
 /**
  * Finish a TLS connection's handshake before handing it to `onConn`; a
@@ -60,28 +58,6 @@ async function afterHandshake(c: Deno.TlsConn, options: ListenOptions, onConn: (
   if (!timedOut) onConn(new DenoConn(c));
 }
 
-/** Accept connections until the listener closes; transient errors are retried. */
-async function acceptLoop(
-  l: Deno.Listener<Deno.TcpConn | Deno.TlsConn>,
-  options: ListenOptions,
-  onConn: (conn: Conn) => void,
-  isClosed: () => boolean,
-): Promise<void> {
-  for (;;) {
-    let c: Deno.TcpConn | Deno.TlsConn;
-    try {
-      c = await l.accept();
-    } catch (e) {
-      if (isClosed() || e instanceof Deno.errors.BadResource) return;
-      await new Promise((r) => setTimeout(r, ACCEPT_RETRY_MS));
-      if (isClosed()) return;
-      continue;
-    }
-    if (options.tls) void afterHandshake(c as Deno.TlsConn, options, onConn);
-    else onConn(new DenoConn(c));
-  }
-}
-
 /** Deno's `listen`/`listenTls` with a background accept loop. */
 function listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
   let l: Deno.Listener<Deno.TcpConn | Deno.TlsConn>;
@@ -94,7 +70,14 @@ function listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<L
     return Promise.reject(toNetError(e));
   }
   let closed = false;
-  const done = acceptLoop(l, options, onConn, () => closed);
+  const done = acceptLoop(
+    () => l.accept(),
+    (c) => {
+      if (options.tls) void afterHandshake(c as Deno.TlsConn, options, onConn);
+      else onConn(new DenoConn(c));
+    },
+    { isClosed: () => closed, onAcceptError: options.onAcceptError },
+  );
   const a = l.addr as Deno.NetAddr;
   return Promise.resolve({
     addr: { host: a.hostname, port: a.port },
