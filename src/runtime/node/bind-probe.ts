@@ -1,6 +1,6 @@
 /**
  * A cheap check that a local address can be bound, for KumoMTA's
- * `BIND <source-ip>:0` ({@linkcode Runtime.probeBind}). Neither runtime can
+ * `BIND <source-ip>:0` (`Runtime.probeBind`). Neither runtime can
  * create a bound but unconnected TCP socket, so the probe binds a UDP socket
  * (`node:dgram`, in both runtimes) to `<address>:0`: the kernel applies the
  * same "is this address local?" rule to both protocols and answers
@@ -18,7 +18,6 @@ import { createSocket } from "node:dgram";
 import { isIP } from "node:net";
 import { LRUCache } from "lru-cache";
 import { NetError } from "../errors.ts";
-import type { Runtime } from "../types.ts";
 
 /** How long a successful probe is trusted, seconds. */
 export const PROBE_CACHE_SECONDS = 10;
@@ -44,7 +43,7 @@ export interface BindProbeOptions {
 
 /** A bind probe with its cache, as made by {@linkcode createBindProbe}. */
 export interface BindProbe {
-  /** See {@linkcode Runtime.probeBind}. */
+  /** See `Runtime.probeBind`. */
   probe(address: string): Promise<void>;
   /** Addresses currently cached (successes not yet expired or evicted). */
   readonly size: number;
@@ -107,7 +106,7 @@ const shared = createBindProbe();
 
 /**
  * Resolve when `address` (an IP literal) can be bound on this host; the
- * implementation of {@linkcode Runtime.probeBind} on both runtimes.
+ * implementation of `Runtime.probeBind` on both runtimes.
  *
  * @example
  * ```ts
