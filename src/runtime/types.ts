@@ -279,6 +279,19 @@ export interface Runtime {
    */
   probeBind(address: string): Promise<void>;
   /**
+   * The path of a file embedded in this executable whose name matches
+   * `pattern` (a `bun build --compile` binary carries extra entry points as
+   * embedded files, under `/$bunfs/root/`); `undefined` when running from
+   * source, when nothing matches, and on Deno (whose `deno compile`
+   * includes files at their own paths).
+   *
+   * @example
+   * ```ts
+   * getRuntime().embeddedFilePath(/^glue(-[0-9a-z]+)?\.wasm$/); // "/$bunfs/root/glue-ab12.wasm" in a binary
+   * ```
+   */
+  embeddedFilePath(pattern: RegExp): string | undefined;
+  /**
    * What {@linkcode Conn.setKeepAlive} cannot do on this runtime, one short
    * sentence each (empty when everything applies). The server logs them in
    * one start-up notice when `tcp_keepalive` is enabled.

@@ -164,6 +164,11 @@ export const bunRuntime: Runtime = {
   serveHttp: bunServeHttp,
   resolve: resolveHost,
   probeBind,
+  embeddedFilePath(pattern: RegExp): string | undefined {
+    const file = (bunGlobal() as unknown as { embeddedFiles?: ReadonlyArray<{ name?: string }> }).embeddedFiles
+      ?.find((f) => pattern.test(f.name ?? ""));
+    return file?.name === undefined ? undefined : `/$bunfs/root/${file.name}`;
+  },
   keepAliveLimits: [
     "the keep-alive interval and retries cannot be set on Bun (the kernel's " +
     "net.ipv4.tcp_keepalive_intvl and tcp_keepalive_probes apply)",

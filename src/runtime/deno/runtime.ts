@@ -137,6 +137,7 @@ export const denoRuntime: Runtime = {
   serveHttp: denoServeHttp,
   resolve: resolveHost,
   probeBind,
+  embeddedFilePath: () => undefined,
   keepAliveLimits: [
     "the keep-alive time cannot be set on Deno's own sockets: accepted TCP connections and " +
     "outbound ones without a source address keep the kernel's net.ipv4.tcp_keepalive_time",
