@@ -10,7 +10,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { ipRestriction } from "hono/ip-restriction";
-import { getLog } from "../log/index.ts";
+import { getLog, rateLimited } from "../log/index.ts";
 import type { HttpEnv, HttpListenerSettings, HttpServices, RouteContext } from "./context.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { docsRoutes } from "./routes/docs.ts";
@@ -19,6 +19,9 @@ import { healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 
 const log = getLog("http");
+
+/** Seconds between two "refused" lines of one client address. */
+export const REFUSED_LOG_INTERVAL_SECONDS = 60;
 
 /** The route modules, in the order their routes appear in the OpenAPI document. */
 const ROUTES: readonly ((app: Hono<HttpEnv>, ctx: RouteContext) => void)[] = [
@@ -35,7 +38,8 @@ const ROUTES: readonly ((app: Hono<HttpEnv>, ctx: RouteContext) => void)[] = [
  * the runtime's `info.remoteAddr` becomes `c.env.remoteAddr`.
  *
  * Answers: 403 (text) to a client outside `settings.trusted_hosts` on every
- * path; 413 (text) to a body over `settings.request_body_limit` bytes; 404
+ * path (logged at WARN, once per client address per minute, with the count
+ * of refusals in between); 413 (text) to a body over `settings.request_body_limit` bytes; 404
  * (text) for unknown paths; 400 (JSON `{ error }`) for a malformed JSON body.
  *
  * @param services the service-wide state (metrics, health, identity)
@@ -48,6 +52,8 @@ const ROUTES: readonly ((app: Hono<HttpEnv>, ctx: RouteContext) => void)[] = [
  */
 export function createApp(services: HttpServices, settings: HttpListenerSettings): Hono<HttpEnv> {
   const app = new Hono<HttpEnv>();
+  // Per listener: a client refused by one listener's trusted_hosts is news on another.
+  const refused = rateLimited(log, REFUSED_LOG_INTERVAL_SECONDS);
   app.use(async (c, next) => {
     await next();
     log.debug("{method} {path} {status} from {client}", {
@@ -61,7 +67,11 @@ export function createApp(services: HttpServices, settings: HttpListenerSettings
     (c) => c.env.remoteAddr.host,
     { allowList: [...settings.trusted_hosts] },
     (remote, c) => {
-      log.debug("refused {client}: not in trusted_hosts", { client: remote.addr });
+      refused.warn(remote.addr, "refused {client}: not in trusted_hosts ({method} {path})", {
+        client: remote.addr,
+        method: c.req.method,
+        path: c.req.path,
+      });
       return c.text("forbidden\n", 403);
     },
   ));
