@@ -11,6 +11,7 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { ipRestriction } from "hono/ip-restriction";
 import { getLog, rateLimited } from "../log/index.ts";
+import { adminAuth } from "./auth.ts";
 import type { HttpEnv, HttpListenerSettings, HttpServices, RouteContext } from "./context.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { docsRoutes } from "./routes/docs.ts";
@@ -37,7 +38,8 @@ const ROUTES: readonly ((app: Hono<HttpEnv>, ctx: RouteContext) => void)[] = [
  * `runtime.serveHttp(addr, (request, info) => app.fetch(request, info))`:
  * the runtime's `info.remoteAddr` becomes `c.env.remoteAddr`.
  *
- * Answers: 403 (text) to a client outside `settings.trusted_hosts` on every
+ * Answers: 401 (text, with `WWW-Authenticate`) on `/api/admin/*` without
+ * valid credentials when `settings.auth` is set; 403 (text) to a client outside `settings.trusted_hosts` on every
  * path (logged at WARN, once per client address per minute, with the count
  * of refusals in between); 413 (text) to a body over `settings.request_body_limit` bytes; 404
  * (text) for unknown paths; 400 (JSON `{ error }`) for a malformed JSON body.
@@ -75,6 +77,8 @@ export function createApp(services: HttpServices, settings: HttpListenerSettings
       return c.text("forbidden\n", 403);
     },
   ));
+  // Credentials on top of trusted_hosts, before any body is read.
+  if (settings.auth) app.use("/api/admin/*", adminAuth(settings.auth));
   app.use(bodyLimit({
     maxSize: settings.request_body_limit,
     onError: (c) => c.text("request body too large\n", 413),
