@@ -8,6 +8,7 @@
 
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { compress } from "hono/compress";
 import { HTTPException } from "hono/http-exception";
 import { ipRestriction } from "hono/ip-restriction";
 import { getLog, rateLimited } from "../log/index.ts";
@@ -34,7 +35,8 @@ const ROUTES: readonly ((app: Hono<HttpEnv>, ctx: RouteContext) => void)[] = [
 ];
 
 /**
- * Build the app of one HTTP listener. Serve it with
+ * Build the app of one HTTP listener. Every answer is gzip- or
+ * deflate-compressed when the request's `Accept-Encoding` allows it. Serve it with
  * `runtime.serveHttp(addr, (request, info) => app.fetch(request, info))`:
  * the runtime's `info.remoteAddr` becomes `c.env.remoteAddr`.
  *
@@ -65,6 +67,9 @@ export function createApp(services: HttpServices, settings: HttpListenerSettings
       client: c.env.remoteAddr.host,
     });
   });
+  // gzip (or deflate) for a client that asks, on both runtimes (web CompressionStream),
+  // as KumoMTA's listener compresses every route.
+  app.use(compress());
   app.use(ipRestriction(
     (c) => c.env.remoteAddr.host,
     { allowList: [...settings.trusted_hosts] },

@@ -25,6 +25,7 @@ export type {
   ServiceInfo,
 } from "./context.ts";
 export { AUTH_REALM, WWW_AUTHENTICATE } from "./auth.ts";
+export { type MetricsJson, metricsJson } from "./metrics-json.ts";
 export { type Liveness, SERVICE_PHASES, ServiceHealth, type ServicePhase } from "./health.ts";
 export { type HttpListeners, type HttpListenerSpec, startHttpListeners } from "./listener.ts";
 export { API_TITLE, renderOpenApi } from "./openapi.ts";
