@@ -10,7 +10,7 @@
  *   `nodejs_external_memory_bytes`), which stay ordered.
  * - `process_heap_bytes` is Linux `VmData`, which on Bun includes
  *   JavaScriptCore's multi-gigabyte address-space reservation (6.4 GB for
- *   a 45 MB process): dropped.
+ *   a 45 MB process): dropped on every runtime (`DROPPED_DEFAULT_METRICS`).
  * - `nodejs_heap_space_*_bytes{space}` name V8 heap spaces that
  *   JavaScriptCore does not have (always 0 but one bogus `old`),
  *   `nodejs_gc_duration_seconds` is never observed (Bun's perf_hooks emit
@@ -27,7 +27,6 @@ import { Gauge, type Registry } from "prom-client";
 
 /** The default metrics removed on Bun (see the module docs for why). */
 export const BUN_DROPPED_METRICS = [
-  "process_heap_bytes",
   "nodejs_heap_space_size_total_bytes",
   "nodejs_heap_space_size_used_bytes",
   "nodejs_heap_space_size_available_bytes",
