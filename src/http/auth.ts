@@ -4,7 +4,11 @@
  * `auth.bearer_tokens`, or `Authorization: Basic ...` with one of the
  * `auth.basic` accounts. Tokens are compared in constant time; passwords and
  * password hashes (argon2id, bcrypt) are checked by the same verifier as
- * SOCKS5 users (`UserStore` of `server/auth.ts`). A request without valid
+ * SOCKS5 users (`UserStore` of `server/auth.ts`); a Basic credential that
+ * verified is remembered for {@linkcode BASIC_CACHE_SECONDS} (as a SHA-256
+ * digest), so a script calling the API does not pay for an argon2id or
+ * bcrypt verification (about 200 ms each) on every request, as KumoMTA
+ * caches its auth results for a minute. Failures are never cached. A request without valid
  * credentials gets 401 with {@linkcode WWW_AUTHENTICATE}; failures are logged
  * at WARN, once per client address per minute.
  *
@@ -12,6 +16,7 @@
  */
 
 import type { MiddlewareHandler } from "hono";
+import { createHash } from "node:crypto";
 import { getLog, rateLimited } from "../log/index.ts";
 import { constantTimeEqual, UserStore } from "../server/auth.ts";
 import type { HttpAuthSettings, HttpEnv } from "./context.ts";
@@ -26,6 +31,12 @@ export const WWW_AUTHENTICATE = `Bearer realm="${AUTH_REALM}", Basic realm="${AU
 
 /** The body of a 401. */
 export const UNAUTHORIZED_BODY = "unauthorized\n";
+
+/** Seconds a verified Basic credential is accepted without verifying it again. */
+export const BASIC_CACHE_SECONDS = 60;
+
+/** Most verified Basic credentials remembered at once. */
+const BASIC_CACHE_SIZE = 64;
 
 /** Seconds between two "authentication failed" lines of one client address. */
 const FAILURE_LOG_INTERVAL_SECONDS = 60;
@@ -65,6 +76,18 @@ export function adminAuth(auth: HttpAuthSettings): MiddlewareHandler<HttpEnv> {
   const tokens = [...auth.bearer_tokens];
   const users = new UserStore(auth.basic);
   const failures = rateLimited(log, FAILURE_LOG_INTERVAL_SECONDS);
+  // SHA-256 of the credential -> when it stops being accepted without a check (ms).
+  const verified = new Map<string, number>();
+  const verifyBasic = async (username: string, password: string): Promise<boolean> => {
+    const key = createHash("sha256").update(`${username}\u0000${password}`, "utf8").digest("hex");
+    const until = verified.get(key);
+    if (until !== undefined && until > Date.now()) return true;
+    verified.delete(key);
+    if (!await users.verify(username, password)) return false;
+    verified.set(key, Date.now() + BASIC_CACHE_SECONDS * 1000);
+    if (verified.size > BASIC_CACHE_SIZE) verified.delete(verified.keys().next().value as string);
+    return true;
+  };
   const accepted = async (header: string | undefined): Promise<string | undefined> => {
     const match = /^(\S+)[ \t]+(\S+)\s*$/.exec(header ?? "");
     if (!match) return undefined;
@@ -73,7 +96,7 @@ export function adminAuth(auth: HttpAuthSettings): MiddlewareHandler<HttpEnv> {
     if (scheme !== "basic" || users.size === 0) return undefined;
     const basic = parseBasic(match[2]);
     if (basic === undefined) return undefined;
-    return await users.verify(basic.username, basic.password) ? `basic user ${basic.username}` : undefined;
+    return await verifyBasic(basic.username, basic.password) ? `basic user ${basic.username}` : undefined;
   };
   return async (c, next) => {
     const header = c.req.header("authorization");

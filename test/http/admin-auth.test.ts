@@ -130,6 +130,9 @@ test("the right bearer token (literal or from env) or Basic account (file passwo
   assert.equal(JSON.parse(suspended.body).reason, "maintenance", "the suspend route ran");
   const cleared = await send(base, ADMIN[2], basic("bcrypt", "bcrypt-password"));
   assert.equal(JSON.parse(cleared.body).suspended, false, "the clear route ran");
+  // A verified account is remembered briefly; a wrong password for it is still refused.
+  assert.equal((await send(base, ADMIN[3], basic("argon", "argon-password "))).status, 401);
+  assert.equal((await send(base, ADMIN[3], basic("argon", "argon-password"))).status, 200);
 });
 
 test("metrics, health, status and docs need no credentials", async () => {
