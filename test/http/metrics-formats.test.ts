@@ -107,9 +107,14 @@ test("a real Prometheus scrapes /metrics (OpenMetrics, gzip): target up, counter
   const exited = new Promise((resolve) => prometheus.on("close", resolve));
   try {
     await waitForPort(webPort, prometheus, () => log, 30_000);
+    // Until Prometheus is ready its API answers 503 "Service Unavailable" (text): that is "not yet".
     const api = async (path: string) => {
-      const r = await curl([`http://127.0.0.1:${webPort}${path}`]);
-      return r.code === 0 ? JSON.parse(r.stdout) : undefined;
+      const r = await curl(["--fail", `http://127.0.0.1:${webPort}${path}`]);
+      try {
+        return r.code === 0 ? JSON.parse(r.stdout) : undefined;
+      } catch {
+        return undefined;
+      }
     };
     // Poll (bounded) until the first scrape is in.
     let target: { health: string; lastError: string } | undefined;
