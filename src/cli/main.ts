@@ -20,7 +20,7 @@ import type { Runtime } from "../runtime/index.ts";
 import { type Command, parseCommand, USAGE, UsageError } from "./args.ts";
 import { healthcheck } from "./healthcheck-command.ts";
 import { runProxy, serviceInfo } from "./run.ts";
-import { PRODUCT, VERSION } from "./version.ts";
+import { BUILD, BUILD_STAMP, PRODUCT, VERSION } from "./version.ts";
 
 function out(text: string): void {
   process.stdout.write(text.endsWith("\n") ? text : text + "\n");
@@ -41,7 +41,7 @@ async function execute(runtime: Runtime, command: Command): Promise<number> {
       out(USAGE);
       return 0;
     case "version":
-      out(`${PRODUCT} ${VERSION} (${runtime.name} ${runtime.version})`);
+      out(`${PRODUCT} ${VERSION} (${runtime.name} ${runtime.version}; ${BUILD})`);
       return 0;
     case "dump-config-schema":
       out(JSON.stringify(configJsonSchema(), null, 2));
@@ -50,7 +50,7 @@ async function execute(runtime: Runtime, command: Command): Promise<number> {
       process.stdout.write(await openApiText(serviceInfo(runtime)));
       return 0;
     case "dump-metric-metadata": {
-      const metrics = new ProxyMetrics({ version: VERSION, runtime });
+      const metrics = new ProxyMetrics({ version: VERSION, runtime, build: BUILD_STAMP });
       out(JSON.stringify(metrics.metadata(), null, 2));
       return 0;
     }
