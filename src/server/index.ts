@@ -9,4 +9,4 @@ export { type Direction, type FailureReason, NULL_OBSERVER, type ProxyObserver }
 export { UserStore, type UserEntry } from "./auth.ts";
 export { replyForConnectError } from "./replies.ts";
 export { egressDialer, type EgressDialerOptions } from "./egress-dial.ts";
-export { checkListener, type HealthcheckOptions, type HealthcheckResult, localTarget } from "./healthcheck.ts";
+export { checkListener, type HealthcheckOptions, type HealthcheckResult, localTarget } from "./liveness-probe.ts";

@@ -1,5 +1,5 @@
 /**
- * The health check of a running proxy listener, as `proxy-server
+ * The liveness probe of a running proxy listener, as `proxy-server
  * --healthcheck` performs it for Docker's HEALTHCHECK or a Kubernetes exec
  * probe: connect (with TLS when the listener uses it), send a real SOCKS5
  * greeting (RFC 1928 §3) and, with credentials, authenticate (RFC 1929).
