@@ -13,7 +13,7 @@
  * @module
  */
 import type { EgressPool } from "../egress/index.ts";
-import type { Dialer } from "./session.ts";
+import type { Dialer } from "./dialer.ts";
 
 /** Options of {@linkcode egressDialer}. */
 export interface EgressDialerOptions {

@@ -11,6 +11,7 @@ import { getLog } from "../log/index.ts";
 import { listenerTls } from "../tls/index.ts";
 import { UserStore, type UserEntry } from "./auth.ts";
 import { NULL_OBSERVER, type ProxyObserver } from "./observer.ts";
+import { directDialer } from "./dialer.ts";
 import { type BindProbe, type Dialer, runSession, type SessionSettings } from "./session.ts";
 
 const log = getLog("server");
@@ -64,20 +65,6 @@ export interface BoundListener {
   addr: NetAddr;
 }
 
-/**
- * The {@linkcode Dialer} without egress: connect straight to DST.ADDR, from
- * the BIND-pinned source address when there is one.
- */
-export function directDialer(runtime: Runtime): Dialer {
-  return (req) =>
-    runtime.connect({
-      host: req.destination.host,
-      port: req.destination.port,
-      localAddress: req.localAddress,
-      signal: req.signal,
-    });
-}
-
 /** What a reload may replace: see {@linkcode ProxyServer.reconfigure}. */
 export interface ProxyServerUpdate {
   listeners: readonly ProxyListenerSpec[];
@@ -125,7 +112,7 @@ function needsRebind(a: ProxyListenerSpec, b: ProxyListenerSpec): boolean {
 /** A running SOCKS5 proxy. Create with {@linkcode ProxyServer.start}. */
 export class ProxyServer {
   #listeners: OpenListener[] = [];
-  #sessions = new Map<Conn, Promise<void>>();
+  #sessions = new Map<Conn, Promise<unknown>>();
   #accepting = true;
   #runtime: Runtime;
   #observer: ProxyObserver;
