@@ -3,7 +3,9 @@
  *
  * @module
  */
-export { type BoundListener, type ProxyListenerSpec, ProxyServer, type ProxyServerOptions } from "./server.ts";
+export { ProxyServer, type ProxyServerOptions } from "./server.ts";
+export { type ProxyListenerSpec } from "./listener-spec.ts";
+export { type BoundListener, type ProxyServerUpdate, type ReconfigureResult } from "./reload.ts";
 export { type BindProbe, type Dialer, directDialer, type EgressRoute, type OutboundRequest } from "./dialer.ts";
 export { type SessionContext, type SessionSettings, type ShutdownState } from "./context.ts";
 export { runSession } from "./session.ts";

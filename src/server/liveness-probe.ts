@@ -10,7 +10,7 @@
 import type { Runtime } from "../runtime/index.ts";
 import { type Socks5Credentials, socks5Probe } from "../socks5/index.ts";
 import { formatHostPort } from "../runtime/index.ts";
-import type { ProxyListenerSpec } from "./server.ts";
+import type { ProxyListenerSpec } from "./listener-spec.ts";
 
 /** Options of {@linkcode checkListener}. */
 export interface HealthcheckOptions {
