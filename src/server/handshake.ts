@@ -37,14 +37,19 @@ const SELECTED_USERNAME_PASSWORD = { kind: "selected", method: METHOD.USERNAME_P
 export type Authenticated = { readonly kind: "authenticated" } | Ended;
 const AUTHENTICATED = { kind: "authenticated" } as const;
 
-/** A NO ACCEPTABLE METHODS reply is owed for a greeting that was SOCKS5 but offered nothing usable. */
+// The fixed replies of the handshake, encoded once and shared by every
+// session (no runtime modifies a buffer it is given to write).
 const NO_METHODS_REPLY = encodeMethodSelection(METHOD.NO_ACCEPTABLE_METHODS);
+const NO_AUTH_REPLY = encodeMethodSelection(METHOD.NO_AUTHENTICATION_REQUIRED);
+const USERNAME_PASSWORD_REPLY = encodeMethodSelection(METHOD.USERNAME_PASSWORD);
+const AUTH_SUCCESS_REPLY = encodeUsernamePasswordReply(AUTH_STATUS.SUCCESS);
+const AUTH_FAILURE_REPLY = encodeUsernamePasswordReply(AUTH_STATUS.FAILURE);
 
 /**
  * Method negotiation (RFC 1928 §3), in the reference order (see the module
- * docs). A SOCKS5 greeting with no usable method list (NMETHODS 0, or too
- * long) is answered NO ACCEPTABLE METHODS; anything that is not SOCKS5 is
- * closed without a reply.
+ * docs). A SOCKS5 greeting with no usable method list (NMETHODS 0) is
+ * answered NO ACCEPTABLE METHODS; anything that is not SOCKS5 is closed
+ * without a reply.
  */
 export async function negotiate(client: Conn, reader: ByteReader, ctx: SessionContext, o: SessionOutcome, expire: () => void): Promise<Negotiated> {
   let offered: number[];
@@ -58,14 +63,14 @@ export async function negotiate(client: Conn, reader: ByteReader, ctx: SessionCo
   }
   try {
     if (offered.includes(METHOD.USERNAME_PASSWORD)) {
-      await client.write(encodeMethodSelection(METHOD.USERNAME_PASSWORD));
+      await client.write(USERNAME_PASSWORD_REPLY);
       return SELECTED_USERNAME_PASSWORD;
     }
     if (ctx.settings.requireAuth || !offered.includes(METHOD.NO_AUTHENTICATION_REQUIRED)) {
       await client.write(NO_METHODS_REPLY).catch(() => {});
       return ended(o, "no_acceptable_method", `no acceptable method among [${offered.join(", ")}]`);
     }
-    await client.write(encodeMethodSelection(METHOD.NO_AUTHENTICATION_REQUIRED));
+    await client.write(NO_AUTH_REPLY);
     return SELECTED_NO_AUTH;
   } catch (error) {
     return endedBy(o, error);
@@ -90,7 +95,7 @@ export async function authenticate(
       const auth = await withTimeout("authentication", ctx.settings.timeout, () => reader.next(decodeUsernamePasswordRequest), expire);
       if (!(await ctx.users.verify(auth.username, auth.password))) {
         ctx.observer.authFailed(o.listener);
-        await client.write(encodeUsernamePasswordReply(AUTH_STATUS.FAILURE)).catch(() => {});
+        await client.write(AUTH_FAILURE_REPLY).catch(() => {});
         return ended(o, "auth_failed", `authentication failed for user ${JSON.stringify(auth.username)}`);
       }
       o.user = auth.username;
@@ -99,11 +104,11 @@ export async function authenticate(
     const denied = hook && await denial(hook.call(ctx.access, o));
     if (denied !== undefined) {
       if (method === METHOD.USERNAME_PASSWORD) {
-        await client.write(encodeUsernamePasswordReply(AUTH_STATUS.FAILURE)).catch(() => {});
+        await client.write(AUTH_FAILURE_REPLY).catch(() => {});
       }
       return ended(o, "denied", denied);
     }
-    if (method === METHOD.USERNAME_PASSWORD) await client.write(encodeUsernamePasswordReply(AUTH_STATUS.SUCCESS));
+    if (method === METHOD.USERNAME_PASSWORD) await client.write(AUTH_SUCCESS_REPLY);
     return AUTHENTICATED;
   } catch (error) {
     return endedBy(o, error);

@@ -16,7 +16,7 @@
  * @module
  */
 import { type Conn, formatHostPort } from "../runtime/index.ts";
-import { ByteReader } from "../socks5/index.ts";
+import { ByteReader, METHOD } from "../socks5/index.ts";
 import { getLog } from "../log/index.ts";
 import type { SessionContext } from "./context.ts";
 import { authenticate, negotiate } from "./handshake.ts";
@@ -115,7 +115,11 @@ export async function runSession(client: Conn, ctx: SessionContext): Promise<Ses
     const expire = () => client.close();
     const negotiated = await negotiate(client, reader, ctx, o, expire);
     if (negotiated.kind === "ended") return o;
-    if ((await authenticate(client, reader, ctx, o, negotiated.method, expire)).kind === "ended") return o;
+    // Method 0x00 without an `authenticated` hook has nothing to authenticate.
+    if (
+      (negotiated.method === METHOD.USERNAME_PASSWORD || ctx.access?.authenticated) &&
+      (await authenticate(client, reader, ctx, o, negotiated.method, expire)).kind === "ended"
+    ) return o;
     let state: ClientState = "none";
     for (;;) {
       const status = await request(client, reader, ctx, o, state, expire);
