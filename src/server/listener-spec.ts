@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { SessionSettings } from "./session.ts";
+import type { SessionSettings } from "./context.ts";
 
 /** One proxy listener as the server needs it (a subset of the `proxy_listeners` config entry). */
 export interface ProxyListenerSpec {

@@ -12,7 +12,7 @@ import { getLog } from "../log/index.ts";
 import { UserStore, type UserEntry } from "./auth.ts";
 import type { Dialer } from "./dialer.ts";
 import { needsRebind, type ProxyListenerSpec, sessionSettings } from "./listener-spec.ts";
-import type { SessionContext } from "./session.ts";
+import type { SessionContext } from "./context.ts";
 
 const log = getLog("server");
 

@@ -92,7 +92,8 @@ export async function request(client: Conn, reader: ByteReader, ctx: SessionCont
     const hook = ctx.access?.connect;
     const denied = hook && await denial(hook.call(ctx.access, o, destination));
     if (denied !== undefined) return refuse(client, o, REP.CONNECTION_NOT_ALLOWED, "denied", denied);
-    return await connect(client, ctx, o);
+    // connect() classifies its own errors; anything else reaches runSession's catch.
+    return connect(client, ctx, o);
   } catch (error) {
     return endedBy(o, error);
   }

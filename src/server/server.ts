@@ -23,7 +23,8 @@ import {
   type ReconfigureResult,
   reloadListeners,
 } from "./reload.ts";
-import { runSession, type SessionContext, type ShutdownState } from "./session.ts";
+import type { SessionContext, ShutdownState } from "./context.ts";
+import { runSession } from "./session.ts";
 
 const log = getLog("server");
 

@@ -25,9 +25,6 @@ import { relay } from "./relay.ts";
 import { type ClientState, request } from "./request.ts";
 import { denial, ended, endedBy } from "./step.ts";
 
-export type { SessionContext, SessionSettings, ShutdownState } from "./context.ts";
-export type { BindProbe, Dialer, OutboundRequest } from "./dialer.ts";
-
 const log = getLog("server");
 
 /**
