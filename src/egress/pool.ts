@@ -13,12 +13,15 @@
  * {@linkcode EgressPool.connect} adds failover: when the chosen source
  * fails with a proxy-unhealthy or unplumbed failure, the next eligible
  * source is tried, at most once per source, within the caller's timeout.
+ * Each proxy source bounds its own handshake by its `connect_timeout`
+ * (default a quarter of the caller's timeout), so a silent or crawling
+ * upstream costs a fraction of the timeout, not all of it.
  *
  * @module
  */
 import { getLog } from "../log/index.ts";
 import { type Conn, formatHostPort } from "../runtime/index.ts";
-import { type SocksAddress } from "../socks5/index.ts";
+import type { SocksAddress } from "../socks5/index.ts";
 import { AllSourcesSuspendedError, EgressConnectError, NoSourcesError } from "./errors.ts";
 import { formatSeconds } from "./suspension.ts";
 import { deadline, type EgressConnectOptions, type EgressSource } from "./source.ts";
@@ -65,7 +68,9 @@ export class EgressPool {
     this.name = name;
     for (const m of members) {
       const w = m.weight ?? 1;
-      if (!Number.isInteger(w) || w < 0) throw new RangeError(`egress pool ${name}: weight ${w} is not a non-negative integer`);
+      if (!Number.isInteger(w) || w < 0) {
+        throw new RangeError(`egress pool ${name}: weight ${w} is not a non-negative integer`);
+      }
     }
     this.members = members
       .map((m) => ({ source: m.source, weight: m.weight ?? 1 }))
@@ -138,42 +143,51 @@ export class EgressPool {
    * source, or the last source's failure when every eligible source failed.
    */
   async connect(destination: SocksAddress, options: EgressConnectOptions = {}): Promise<Conn> {
-    const signal = deadline(options);
+    const bound = deadline(options);
+    const { signal, budget } = bound;
     const tried = new Set<EgressSource>();
     let last: EgressConnectError | undefined;
-    for (;;) {
-      let source: EgressSource;
-      try {
-        source = this.select(tried);
-      } catch (error) {
-        if (last !== undefined) throw last;
-        if (error instanceof AllSourcesSuspendedError) {
-          log.warn(
-            "egress pool {pool}: every source is suspended; the earliest, {source}, comes back {when}",
-            {
-              pool: this.name,
-              source: error.source,
-              when: Number.isFinite(error.retryAfter)
-                ? `in ${formatSeconds(error.retryAfter)} (at ${new Date(Date.now() + error.retryAfter * 1000).toISOString()})`
-                : "when its health check passes",
-            },
-          );
+    try {
+      for (;;) {
+        let source: EgressSource;
+        try {
+          source = this.select(tried);
+        } catch (error) {
+          if (last !== undefined) throw last;
+          if (error instanceof AllSourcesSuspendedError) {
+            log.warn(
+              "egress pool {pool}: every source is suspended; the earliest, {source}, comes back {when}",
+              {
+                pool: this.name,
+                source: error.source,
+                when: Number.isFinite(error.retryAfter)
+                  ? `in ${formatSeconds(error.retryAfter)} (at ${
+                    new Date(Date.now() + error.retryAfter * 1000).toISOString()
+                  })`
+                  : "when its health check passes",
+              },
+            );
+          }
+          throw error;
         }
-        throw error;
+        tried.add(source);
+        try {
+          // `timeout` is the whole budget: the base of the source's default
+          // connect_timeout (its own timer never ends before `signal`).
+          return await source.connect(destination, { signal, timeout: budget });
+        } catch (error) {
+          if (!(error instanceof EgressConnectError) || error.kind === "Destination" || signal.aborted) throw error;
+          last = error;
+          log.info("egress pool {pool}: source {source} failed ({kind}) for {destination}; trying the next source", {
+            pool: this.name,
+            source: source.name,
+            kind: error.kind,
+            destination: formatHostPort(destination),
+          });
+        }
       }
-      tried.add(source);
-      try {
-        return await source.connect(destination, { signal });
-      } catch (error) {
-        if (!(error instanceof EgressConnectError) || error.kind === "Destination" || signal.aborted) throw error;
-        last = error;
-        log.info("egress pool {pool}: source {source} failed ({kind}) for {destination}; trying the next source", {
-          pool: this.name,
-          source: source.name,
-          kind: error.kind,
-          destination: formatHostPort(destination),
-        });
-      }
+    } finally {
+      bound.dispose();
     }
   }
 }
