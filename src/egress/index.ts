@@ -83,7 +83,7 @@ export {
   sourceSpecProblems,
   type SourceSpecShape,
 } from "./source-rules.ts";
-export { EgressPool, type PoolMember } from "./pool.ts";
+export { EgressPool, type EgressPoolOptions, type PoolMember, SUSPENDED_WARN_INTERVAL_SECONDS } from "./pool.ts";
 export {
   DEFAULT_CONNECT_TIMEOUT_FRACTION,
   defaultConnectTimeout,

@@ -17,16 +17,35 @@
  * (default a quarter of the caller's timeout), so a silent or crawling
  * upstream costs a fraction of the timeout, not all of it.
  *
+ * When every source is suspended, `connect` fails at once and logs a WARN
+ * saying which source comes back first; a client can repeat that request as
+ * fast as it likes, so the WARN is written at most once per pool per
+ * {@linkcode SUSPENDED_WARN_INTERVAL_SECONDS}, the repeats in between at
+ * DEBUG, and the next WARN says how many it left out.
+ *
  * @module
  */
 import { getLog } from "../log/index.ts";
 import { type Conn, formatHostPort } from "../runtime/index.ts";
 import type { SocksAddress } from "../socks5/index.ts";
 import { AllSourcesSuspendedError, EgressConnectError, NoSourcesError } from "./errors.ts";
+import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
 import { formatSeconds } from "./suspension.ts";
 import { deadline, type EgressConnectOptions, type EgressSource } from "./source.ts";
 
 const log = getLog("egress");
+
+/** The "every source is suspended" WARN of a pool is written at most once per this many seconds. */
+export const SUSPENDED_WARN_INTERVAL_SECONDS = 60;
+
+/** Options of the {@linkcode EgressPool} constructor. */
+export interface EgressPoolOptions {
+  /**
+   * Time for the rate limit of the "every source is suspended" WARN;
+   * default {@linkcode SYSTEM_CLOCK}.
+   */
+  clock?: Clock;
+}
 
 /** One weighted member of a pool. */
 export interface PoolMember {
@@ -49,10 +68,16 @@ export class EgressPool {
   readonly members: readonly { source: EgressSource; weight: number }[];
   #index = 0;
   #currentWeight = 0;
+  #clock: Clock;
+  /** `clock.now()` of the last "every source is suspended" WARN, if any. */
+  #warnedAt: number | undefined;
+  /** Such lines written at DEBUG since that WARN. */
+  #warnsLeftOut = 0;
 
   /**
    * @param name the pool's name
    * @param members the sources and their weights; weight-0 members are dropped
+   * @param options the clock of the WARN rate limit
    * @throws {RangeError} when a weight is not a non-negative integer.
    * @example
    * ```ts
@@ -64,8 +89,9 @@ export class EgressPool {
    * pool.select().name; // "ip-2", "ip-3", "ip-2", ...
    * ```
    */
-  constructor(name: string, members: readonly PoolMember[]) {
+  constructor(name: string, members: readonly PoolMember[], options: EgressPoolOptions = {}) {
     this.name = name;
+    this.#clock = options.clock ?? SYSTEM_CLOCK;
     for (const m of members) {
       const w = m.weight ?? 1;
       if (!Number.isInteger(w) || w < 0) {
@@ -137,7 +163,8 @@ export class EgressPool {
    * @param destination host (IP literal or DNS name) and port
    * @param options abort signal and/or timeout (seconds; 60 when neither is given)
    * @throws {AllSourcesSuspendedError} at once when every source is suspended
-   * (logged at WARN with when the earliest comes back).
+   * (logged with when the earliest comes back: at WARN at most once a
+   * minute per pool, else at DEBUG).
    * @throws {NoSourcesError} when the pool has no source of non-zero weight.
    * @throws {EgressConnectError} the destination failure of the chosen
    * source, or the last source's failure when every eligible source failed.
@@ -154,20 +181,7 @@ export class EgressPool {
           source = this.select(tried);
         } catch (error) {
           if (last !== undefined) throw last;
-          if (error instanceof AllSourcesSuspendedError) {
-            log.warn(
-              "egress pool {pool}: every source is suspended; the earliest, {source}, comes back {when}",
-              {
-                pool: this.name,
-                source: error.source,
-                when: Number.isFinite(error.retryAfter)
-                  ? `in ${formatSeconds(error.retryAfter)} (at ${
-                    new Date(Date.now() + error.retryAfter * 1000).toISOString()
-                  })`
-                  : "when its health check passes",
-              },
-            );
-          }
+          if (error instanceof AllSourcesSuspendedError) this.#logAllSuspended(error);
           throw error;
         }
         tried.add(source);
@@ -188,6 +202,39 @@ export class EgressPool {
       }
     } finally {
       bound.dispose();
+    }
+  }
+
+  /**
+   * The "every source is suspended" line: WARN when none was written in the
+   * last {@linkcode SUSPENDED_WARN_INTERVAL_SECONDS} (saying how many were
+   * left out since the previous one), else DEBUG.
+   */
+  #logAllSuspended(error: AllSourcesSuspendedError): void {
+    const now = this.#clock.now();
+    const fields = {
+      pool: this.name,
+      source: error.source,
+      when: Number.isFinite(error.retryAfter)
+        ? `in ${formatSeconds(error.retryAfter)} (at ${new Date(Date.now() + error.retryAfter * 1000).toISOString()})`
+        : "when its health check passes",
+    };
+    const message = "egress pool {pool}: every source is suspended; the earliest, {source}, comes back {when}";
+    if (this.#warnedAt !== undefined && now - this.#warnedAt < SUSPENDED_WARN_INTERVAL_SECONDS * 1000) {
+      this.#warnsLeftOut++;
+      log.debug(message, fields);
+      return;
+    }
+    const leftOut = this.#warnsLeftOut;
+    this.#warnedAt = now;
+    this.#warnsLeftOut = 0;
+    if (leftOut === 0) {
+      log.warn(message, fields);
+    } else {
+      log.warn(`${message} ({left_out} more such requests since the last warning, logged at DEBUG)`, {
+        ...fields,
+        left_out: leftOut,
+      });
     }
   }
 }
