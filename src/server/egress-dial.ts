@@ -38,6 +38,6 @@ export function egressDialer(options: EgressDialerOptions): Dialer {
       request.egressPool;
     const pool = name === undefined ? undefined : pools.get(name);
     if (pool === undefined) return direct(request);
-    return pool.connect(request.destination, { signal: request.signal });
+    return pool.connect(request.destination, { signal: request.signal, timeout: request.timeout });
   };
 }

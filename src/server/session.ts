@@ -73,6 +73,11 @@ export interface OutboundRequest {
   egressPool?: string;
   /** Aborted when the listener `timeout` expires. */
   signal: AbortSignal;
+  /**
+   * The listener `timeout` that `signal` enforces, seconds: egress pools
+   * give each source a share of it (its default `connect_timeout`).
+   */
+  timeout?: number;
 }
 
 /** Opens the outbound connection for a CONNECT (directly, or through an egress pool). */
@@ -199,7 +204,15 @@ export async function runSession(client: Conn, ctx: SessionContext): Promise<voi
         dest = await withTimeout(
           "connect",
           settings.timeout,
-          (signal) => ctx.dial({ destination, localAddress, username, egressPool: settings.egressPool, signal }),
+          (signal) =>
+            ctx.dial({
+              destination,
+              localAddress,
+              username,
+              egressPool: settings.egressPool,
+              signal,
+              timeout: settings.timeout,
+            }),
         );
       } catch (error) {
         log.debug("CONNECT {destination} failed: {error}", { destination: formatHostPort(destination), error: String(error) });
