@@ -25,7 +25,7 @@
  *
  * @module
  */
-import { getLog } from "../log/index.ts";
+import { getLog, rateLimited, type RateLimitedLog } from "../log/index.ts";
 import { type Conn, formatHostPort } from "../runtime/index.ts";
 import type { SocksAddress } from "../socks5/index.ts";
 import { AllSourcesSuspendedError, EgressConnectError, NoSourcesError } from "./errors.ts";
@@ -68,11 +68,8 @@ export class EgressPool {
   readonly members: readonly { source: EgressSource; weight: number }[];
   #index = 0;
   #currentWeight = 0;
-  #clock: Clock;
-  /** `clock.now()` of the last "every source is suspended" WARN, if any. */
-  #warnedAt: number | undefined;
-  /** Such lines written at DEBUG since that WARN. */
-  #warnsLeftOut = 0;
+  /** The "every source is suspended" WARN: one per interval (this pool is its only key). */
+  #suspendedWarn: RateLimitedLog;
 
   /**
    * @param name the pool's name
@@ -91,7 +88,8 @@ export class EgressPool {
    */
   constructor(name: string, members: readonly PoolMember[], options: EgressPoolOptions = {}) {
     this.name = name;
-    this.#clock = options.clock ?? SYSTEM_CLOCK;
+    const clock = options.clock ?? SYSTEM_CLOCK;
+    this.#suspendedWarn = rateLimited(log, SUSPENDED_WARN_INTERVAL_SECONDS, { now: () => clock.now() });
     for (const m of members) {
       const w = m.weight ?? 1;
       if (!Number.isInteger(w) || w < 0) {
@@ -207,11 +205,12 @@ export class EgressPool {
 
   /**
    * The "every source is suspended" line: WARN when none was written in the
-   * last {@linkcode SUSPENDED_WARN_INTERVAL_SECONDS} (saying how many were
-   * left out since the previous one), else DEBUG.
+   * last {@linkcode SUSPENDED_WARN_INTERVAL_SECONDS} (the shared
+   * `rateLimited` log, which appends how many were held back since the
+   * previous one), else DEBUG.
    */
   #logAllSuspended(error: AllSourcesSuspendedError): void {
-    const now = this.#clock.now();
+    const message = "egress pool {pool}: every source is suspended; the earliest, {source}, comes back {when}";
     const fields = {
       pool: this.name,
       source: error.source,
@@ -219,22 +218,6 @@ export class EgressPool {
         ? `in ${formatSeconds(error.retryAfter)} (at ${new Date(Date.now() + error.retryAfter * 1000).toISOString()})`
         : "when its health check passes",
     };
-    const message = "egress pool {pool}: every source is suspended; the earliest, {source}, comes back {when}";
-    if (this.#warnedAt !== undefined && now - this.#warnedAt < SUSPENDED_WARN_INTERVAL_SECONDS * 1000) {
-      this.#warnsLeftOut++;
-      log.debug(message, fields);
-      return;
-    }
-    const leftOut = this.#warnsLeftOut;
-    this.#warnedAt = now;
-    this.#warnsLeftOut = 0;
-    if (leftOut === 0) {
-      log.warn(message, fields);
-    } else {
-      log.warn(`${message} ({left_out} more such requests since the last warning, logged at DEBUG)`, {
-        ...fields,
-        left_out: leftOut,
-      });
-    }
+    if (!this.#suspendedWarn.warn(this.name, message, fields)) log.debug(message, fields);
   }
 }
