@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import {
   ENVIRONMENT_TABLE,
+  EXIT_STATUS_TABLE,
   OPTION_TABLE,
   optionLabel,
   parseArgsOptions,
@@ -81,12 +82,12 @@ export const USAGE: string = [
   }),
   "",
   "Environment:",
-  ...ENVIRONMENT_TABLE.flatMap((
-    { name, help },
-  ) => [`  ${name}`, ...wrap(help, 100 - 6).map((line) => `      ${line}`)]),
+  ...ENVIRONMENT_TABLE.flatMap((env) => [`  ${env.name}`, ...wrap(env.help, 94).map((line) => `      ${line}`)]),
   "",
-  "Exit status: 0 success or a clean stop; 1 the proxy cannot start (or --healthcheck: unhealthy);",
-  "2 a bad command line or a bad config.",
+  "Exit status:",
+  ...EXIT_STATUS_TABLE.flatMap(({ code, help }) =>
+    wrap(help, 100 - 6).map((line, index) => `${index === 0 ? `  ${code}   ` : "      "}${line}`)
+  ),
   "",
 ].join("\n");
 
@@ -237,7 +238,9 @@ export function parseCommand(argv: string[]): Command {
   }
   if (values.config !== undefined) {
     if (values["timeout-seconds"] !== undefined || values["no-splice"]) {
-      throw new UsageError("--timeout-seconds and --no-splice go with --listen; with --config set `timeout` per listener");
+      throw new UsageError(
+        "--timeout-seconds and --no-splice go with --listen; with --config set `timeout` per listener",
+      );
     }
     return { kind: "run-config", file: values.config };
   }

@@ -132,6 +132,25 @@ export const ENVIRONMENT_TABLE: readonly EnvironmentSpec[] = [
   { name: "PROXY_SERVER_HEALTHCHECK_PASSWORD", help: "RFC 1929 password --healthcheck offers." },
 ];
 
+/** An exit status and what it means. */
+export interface ExitStatusSpec {
+  /** The status. */
+  code: number;
+  /** When the command exits with it. */
+  help: string;
+}
+
+/** The exit statuses of `proxy-server`. */
+export const EXIT_STATUS_TABLE: readonly ExitStatusSpec[] = [
+  { code: 0, help: "Success, or a clean stop after SIGINT or SIGTERM; --healthcheck: healthy." },
+  {
+    code: 1,
+    help: "The proxy cannot start (e.g. a listen address in use); --healthcheck: unhealthy; " +
+      "--convert-proxy-config: parts of the policy were dropped.",
+  },
+  { code: 2, help: "A bad command line, or a bad config (each problem printed as FILE:LINE:COLUMN: $.path: message)." },
+];
+
 /** `-c, --config FILE` / `    --listen ADDR`: how an option is written in help text. */
 export function optionLabel(option: OptionSpec): string {
   const long = `--${option.long}${option.value === undefined ? "" : ` ${option.value}`}`;
