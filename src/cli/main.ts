@@ -22,7 +22,7 @@ import { type Command, parseCommand, USAGE, UsageError } from "./args.ts";
 import { healthcheck } from "./healthcheck-command.ts";
 import { runProxy, serviceInfo } from "./run.ts";
 import { validateCommand } from "./validate-command.ts";
-import { PRODUCT, VERSION } from "./version.ts";
+import { BUILD, BUILD_STAMP, PRODUCT, VERSION } from "./version.ts";
 
 function out(text: string): void {
   process.stdout.write(text.endsWith("\n") ? text : text + "\n");
@@ -52,7 +52,7 @@ async function execute(runtime: Runtime, command: Command): Promise<number> {
       out(USAGE);
       return 0;
     case "version":
-      out(`${PRODUCT} ${VERSION} (${runtime.name} ${runtime.version})`);
+      out(`${PRODUCT} ${VERSION} (${runtime.name} ${runtime.version}; ${BUILD})`);
       return 0;
     case "dump-config-schema":
       out(JSON.stringify(configJsonSchema(), null, 2));
@@ -61,7 +61,7 @@ async function execute(runtime: Runtime, command: Command): Promise<number> {
       process.stdout.write(await openApiText(serviceInfo(runtime)));
       return 0;
     case "dump-metric-metadata": {
-      const metrics = new ProxyMetrics({ version: VERSION, runtime });
+      const metrics = new ProxyMetrics({ version: VERSION, runtime, build: BUILD_STAMP });
       out(JSON.stringify(metrics.metadata(), null, 2));
       return 0;
     }

@@ -103,8 +103,9 @@ export const METRICS = {
   },
   proxy_build_info: {
     type: "gauge",
-    help: "Always 1; the labels say which proxy-server version runs on which runtime.",
-    labels: ["version", "runtime", "runtime_version"],
+    help: "Always 1; the labels say which proxy-server version, commit and build date runs on which runtime " +
+      '(commit "source" and an empty build_date when run from source).',
+    labels: ["version", "commit", "build_date", "runtime", "runtime_version"],
   },
   egress_source_connection_failures_total: {
     type: "counter",

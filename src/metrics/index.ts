@@ -17,10 +17,14 @@
 export { type MetricDefinition, type MetricName, METRICS, type MetricType } from "./definitions.ts";
 export {
   DROPPED_DEFAULT_METRICS,
+  type ExpositionFormat,
   type MetricMetadata,
+  OPENMETRICS_CONTENT_TYPE,
+  PROMETHEUS_CONTENT_TYPE,
   type MetricSet,
   ProxyMetrics,
   type ProxyMetricsOptions,
 } from "./registry.ts";
 export { MetricsObserver, type MetricsObserverOptions } from "./observer.ts";
 export { EgressMetricsObserver } from "./egress-observer.ts";
+export { BUN_DROPPED_METRICS } from "./bun-process.ts";

@@ -15,6 +15,7 @@
  */
 
 import { LuaFactory, LuaTimeoutError } from "wasmoon";
+import { getRuntime } from "../runtime/index.ts";
 import { PolicyError } from "./errors.ts";
 
 /** Which kind of listener a recorded call starts. */
@@ -135,17 +136,14 @@ end
  * Where glue.wasm is inside a `bun build --compile` binary, which embeds it
  * (scripts/build passes it as an extra entry point); `undefined` when
  * running from source, where wasmoon reads it from next to its own
- * `index.js` in node_modules. The only Bun-specific lines outside
- * `src/runtime/`, kept here because they are about how this module's asset
- * is bundled.
+ * `index.js` in node_modules.
  *
  * @throws {PolicyError} in a compiled binary built without it (wasmoon would
  *   otherwise look for the build machine's node_modules)
  */
 function wasmLocation(): string | undefined {
-  const bun = (globalThis as { Bun?: { embeddedFiles?: ReadonlyArray<{ name?: string }> } }).Bun;
-  const file = bun?.embeddedFiles?.find((f) => /^glue(-[0-9a-z]+)?\.wasm$/.test(f.name ?? ""));
-  if (file?.name !== undefined) return `/$bunfs/root/${file.name}`;
+  const embedded = getRuntime().embeddedFilePath(/^glue(-[0-9a-z]+)?\.wasm$/);
+  if (embedded !== undefined) return embedded;
   if (import.meta.url.includes("/$bunfs/")) {
     throw new PolicyError(
       "this proxy-server binary was built without the Lua VM (wasmoon's glue.wasm, which scripts/build embeds): " +

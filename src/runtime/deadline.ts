@@ -15,7 +15,7 @@
  * @module
  */
 
-import { abortError } from "./net-error.ts";
+import { abortError } from "./errors.ts";
 
 /** Raised by {@linkcode withTimeout} when the step did not finish in time. */
 export class StepTimeoutError extends Error {

@@ -6,7 +6,6 @@
  * @module
  */
 import { type Conn, formatHostPort, type Listener, type NetAddr, NetError, type Runtime } from "../runtime/index.ts";
-import { probeBind as probeBind_ } from "../runtime/bind-probe.ts";
 import { getLog } from "../log/index.ts";
 import { listenerTls } from "../tls/index.ts";
 import { UserStore, type UserEntry } from "./auth.ts";
@@ -134,7 +133,7 @@ export class ProxyServer {
   private constructor(options: ProxyServerOptions) {
     this.#runtime = options.runtime;
     this.#observer = options.observer ?? NULL_OBSERVER;
-    this.#probeBind = options.probeBind ?? probeBind_;
+    this.#probeBind = options.probeBind ?? ((address) => options.runtime.probeBind(address));
   }
 
   /**
