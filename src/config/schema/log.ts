@@ -44,11 +44,15 @@ export const LogSchema = v.pipe(
       v.pipe(
         v.string(),
         v.regex(LOG_FILTER_PATTERN, (issue) => badFilter(issue.input)),
+        v.metadata({
+          patternErrorMessage: 'Expected log directives "LEVEL" or "TARGET=LEVEL" separated by commas, such as ' +
+            '"proxy_server=info" or "warn,proxy_server::egress=debug" (LEVEL: trace, debug, info, warn, error, off).',
+        }),
         v.description(
           'Which diagnostic log records to keep: comma-separated directives "LEVEL" or ' +
             '"TARGET=LEVEL" (LEVEL: trace, debug, info, warn, error, off), as KumoMTA\'s ' +
             "--diag-log-filter. Can be changed at run time through " +
-            "/api/admin/set_diagnostic_log_filter/v1. Default: \"proxy_server=info\".",
+            '/api/admin/set_diagnostic_log_filter/v1. Default: "proxy_server=info".',
         ),
         v.examples(["proxy_server=info", "proxy_server=debug,proxy_server::egress=trace", "warn"]),
       ),
