@@ -53,6 +53,43 @@ function addPatternMessages(node: unknown): void {
   if (message !== undefined && schema.patternErrorMessage === undefined) schema.patternErrorMessage = message;
 }
 
+/** Keywords that apply to one JSON type only (the rest of the JSON Schema vocabulary is left alone). */
+const TYPE_KEYWORDS: Record<string, readonly string[]> = {
+  string: ["pattern", "patternErrorMessage", "minLength", "maxLength", "format"],
+  number: ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"],
+  integer: ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"],
+};
+
+/**
+ * Fold an `anyOf` of plain alternatives of different types (a duration's
+ * number | string) into one node with `type: [...]`: each type keyword
+ * applies to its own type only, so the meaning is the same, and editors
+ * report the failing keyword of the value's own type (VS Code picks the
+ * first `anyOf` branch on a tie, so a bad duration string would read
+ * "Incorrect type. Expected number").
+ */
+function foldTypeAlternatives(node: unknown): void {
+  if (Array.isArray(node)) {
+    node.forEach(foldTypeAlternatives);
+    return;
+  }
+  if (node === null || typeof node !== "object") return;
+  const schema = node as Record<string, unknown>;
+  for (const value of Object.values(schema)) foldTypeAlternatives(value);
+  const alts = schema.anyOf;
+  if (!Array.isArray(alts) || alts.length < 2 || "type" in schema) return;
+  const types = alts.map((alt) => (alt as { type?: unknown }).type);
+  if (types.some((type) => typeof type !== "string" || !(type in TYPE_KEYWORDS))) return;
+  if (new Set(types).size !== types.length) return;
+  const plain = alts.every((alt, i) =>
+    Object.keys(alt as object).every((key) => key === "type" || TYPE_KEYWORDS[types[i] as string].includes(key))
+  );
+  if (!plain) return;
+  delete schema.anyOf;
+  schema.type = types;
+  for (const alt of alts) Object.assign(schema, { ...(alt as object), type: types });
+}
+
 /** `"text"` spans of a description in Markdown code: `"60s"` becomes `` `"60s"` ``. */
 function markdown(description: string): string {
   return description.replace(/"[^"\n]*"/g, (quoted) => `\`${quoted}\``);
@@ -105,6 +142,7 @@ export function configJsonSchema(): Record<string, unknown> {
     description: body.description,
     ...body,
   };
+  foldTypeAlternatives(schema.properties);
   addPatternMessages(schema.properties);
   addMarkdown(schema.properties);
   return schema;

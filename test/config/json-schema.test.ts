@@ -16,7 +16,7 @@ async function committedSchema(): Promise<Record<string, unknown>> {
 }
 
 async function validator() {
-  const ajv = new Ajv2020({ allErrors: true, strict: true });
+  const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
   // The editor keywords (patternErrorMessage, ...) are annotations to ajv.
   ajv.addVocabulary([...EDITOR_KEYWORDS]);
   return ajv.compile(await committedSchema());

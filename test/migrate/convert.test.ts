@@ -24,7 +24,8 @@ async function validator() {
   const schema = JSON.parse(
     await readFile(fileURLToPath(new URL("../../config.schema.json", import.meta.url)), "utf8"),
   );
-  return new Ajv2020({ allErrors: true, strict: true }).addVocabulary([...EDITOR_KEYWORDS]).compile(schema);
+  return new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true }).addVocabulary([...EDITOR_KEYWORDS])
+    .compile(schema);
 }
 
 /** Write `lua` to a temporary init.lua and return its path. */

@@ -125,10 +125,6 @@ export function duration(description: string) {
         v.number(notADuration),
         v.minValue(0, (issue) => `expected a duration of 0 seconds or more, got ${got(issue.input)}`),
         v.maxValue(MAX_DURATION_SECONDS, tooLong),
-        v.metadata({
-          errorMessage: `Expected a number of seconds from 0 to ${MAX_DURATION_SECONDS}, or a duration string ` +
-            'such as "60s".',
-        }),
       ),
       v.pipe(
         v.string(notADurationString),
