@@ -52,7 +52,7 @@ export const LogSchema = v.pipe(
           'Which diagnostic log records to keep: comma-separated directives "LEVEL" or ' +
             '"TARGET=LEVEL" (LEVEL: trace, debug, info, warn, error, off), as KumoMTA\'s ' +
             "--diag-log-filter. Can be changed at run time through " +
-            '/api/admin/set_diagnostic_log_filter/v1. Default: "proxy_server=info".',
+            "/api/admin/set_diagnostic_log_filter/v1. Default: \"proxy_server=info\".",
         ),
         v.examples(["proxy_server=info", "proxy_server=debug,proxy_server::egress=trace", "warn"]),
       ),
