@@ -23,10 +23,10 @@ export type Command =
   | { kind: "dump-openapi-spec" }
   | { kind: "dump-metric-metadata" }
   | { kind: "validate-config"; file: string }
-  | { kind: "run-config"; file: string }
+  | { kind: "run-config"; file: string; diag?: DiagOptions }
   | { kind: "convert-proxy-config"; file: string }
-  | { kind: "run-proxy-config"; file: string }
-  | { kind: "run-legacy"; listen: string[]; timeoutSeconds?: number; noSplice: boolean }
+  | { kind: "run-proxy-config"; file: string; diag?: DiagOptions }
+  | { kind: "run-legacy"; listen: string[]; timeoutSeconds?: number; noSplice: boolean; diag?: DiagOptions }
   | {
     kind: "healthcheck";
     /** `--config FILE`, `--listen ADDR` (the first one), or the default `proxy.json`. */
@@ -34,6 +34,34 @@ export type Command =
     /** `--timeout-seconds`, default {@linkcode HEALTHCHECK_TIMEOUT_SECONDS}. */
     timeoutSeconds: number;
   };
+
+/** KumoProxy's `--diag-format` values. */
+export const DIAG_FORMATS = ["full", "compact", "pretty", "json"] as const;
+
+/**
+ * KumoProxy's diagnostic-log flags: `--diag-format` (`json` is JSON lines;
+ * `full`, `compact` and `pretty` the human format) and `--diag-log-dir DIR`
+ * (hourly files in DIR instead of stderr).
+ */
+export interface DiagOptions {
+  /** The log format the `--diag-format` value maps onto; wins over the config's `log.format`. */
+  format?: "human" | "json";
+  /** `--diag-log-dir`: where the hourly log files go. */
+  logDir?: string;
+}
+
+/** `--diag-format` and `--diag-log-dir`, or undefined when neither is given. */
+function parseDiag(format: string | undefined, logDir: string | undefined): DiagOptions | undefined {
+  if (format === undefined && logDir === undefined) return undefined;
+  if (format !== undefined && !(DIAG_FORMATS as readonly string[]).includes(format)) {
+    throw new UsageError(`--diag-format expects one of ${DIAG_FORMATS.join(", ")}, got ${JSON.stringify(format)}`);
+  }
+  if (logDir === "") throw new UsageError("--diag-log-dir expects a directory");
+  return {
+    ...(format === undefined ? {} : { format: format === "json" ? "json" : "human" }),
+    ...(logDir === undefined ? {} : { logDir }),
+  };
+}
 
 /** Default bound of `--healthcheck`, seconds. */
 export const HEALTHCHECK_TIMEOUT_SECONDS = 5;
@@ -61,11 +89,15 @@ export const USAGE = `Usage:
   proxy-server --dump-config-schema      print the config JSON Schema
   proxy-server --dump-openapi-spec       print the HTTP API's OpenAPI document (as /api-docs/openapi.json)
   proxy-server --dump-metric-metadata    print every metric's name, type, help and labels as JSON
+  --diag-format full|compact|pretty|json, --diag-log-dir DIR
+                                         with a run mode, as KumoProxy's: the log format (json: JSON
+                                         lines; the others: human text) and hourly log files in DIR
   proxy-server --version                 print version and runtime
   proxy-server --help                    print this text
 
 Environment:
   PROXY_SERVER_LOG    log filter, overrides the config's log.filter (e.g. "proxy_server=debug")
+  KUMO_PROXY_LOG      KumoProxy's name for the same; PROXY_SERVER_LOG wins when both are set
   PROXY_SERVER_HEALTHCHECK_USERNAME, PROXY_SERVER_HEALTHCHECK_PASSWORD
                       RFC 1929 credentials --healthcheck offers (needed when the listener
                       has require_auth)
@@ -76,6 +108,8 @@ const OPTIONS = {
   listen: { type: "string", multiple: true },
   "timeout-seconds": { type: "string" },
   "no-splice": { type: "boolean" },
+  "diag-format": { type: "string" },
+  "diag-log-dir": { type: "string" },
   "validate-config": { type: "string" },
   "proxy-config": { type: "string" },
   "convert-proxy-config": { type: "string" },
@@ -95,6 +129,12 @@ function parseTimeout(raw: string | undefined): number | undefined {
     throw new UsageError(`--timeout-seconds expects a positive number of seconds, got ${JSON.stringify(raw)}`);
   }
   return seconds;
+}
+
+/** `{ diag }` for a run command, or `{}` without diagnostic flags. */
+function diagOf(values: { "diag-format"?: string; "diag-log-dir"?: string }): { diag?: DiagOptions } {
+  const diag = parseDiag(values["diag-format"], values["diag-log-dir"]);
+  return diag === undefined ? {} : { diag };
 }
 
 /**
@@ -133,7 +173,7 @@ export function parseCommand(argv: string[]): Command {
       const other = values.healthcheck || (values.listen ?? []).length > 0 ||
         values["timeout-seconds"] !== undefined || values["no-splice"];
       if (other) throw new UsageError("--proxy-config with a Lua policy goes alone (see --help)");
-      return { kind: "run-proxy-config", file: proxyConfig };
+      return { kind: "run-proxy-config", file: proxyConfig, ...diagOf(values) };
     }
   }
   const listen = values.listen ?? [];
@@ -156,10 +196,10 @@ export function parseCommand(argv: string[]): Command {
     if (values["timeout-seconds"] !== undefined || values["no-splice"]) {
       throw new UsageError("--timeout-seconds and --no-splice go with --listen; with --config set `timeout` per listener");
     }
-    return { kind: "run-config", file: values.config };
+    return { kind: "run-config", file: values.config, ...diagOf(values) };
   }
   if (listen.length > 0) {
-    return { kind: "run-legacy", listen, timeoutSeconds, noSplice: values["no-splice"] === true };
+    return { kind: "run-legacy", listen, timeoutSeconds, noSplice: values["no-splice"] === true, ...diagOf(values) };
   }
   throw new UsageError(
     "nothing to do: give --config FILE (e.g. --config proxy.json) or --listen ADDR; see --help",
