@@ -1,9 +1,12 @@
 /**
  * Addresses in the config: listen addresses, `"IP:PORT"` with an IP literal
  * (IPv6 in brackets, as in `"[::1]:1080"`), the form of KumoMTA's `listen`
- * option; and upstream server addresses, `"HOST:PORT"` where HOST may also be
- * a DNS name (`socks5_proxy_server`, `ha_proxy_server`). Both are read by
- * `parseHostPort` of `src/runtime/`.
+ * option, or for proxy listeners also `"HOST:PORT"` (resolved by the loader,
+ * `src/config/kumo-compat.ts`); and upstream server addresses, `"HOST:PORT"`
+ * where HOST may also be a DNS name (`socks5_proxy_server`,
+ * `ha_proxy_server`). Both are read by `parseHostPort` of `src/runtime/`.
+ * Each grammar also has a JSON Schema `pattern` (IPv4 parts 0-255 and ports
+ * 0-65535 exact) with the sentence an editor shows when it does not match.
  *
  * @module
  */
