@@ -102,6 +102,36 @@ export const DURATION_PATTERN_MESSAGE =
   'Expected a duration such as "60s", "60 seconds", "5m", "1h 30m" or "100ms" (a number and a unit: ms, s, m, ' +
   "h, d, w), or a number of seconds.";
 
+/** The string form of a duration: the pattern and the upper bound, with their messages. */
+function durationText() {
+  return v.pipe(
+    v.string(notADurationString),
+    v.regex(DURATION_PATTERN, notADurationString),
+    v.check((text) => (parseDurationSeconds(text) ?? 0) <= MAX_DURATION_SECONDS, tooLong),
+    v.metadata({ patternErrorMessage: DURATION_PATTERN_MESSAGE }),
+  );
+}
+
+/**
+ * A duration that must be written as a string (`"10m"`), for the HTTP API's
+ * bodies, where a bare number stays an error; output in SECONDS like
+ * {@linkcode duration}. Config keys use {@linkcode duration}.
+ *
+ * @param description the field's documentation
+ * @example
+ * ```ts
+ * v.parse(durationString("How long."), "10m"); // 600
+ * ```
+ */
+export function durationString(description: string) {
+  return v.pipe(
+    durationText(),
+    v.description(description),
+    v.examples(["60s", "5m", "1h 30m", "100ms"]),
+    v.transform((text: string): number => parseDurationSeconds(text) ?? 0),
+  );
+}
+
 /**
  * A duration key: on input a string in KumoMTA's duration syntax or a
  * non-negative number of seconds (KumoMTA's duration fields take both:
@@ -126,12 +156,7 @@ export function duration(description: string) {
         v.minValue(0, (issue) => `expected a duration of 0 seconds or more, got ${got(issue.input)}`),
         v.maxValue(MAX_DURATION_SECONDS, tooLong),
       ),
-      v.pipe(
-        v.string(notADurationString),
-        v.regex(DURATION_PATTERN, notADurationString),
-        v.check((text) => (parseDurationSeconds(text) ?? 0) <= MAX_DURATION_SECONDS, tooLong),
-        v.metadata({ patternErrorMessage: DURATION_PATTERN_MESSAGE }),
-      ),
+      durationText(),
     ], notADuration),
     v.description(description),
     v.examples(["60s", "5m", "1h 30m", "100ms", 30]),
