@@ -37,4 +37,5 @@ export {
   encodeUsernamePasswordReply,
 } from "./codec.ts";
 export { ByteReader } from "./reader.ts";
+export { domainNameProblem, isResolvableDomainName } from "./domain-name.ts";
 export { socks5ClientHandshake, type Socks5Credentials, socks5Probe } from "./client.ts";
