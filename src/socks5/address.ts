@@ -8,7 +8,7 @@
 import ipaddr from "ipaddr.js";
 import { ATYP, type Atyp, REP } from "./constants.ts";
 import { domainNameProblem } from "./domain-name.ts";
-import { Socks5ProtocolError } from "./errors.ts";
+import { Socks5DomainNameError, Socks5ProtocolError } from "./errors.ts";
 
 /**
  * A SOCKS5 endpoint (DST.ADDR/DST.PORT or BND.ADDR/BND.PORT).
@@ -160,10 +160,8 @@ export function decodeAddress(
       // ATYP X'03' is supported, so X'08' would misstate the problem: the
       // name is empty, which no resolver accepts. It is answered as a name
       // that does not resolve is: X'04' (see below).
-      throw new Socks5ProtocolError(
-        "DOMAINNAME of length 0",
-        side === "server" ? REP.HOST_UNREACHABLE : undefined,
-      );
+      if (side === "server") throw new Socks5DomainNameError("", "empty name");
+      throw new Socks5ProtocolError("DOMAINNAME of length 0");
     }
   } else {
     throw new Socks5ProtocolError(
@@ -185,12 +183,7 @@ export function decodeAddress(
     // name that does not resolve.
     const text = String.fromCharCode(...raw);
     const problem = domainNameProblem(text);
-    if (problem !== undefined) {
-      throw new Socks5ProtocolError(
-        `DOMAINNAME ${JSON.stringify(text)} is not a host name: ${problem}`,
-        REP.HOST_UNREACHABLE,
-      );
-    }
+    if (problem !== undefined) throw new Socks5DomainNameError(text, problem);
     host = text; // ASCII only, so the bytes are the text
   } else {
     try {

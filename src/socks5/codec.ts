@@ -178,13 +178,15 @@ export interface Request {
  * whole request is in, so a name no resolver accepts (empty, a NUL byte,
  * bytes other than letters, digits, `-`, `_`, `.`, non-ASCII, an empty
  * label, a label over 63 bytes, over 253 bytes) never reaches a runtime's
- * connect: the decoder throws with `rep` 0x04 and the server answers that
- * REP and closes, as it does for any decoder error that carries a `rep`.
+ * connect: the decoder throws `Socks5DomainNameError` (`rep`
+ * 0x04) and the server answers that REP and closes, as it does for any
+ * decoder error that carries a `rep`.
  *
  * @throws {Socks5ProtocolError} VER not 5 (`rep` undefined: close); unknown
- * ATYP (`rep` 0x08 ADDRESS_TYPE_NOT_SUPPORTED); a DOMAINNAME no resolver
- * accepts (`rep` 0x04 HOST_UNREACHABLE: the ATYP is supported, the name
- * cannot resolve, which is answered like a failed resolution).
+ * ATYP (`rep` 0x08 ADDRESS_TYPE_NOT_SUPPORTED).
+ * @throws {Socks5DomainNameError} a DOMAINNAME no resolver accepts (`rep`
+ * 0x04 HOST_UNREACHABLE: the ATYP is supported, the name cannot resolve,
+ * which is answered like a failed resolution).
  */
 export function decodeRequest(bytes: Uint8Array): Decoded<Request> | null {
   checkVersion(bytes, "request");

@@ -10,6 +10,7 @@ import {
   domainNameProblem,
   isResolvableDomainName,
   REP,
+  Socks5DomainNameError,
   Socks5ProtocolError,
 } from "../../src/socks5/index.ts";
 import { bytes } from "./helpers.ts";
@@ -115,4 +116,23 @@ test("domainNameProblem / isResolvableDomainName on text", () => {
   assert.match(domainNameProblem("a..b") ?? "", /empty label at offset 2/);
   assert.match(domainNameProblem("a\u2603b") ?? "", /U\+2603 at offset 1/);
   assert.equal(isResolvableDomainName("evil\0.example"), false);
+});
+
+test("the error is a Socks5DomainNameError (a Socks5ProtocolError) carrying the name and the problem", () => {
+  assert.throws(() => decodeRequest(connectTo("a\0b")), (error: unknown) => {
+    assert.ok(error instanceof Socks5DomainNameError);
+    assert.ok(error instanceof Socks5ProtocolError);
+    assert.equal(error.rep, REP.HOST_UNREACHABLE);
+    assert.equal(error.domainName, "a\0b");
+    assert.match(error.problem, /byte 0x00 at offset 1/);
+    return true;
+  });
+  assert.throws(() => decodeRequest(bytes(0x05, 0x01, 0x00, 0x03, 0)), Socks5DomainNameError);
+});
+
+test("other decoder errors are not Socks5DomainNameError", () => {
+  assert.throws(
+    () => decodeRequest(bytes(0x05, 0x01, 0x00, 0x09, 1, 2, 3, 4, 0, 80)),
+    (error: unknown) => error instanceof Socks5ProtocolError && !(error instanceof Socks5DomainNameError),
+  );
 });
