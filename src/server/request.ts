@@ -7,7 +7,17 @@
  * @module
  */
 import { type Conn, formatHostPort, withTimeout } from "../runtime/index.ts";
-import { ATYP, type ByteReader, CMD, decodeRequest, encodeReply, REP, Socks5EofError, Socks5ProtocolError } from "../socks5/index.ts";
+import {
+  ATYP,
+  type ByteReader,
+  CMD,
+  decodeRequest,
+  encodeReply,
+  REP,
+  Socks5DomainNameError,
+  Socks5EofError,
+  Socks5ProtocolError,
+} from "../socks5/index.ts";
 import { getLog } from "../log/index.ts";
 import { AccessDeniedError } from "./access.ts";
 import type { SessionContext } from "./context.ts";
@@ -54,6 +64,13 @@ export async function request(client: Conn, reader: ByteReader, ctx: SessionCont
     // stops after the greeting or the BIND) ends its session cleanly.
     if (error instanceof Socks5EofError && error.received.length === 0) {
       return ended(o, "completed", "client closed the connection before sending a request");
+    }
+    // A DOMAINNAME no resolver accepts (a NUL byte, a bad label): answered
+    // like a failed lookup (0x04) before any runtime call, or 0x08 where
+    // domain names are not accepted at all; a request answered, so completed.
+    if (error instanceof Socks5DomainNameError) {
+      const rep = settings.allowDomainNames ? error.rep! : REP.ADDRESS_TYPE_NOT_SUPPORTED;
+      return refuse(client, o, rep, "completed", `DOMAINNAME refused: ${error.problem}`);
     }
     // A malformed request that still deserves a reply (unknown ATYP: 0x08).
     if (error instanceof Socks5ProtocolError && error.rep !== undefined) {
