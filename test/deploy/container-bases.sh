@@ -2,14 +2,15 @@
 # Builds two local stand-ins for deploy/Dockerfile's base images, for machines
 # that reach no container registry (only Debian's and npm's):
 #
-#   localhost/proxy-server-test/node      NODE_IMAGE: node and npm (this machine's),
+#   localhost/proxy-server-test/node:2      NODE_IMAGE: node and npm (this machine's),
 #                                         bash, dash and coreutils, CA certificates (this machine's, for
 #                                         NODE_EXTRA_CA_CERTS)
-#   localhost/proxy-server-test/runtime   RUNTIME_IMAGE: glibc and a nonroot user,
+#   localhost/proxy-server-test/runtime:2   RUNTIME_IMAGE: glibc and a nonroot user,
 #                                         as in distroless/cc
 #
 # Each is a rootfs of this machine's files (with the shared libraries they
-# link) committed with buildah; an image that exists already is kept.
+# link) committed with buildah; an image that exists already is kept (the
+# tag changes when what goes in does).
 # Prints nothing but errors. Usage: test/deploy/container-bases.sh
 set -euo pipefail
 exists() { buildah inspect --type image "$1" >/dev/null 2>&1; }
@@ -40,7 +41,7 @@ import() {
   buildah commit --quiet --rm "$ctr" "$name" >/dev/null
 }
 
-if ! exists localhost/proxy-server-test/runtime; then
+if ! exists localhost/proxy-server-test/runtime:2; then
   root="$work/runtime"
   # What the bun build --compile executable links (as bun itself does):
   # libc, libm, libpthread, libdl, ld.so.
@@ -50,13 +51,13 @@ if ! exists localhost/proxy-server-test/runtime; then
   mkdir -p "$root/etc"
   printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' >"$root/etc/passwd"
   printf 'root:x:0:\nnonroot:x:65532:\n' >"$root/etc/group"
-  import "$root" localhost/proxy-server-test/runtime
+  import "$root" localhost/proxy-server-test/runtime:2
 fi
 
-if ! exists localhost/proxy-server-test/node; then
+if ! exists localhost/proxy-server-test/node:2; then
   root="$work/node"
   tools=(bash dash env uname dirname basename readlink mkdir cat grep sed tail head test rm cp mv ln chmod
-    ls sha256sum tr sort cut wc id true false touch printf tee mktemp)
+    ls sha256sum tr sort cut wc id true false touch printf tee mktemp date)
   paths=()
   for t in "${tools[@]}"; do paths+=("$(type -P "$t")"); done
   with_libs "$root" "${paths[@]}" "$(readlink -f "$(command -v node)")"
@@ -70,6 +71,6 @@ if ! exists localhost/proxy-server-test/node; then
   cp -L /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/"
   printf 'root:x:0:0:root:/root:/bin/bash\n' >"$root/etc/passwd"
   printf 'root:x:0:\n' >"$root/etc/group"
-  import "$root" localhost/proxy-server-test/node --env PATH=/usr/local/bin:/usr/bin:/bin --env HOME=/root \
+  import "$root" localhost/proxy-server-test/node:2 --env PATH=/usr/local/bin:/usr/bin:/bin --env HOME=/root \
     --env NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
 fi

@@ -70,6 +70,12 @@ export async function startPrometheus(
   };
   try {
     await waitForPort(port, child, () => text, 15_000);
+    // The port opens before the storage is loaded: /-/ready answers 503 until then.
+    const end = Date.now() + 15_000;
+    while ((await fetch(`${url}/-/ready`).then(async (r) => (await r.text(), r.status), () => 0)) !== 200) {
+      if (Date.now() > end) throw new Error(`prometheus not ready; log:\n${text}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   } catch (error) {
     await stop();
     throw error;
@@ -78,7 +84,12 @@ export async function startPrometheus(
     const search = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) for (const one of [v].flat()) search.append(k, one);
     const response = await fetch(`${url}${path}?${search}`);
-    return await response.json();
+    const text = await response.text();
+    try {
+      return JSON.parse(text);
+    } catch {
+      return { status: "error", errorType: `HTTP ${response.status}`, error: text.trim() };
+    }
   };
   return {
     url,
@@ -90,11 +101,16 @@ export async function startPrometheus(
     },
     async until(what, check, timeoutMs = 15_000) {
       const end = Date.now() + timeoutMs;
+      let last: unknown;
       while (Date.now() < end) {
-        if (await check()) return;
+        try {
+          if (await check()) return;
+        } catch (error) {
+          last = error; // e.g. a query before the first rule evaluation; try again
+        }
         await new Promise((r) => setTimeout(r, 200));
       }
-      throw new Error(`timed out waiting for ${what}; prometheus log:\n${text}`);
+      throw new Error(`timed out waiting for ${what} (last error: ${last}); prometheus log:\n${text}`);
     },
     log: () => text,
     stop,
