@@ -115,6 +115,23 @@ export const ProxyListenerSchema = v.pipe(strictObject({
       "then an optional count and a unit s, m, h or d), with bursts of up to N; past it a new connection " +
       "is closed at accept. Loaded as { limit, period } (period in seconds). Default: no limit.",
   ),
+  address_family_preference: v.optional(
+    v.pipe(
+      v.picklist(
+        ["system", "ipv4_first", "ipv6_first", "ipv4_only", "ipv6_only"],
+        (issue) =>
+          `expected "system", "ipv4_first", "ipv6_first", "ipv4_only" or "ipv6_only", got ${JSON.stringify(issue.input)}`,
+      ),
+      v.description(
+        "Which addresses of a destination name a direct CONNECT tries, and in which order. The proxy " +
+          "resolves the name itself (node:dns lookup, honouring /etc/hosts) and connects to one address at a " +
+          "time, the next only after a failure or after its share of the timeout, so a target sees one " +
+          'connection per CONNECT. "system": the resolver\'s order; "ipv4_first" / "ipv6_first": that family ' +
+          'first; "ipv4_only" / "ipv6_only": only that family (anything else answers REP 0x04). ' +
+          'Default: "system".',
+      ),
+    ),
+  ),
   idle_timeout: v.optional(duration(
     'Close a tunnel when no byte has moved either way for this long, as a duration ("5m", "1h"), in ' +
       'seconds once loaded. Absent or "0s": no limit.',
