@@ -11,7 +11,7 @@
  */
 
 import type { Counter, Gauge, Histogram } from "prom-client";
-import type { Direction, FailureReason, ProxyObserver } from "../server/observer.ts";
+import type { DeniedReason, Direction, FailureReason, ProxyObserver } from "../server/observer.ts";
 import { LRUCache } from "lru-cache";
 import type { ProxyMetrics } from "./registry.ts";
 
@@ -143,6 +143,11 @@ export class MetricsObserver implements ProxyObserver {
     const s = this.#for(listener);
     s.tlsFailures.inc();
     s.failed.inc();
+  }
+
+  /** `proxy_connections_denied_total{listener,reason}` + 1. */
+  connectionDenied(listener: string, reason: DeniedReason): void {
+    this.#metrics.set.proxy_connections_denied_total.labels({ listener, reason }).inc();
   }
 
   /** `proxy_connections_completed_total` + 1. */
