@@ -4,7 +4,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { SocksClient } from "socks";
-import { type RunningProxy, startProxy } from "../helpers/proxy-process.ts";
+import { runCli, type RunningProxy, startProxy, writeTempConfig } from "../helpers/proxy-process.ts";
 import { getRuntime } from "../../src/runtime/index.ts";
 import { AccessDeniedError, directDialer, orderAddresses } from "../../src/server/index.ts";
 import { type CountingTarget, greet, reply, startCountingTarget } from "./access-helpers.ts";
@@ -108,4 +108,12 @@ test("only addresses that pass checkAddress are connected to; none passing is an
     }),
     AccessDeniedError,
   );
+});
+
+test("a bad address_family_preference exits 2 with the JSON path", async () => {
+  const file = writeTempConfig({ proxy_listeners: [{ listen: "127.0.0.1:0", address_family_preference: "ipv5" }] });
+  const r = await runCli(["--config", file]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /\$\.proxy_listeners\[0\]\.address_family_preference/);
+  assert.match(r.stderr, /ipv4_first/);
 });
