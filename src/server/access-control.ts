@@ -37,6 +37,8 @@ const denialLog = rateLimited(log, 1);
 
 /** Per-session state of the hooks: the leases to give back, and what the CONNECT check left to do. */
 interface SessionState {
+  /** The client address, parsed once. */
+  client: string | Ip;
   lease: Lease | undefined;
   user: Lease | undefined;
   /** The rules need each resolved address of the destination name checked. */
@@ -104,11 +106,12 @@ export class PolicyAccess implements SessionAccess {
 
   /** At accept: `allowed_clients`, `connection_rate`, `max_connections`, `max_connections_per_client`. */
   admit(o: Readonly<SessionOutcome>): AccessAnswer {
-    const admitted: Admission = this.policy.admit(o.listener, clientIp(o));
+    const client = clientIp(o);
+    const admitted: Admission = this.policy.admit(o.listener, client);
     if (!admitted.ok) {
       return this.#deny(o, admitted.reason, "connection", LIMIT_TEXT[admitted.reason]);
     }
-    this.#sessions.set(o, { lease: admitted, user: undefined, needsAddress: false, literalChecked: false });
+    this.#sessions.set(o, { client, lease: admitted, user: undefined, needsAddress: false, literalChecked: false });
     return ALLOW;
   }
 
@@ -116,7 +119,7 @@ export class PolicyAccess implements SessionAccess {
   #state(o: Readonly<SessionOutcome>): SessionState {
     let state = this.#sessions.get(o);
     if (state === undefined) {
-      state = { lease: undefined, user: undefined, needsAddress: false, literalChecked: false };
+      state = { client: clientIp(o), lease: undefined, user: undefined, needsAddress: false, literalChecked: false };
       this.#sessions.set(o, state);
     }
     return state;
@@ -132,8 +135,20 @@ export class PolicyAccess implements SessionAccess {
   }
 
   /** The rules' request for this session. */
-  #request(o: Readonly<SessionOutcome>, command: "connect" | "bind", extra: Partial<AccessRequest>): AccessRequest {
-    return { listener: o.listener, client: clientIp(o), user: o.user, command, sourceAddress: o.bindAddress, ...extra };
+  #request(
+    o: Readonly<SessionOutcome>,
+    state: SessionState,
+    command: "connect" | "bind",
+    extra: Partial<AccessRequest>,
+  ): AccessRequest {
+    return {
+      listener: o.listener,
+      client: state.client,
+      user: o.user,
+      command,
+      sourceAddress: o.bindAddress,
+      ...extra,
+    };
   }
 
   /** Before BIND: the user's limit, its `source_addresses`, then the rules (command `bind`). */
@@ -146,7 +161,7 @@ export class PolicyAccess implements SessionAccess {
     if (!policy.checkSourceAddress(o.user, source)) {
       return this.#deny(o, "source_address", asked, "users[].source_addresses");
     }
-    const decision = policy.checkRequest(this.#request(o, "bind", { sourceAddress: source }));
+    const decision = policy.checkRequest(this.#request(o, state, "bind", { sourceAddress: source }));
     if (decision.action === "deny") return this.#deny(o, "rule", asked, ruleText(decision.ruleIndex));
     return ALLOW;
   }
@@ -162,7 +177,7 @@ export class PolicyAccess implements SessionAccess {
     const limited = this.#user(o, state, asked);
     if (limited !== undefined) return limited;
     const decision = this.policy.checkRequest(
-      this.#request(o, "connect", { destination: destination.host, port: destination.port }),
+      this.#request(o, state, "connect", { destination: destination.host, port: destination.port }),
     );
     if (!decision.needsAddress && decision.action === "deny") {
       return this.#deny(o, "rule", asked, ruleText(decision.ruleIndex));
@@ -194,7 +209,7 @@ export class PolicyAccess implements SessionAccess {
     if (await this.#isSelf(address)) return this.#deny(o, "self", asked, "a listener of this proxy");
     if (state.needsAddress) {
       const decision = this.policy.checkResolved(
-        this.#request(o, "connect", { destination: o.destination?.host, port: address.port }),
+        this.#request(o, state, "connect", { destination: o.destination?.host, port: address.port }),
         address.host,
       );
       if (decision.action === "deny") return this.#deny(o, "rule", asked, ruleText(decision.ruleIndex));

@@ -384,3 +384,34 @@ test("a non-loopback listener with neither require_auth nor allowed_clients logs
     await proxy.stop();
   }
 });
+
+test("a reload keeps live counts: sessions opened before it count against the limit after it", async () => {
+  const config = { proxy_listeners: [{ listen: "127.0.0.1:0", max_connections_per_client: 2 }] };
+  const proxy = await startProxy(config);
+  try {
+    const open = [await tunnel(proxy.ports[0], "127.0.0.1", target.port, "127.0.0.2")];
+    open.push(await tunnel(proxy.ports[0], "127.0.0.1", target.port, "127.0.0.2"));
+    writeFileSync(
+      proxy.configFile,
+      JSON.stringify({ proxy_listeners: [{ ...config.proxy_listeners[0], max_connections: 100 }] }),
+    );
+    sendSignal(proxy.child, "SIGHUP");
+    await proxy.waitForLog(/configuration reloaded/);
+    const third = await attempt(proxy.ports[0], "127.0.0.2");
+    assert.ok(!third.served, "the two tunnels from before the reload still count");
+    third.client.close();
+    for (const c of open) {
+      c.send([9]);
+      assert.deepEqual([...await c.read(1)], [9], "the open tunnels still carry bytes");
+    }
+    open[0].close();
+    await until(async () => {
+      const t = await attempt(proxy.ports[0], "127.0.0.2");
+      t.client.close();
+      return t.served;
+    });
+    open[1].close();
+  } finally {
+    await proxy.stop();
+  }
+});
