@@ -19,6 +19,23 @@ type CounterChild = ReturnType<Counter["labels"]>;
 type GaugeChild = ReturnType<Gauge["labels"]>;
 type HistogramChild = ReturnType<Histogram["labels"]>;
 
+/**
+ * Every `reason` of `proxy_connections_denied_total`, whose series start at
+ * 0 (a record, so a reason added to `DeniedReason` must be added here).
+ */
+const DENIED_REASONS = Object.keys(
+  {
+    client: true,
+    rule: true,
+    source_address: true,
+    listener_limit: true,
+    client_limit: true,
+    user_limit: true,
+    rate: true,
+    self: true,
+  } satisfies Record<DeniedReason, true>,
+) as DeniedReason[];
+
 /** The label children of one listener. */
 interface ListenerSeries {
   accepted: CounterChild;
@@ -114,6 +131,7 @@ export class MetricsObserver implements ProxyObserver {
       }
       s.tlsFailures.inc(0);
       s.authFailures.inc(0);
+      for (const reason of DENIED_REASONS) m.proxy_connections_denied_total.labels({ listener, reason }).inc(0);
       s.active.set(0);
       m.proxy_handshake_duration_seconds.zero(labels);
       this.#series.set(listener, s);
