@@ -300,7 +300,8 @@ function compilePolicy(
 
 /** One WARN per open-proxy listener (non-loopback, neither `require_auth` nor `allowed_clients`), at start and reload. */
 function logOpenProxies(policy: AccessPolicy): void {
-  for (const listener of policy.openProxies) {
+  // A listener written with a host name is one entry per address, under one listen text.
+  for (const listener of new Set(policy.openProxies)) {
     log.warn(
       "{listener} is an open proxy: it listens on a non-loopback address with neither require_auth nor " +
         "allowed_clients, so anyone who reaches it can use it",
