@@ -109,7 +109,7 @@ export const proxyDeno: Server = {
  * 99 access rules that match none of the benchmark's requests (every
  * matcher kind, so each check scans the whole list), then an allow-all.
  */
-function benchRules(): unknown[] {
+function benchRules(listen: string): unknown[] {
   const out: unknown[] = [];
   for (let i = 0; i < 99; i++) {
     switch (i % 6) {
@@ -126,7 +126,7 @@ function benchRules(): unknown[] {
         out.push({ action: "deny", ports: [`${1000 + i}-${1010 + i}`, 9000 + i], commands: ["connect"] });
         break;
       case 4:
-        out.push({ action: "allow", listeners: [`127.0.0.1:${2000 + i}`] });
+        out.push({ action: "allow", listeners: [listen], clients: [`192.0.2.${i}/32`] });
         break;
       default:
         out.push({ action: "deny", source_addresses: [`198.51.100.${i}`], destinations: [`host${i}.example.org`] });
@@ -137,24 +137,31 @@ function benchRules(): unknown[] {
 }
 
 /**
- * The config of {@linkcode proxyBunAcl}: 100 rules and every listener
- * limit, each generous enough that nothing in the benchmark is refused.
+ * The config of {@linkcode proxyBunAcl}: 100 rules and every limit (the
+ * users' too), each generous enough that nothing in the benchmark is
+ * refused.
  */
 function aclConfig(port: number): string {
+  const listen = `127.0.0.1:${port}`;
+  // The users the rules name (rules may name only configured users); the
+  // benchmark's clients do not authenticate, so their limit is not reached.
+  const users = Array.from({ length: 99 }, (_, i) => i).filter((i) => i % 6 === 1)
+    .map((i) => ({ username: `user${i}`, password: `bench-${i}`, max_connections: 1_000_000 }));
   const dir = mkdtempSync(join(tmpdir(), "proxy-server-bench-acl-"));
   const file = join(dir, "proxy.json");
   writeFileSync(
     file,
     JSON.stringify({
       proxy_listeners: [{
-        listen: `127.0.0.1:${port}`,
+        listen,
         allowed_clients: ["127.0.0.0/8", "::1"],
         max_connections: 1_000_000,
         max_connections_per_client: 1_000_000,
         connection_rate: "10000000/1s",
         idle_timeout: "1h",
       }],
-      access_rules: benchRules(),
+      users,
+      access_rules: benchRules(listen),
       default_action: "deny",
     }),
   );
