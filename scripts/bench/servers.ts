@@ -120,7 +120,10 @@ function benchRules(listen: string): unknown[] {
         out.push({ action: "allow", users: [`user${i}`], ports: [25, 587] });
         break;
       case 2:
-        out.push({ action: "deny", destinations: [`10.${i}.0.0/16`, `.blocked${i}.example`, `fd00:${i.toString(16)}::/32`] });
+        out.push({
+          action: "deny",
+          destinations: [`10.${i}.0.0/16`, `.blocked${i}.example`, `fd00:${i.toString(16)}::/32`],
+        });
         break;
       case 3:
         out.push({ action: "deny", ports: [`${1000 + i}-${1010 + i}`, 9000 + i], commands: ["connect"] });
