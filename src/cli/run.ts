@@ -118,7 +118,13 @@ export async function runProxy(
       }
       const nextEgress = buildEgress(runtime, next, egressObserver);
       try {
-        const changes = await server.reconfigure({ listeners: next.proxy_listeners, users: next.users, dial: nextEgress.dial });
+        const changes = await server.reconfigure({
+          listeners: next.proxy_listeners,
+          users: next.users,
+          access_rules: next.access_rules,
+          default_action: next.default_action,
+          dial: nextEgress.dial,
+        });
         const oldEgress = egress;
         egress = nextEgress;
         config = next;
@@ -150,6 +156,10 @@ export async function runProxy(
       runtime,
       listeners: config.proxy_listeners,
       users: config.users,
+      access_rules: config.access_rules,
+      default_action: config.default_action,
+      // A CONNECT to one of the HTTP listeners is refused like one to a proxy listener.
+      selfAddresses: () => http?.addrs ?? [],
       observer,
       dial: egress.dial,
     });

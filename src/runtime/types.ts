@@ -279,6 +279,18 @@ export interface Runtime {
    */
   probeBind(address: string): Promise<void>;
   /**
+   * Raise the process's soft open-file limit (RLIMIT_NOFILE) to its hard
+   * limit, as KumoProxy does at start, and report both (`before`: the soft
+   * limit found); or why this runtime cannot (`unsupported`: not Linux, no
+   * FFI permission on Deno, no libc). Never rejects.
+   *
+   * @example
+   * ```ts
+   * const limit = await getRuntime().raiseFileLimit(); // { soft: 524288, hard: 524288, before: 1024 }
+   * ```
+   */
+  raiseFileLimit(): Promise<FileLimit>;
+  /**
    * The path of a file embedded in this executable whose name matches
    * `pattern` (a `bun build --compile` binary carries extra entry points as
    * embedded files, under `/$bunfs/root/`); `undefined` when running from
@@ -306,3 +318,9 @@ export interface Runtime {
   /** Exit the process with `code`. */
   exit(code: number): never;
 }
+
+/**
+ * What {@linkcode Runtime.raiseFileLimit} did: the open-file limits after
+ * it (`before` is the soft limit it found), or why it could not.
+ */
+export type FileLimit = { soft: number; hard: number; before: number } | { unsupported: string };

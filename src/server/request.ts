@@ -54,7 +54,14 @@ const BOUND = { kind: "bound" } as const;
  * another command, the mapped connect error (see `replyForConnectError`).
  * A client that closes before sending a request completes the session.
  */
-export async function request(client: Conn, reader: ByteReader, ctx: SessionContext, o: SessionOutcome, state: ClientState, expire: () => void): Promise<RequestStatus> {
+export async function request(
+  client: Conn,
+  reader: ByteReader,
+  ctx: SessionContext,
+  o: SessionOutcome,
+  state: ClientState,
+  expire: () => void,
+): Promise<RequestStatus> {
   const { settings } = ctx;
   let req;
   try {
@@ -81,11 +88,19 @@ export async function request(client: Conn, reader: ByteReader, ctx: SessionCont
   }
   o.command = req.cmd;
   if (req.atyp === ATYP.DOMAINNAME && !settings.allowDomainNames) {
-    return refuse(client, o, REP.ADDRESS_TYPE_NOT_SUPPORTED, "completed", "domain names are not allowed on this listener");
+    return refuse(
+      client,
+      o,
+      REP.ADDRESS_TYPE_NOT_SUPPORTED,
+      "completed",
+      "domain names are not allowed on this listener",
+    );
   }
   try {
     if (req.cmd === CMD.BIND) {
-      if (state !== "none") return refuse(client, o, REP.GENERAL_FAILURE, "completed", "BIND is accepted only as the first request");
+      if (state !== "none") {
+        return refuse(client, o, REP.GENERAL_FAILURE, "completed", "BIND is accepted only as the first request");
+      }
       const source = req.dstAddr.host;
       const hook = ctx.access?.bind;
       const denied = hook && await denial(hook.call(ctx.access, o, source));
@@ -124,14 +139,31 @@ async function connect(client: Conn, ctx: SessionContext, o: SessionOutcome): Pr
   let dest: Conn;
   try {
     dest = await withTimeout("connect", settings.timeout, (signal) => {
-      outbound = { destination: o.destination!, localAddress: o.bindAddress, username: o.user, egressPool: settings.egressPool, signal, timeout: settings.timeout };
+      outbound = {
+        destination: o.destination!,
+        localAddress: o.bindAddress,
+        username: o.user,
+        egressPool: settings.egressPool,
+        signal,
+        timeout: settings.timeout,
+        addressFamily: settings.addressFamily,
+      };
       if (checkAddress) outbound.checkAddress = (address) => checkAddress.call(access, o, address);
       return ctx.dial(outbound);
     });
   } catch (error) {
-    log.debug("CONNECT {destination} failed: {error}", { destination: formatHostPort(o.destination!), error: String(error) });
+    log.debug("CONNECT {destination} failed: {error}", {
+      destination: formatHostPort(o.destination!),
+      error: String(error),
+    });
     const rep = replyForConnectError(error);
-    return refuse(client, o, rep, error instanceof AccessDeniedError ? "denied" : "completed", `CONNECT ${formatHostPort(o.destination!)} failed`);
+    return refuse(
+      client,
+      o,
+      rep,
+      error instanceof AccessDeniedError ? "denied" : "completed",
+      `CONNECT ${formatHostPort(o.destination!)} failed`,
+    );
   }
   const route = outbound!.route;
   if (route !== undefined) {
@@ -152,4 +184,3 @@ async function connect(client: Conn, ctx: SessionContext, o: SessionOutcome): Pr
   }
   return { kind: "connected", dest };
 }
-

@@ -17,6 +17,7 @@ import { NetError, toNetError } from "../errors.ts";
 import { nodeConnect } from "../node/conn.ts";
 import { probeBind } from "../node/bind-probe.ts";
 import { resolveHost } from "../node/resolve.ts";
+import { raiseFileLimit } from "./file-limit.ts";
 import { handshakeTimeoutError, handshakeTimeoutMs, reportHandshakeError } from "../tls-handshake.ts";
 import type { Conn, ConnectOptions, Listener, ListenOptions, Runtime, SignalName } from "../types.ts";
 import { bunServeHttp } from "./serve-http.ts";
@@ -164,6 +165,7 @@ export const bunRuntime: Runtime = {
   serveHttp: bunServeHttp,
   resolve: resolveHost,
   probeBind,
+  raiseFileLimit,
   embeddedFilePath(pattern: RegExp): string | undefined {
     const file = (bunGlobal() as unknown as { embeddedFiles?: ReadonlyArray<{ name?: string }> }).embeddedFiles
       ?.find((f) => pattern.test(f.name ?? ""));
