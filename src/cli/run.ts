@@ -91,6 +91,13 @@ export async function runProxy(
     });
   };
   const unsubscribe = [
+    // A rejection nobody handled belongs to one connection at most: log it
+    // and keep serving every other one (issue 16).
+    runtime.onUnhandledRejection((reason) =>
+      log.error("unhandled rejection (the proxy keeps serving): {error}", {
+        error: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason),
+      })
+    ),
     runtime.onSignal("SIGINT", () => stop("SIGINT")),
     runtime.onSignal("SIGTERM", () => stop("SIGTERM")),
     // systemd's ExecReload sends SIGHUP; it must never kill the process.

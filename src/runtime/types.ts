@@ -311,6 +311,14 @@ export interface Runtime {
   readonly keepAliveLimits: readonly string[];
   /** Call `handler` on each delivery of `signal`; returns an unsubscribe function. */
   onSignal(signal: SignalName, handler: () => void): () => void;
+  /**
+   * Call `handler` with the reason of every promise rejection nobody
+   * handles, instead of the runtime's default (Deno and Bun end the
+   * process): one broken session must not stop the others. Returns an
+   * unsubscribe function. Deno: the `unhandledrejection` event, with
+   * `preventDefault()`; Bun: `process.on("unhandledRejection")`.
+   */
+  onUnhandledRejection(handler: (reason: unknown) => void): () => void;
   /** Read a UTF-8 file. Rejects with the runtime's error (has `code`, e.g. `ENOENT`). */
   readTextFile(path: string): Promise<string>;
   /** An environment variable, or `undefined`. */

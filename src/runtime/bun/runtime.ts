@@ -175,6 +175,13 @@ export const bunRuntime: Runtime = {
     "the keep-alive interval and retries cannot be set on Bun (the kernel's " +
     "net.ipv4.tcp_keepalive_intvl and tcp_keepalive_probes apply)",
   ],
+  onUnhandledRejection(handler: (reason: unknown) => void): () => void {
+    const listener = (reason: unknown) => handler(reason);
+    process.on("unhandledRejection", listener);
+    return () => {
+      process.off("unhandledRejection", listener);
+    };
+  },
   onSignal(signal: SignalName, handler: () => void): () => void {
     process.on(signal, handler);
     return () => {

@@ -147,6 +147,14 @@ export const denoRuntime: Runtime = {
     "the keep-alive interval and retries cannot be set on Deno (the kernel's " +
     "net.ipv4.tcp_keepalive_intvl and tcp_keepalive_probes apply)",
   ],
+  onUnhandledRejection(handler: (reason: unknown) => void): () => void {
+    const listener = (event: PromiseRejectionEvent) => {
+      event.preventDefault();
+      handler(event.reason);
+    };
+    globalThis.addEventListener("unhandledrejection", listener);
+    return () => globalThis.removeEventListener("unhandledrejection", listener);
+  },
   onSignal(signal: SignalName, handler: () => void): () => void {
     Deno.addSignalListener(signal, handler);
     return () => Deno.removeSignalListener(signal, handler);
