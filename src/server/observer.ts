@@ -6,6 +6,7 @@
  * @module
  */
 
+import { DENIAL_REASONS, type DenialReason } from "../access/index.ts";
 import type { SessionOutcome } from "./outcome.ts";
 
 /** Direction of relayed bytes, named as KumoProxy's byte counters are. */
@@ -25,27 +26,10 @@ export type FailureReason = "handshake" | "auth" | "timeout" | "relay" | "denied
  * `proxy_connections_denied_total` (see `DenialReason` in `src/access/`),
  * plus `self`, a CONNECT to one of the proxy's own listeners.
  */
-export type DeniedReason =
-  | "client"
-  | "rule"
-  | "source_address"
-  | "listener_limit"
-  | "client_limit"
-  | "user_limit"
-  | "rate"
-  | "self";
+export type DeniedReason = DenialReason | "self";
 
 /** Every {@linkcode DeniedReason}, for declaring the metric's label values up front. */
-export const DENIED_REASONS: readonly DeniedReason[] = Object.freeze([
-  "client",
-  "rule",
-  "source_address",
-  "listener_limit",
-  "client_limit",
-  "user_limit",
-  "rate",
-  "self",
-]);
+export const DENIED_REASONS: readonly DeniedReason[] = Object.freeze([...DENIAL_REASONS, "self"]);
 
 /** Session events; see each member. All are synchronous and must not throw. */
 export interface ProxyObserver {
