@@ -10,7 +10,8 @@ export { type BindProbe, type Dialer, directDialer, type EgressRoute, type Outbo
 export { type SessionContext, type SessionSettings, type ShutdownState } from "./context.ts";
 export { runSession } from "./session.ts";
 export { type ClientState, type RequestStatus } from "./request.ts";
-export { failureReason, type SessionEnd, type SessionOutcome } from "./outcome.ts";
+export { accessEnd, failureReason, newOutcome, type SessionEnd, type SessionOutcome } from "./outcome.ts";
+export { accessFields, logSession, withAccessLog } from "./access-log.ts";
 export { AccessDeniedError, type AccessAnswer, type AccessDecision, type SessionAccess } from "./access.ts";
 export { type Direction, type FailureReason, NULL_OBSERVER, type ProxyObserver } from "./observer.ts";
 export { UserStore, type UserEntry } from "./auth.ts";

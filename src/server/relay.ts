@@ -17,6 +17,13 @@ export interface RelayResult {
   destToClient: number;
   /** The first I/O error on either side, if any (the tunnel was then torn down). */
   error?: unknown;
+  /**
+   * Which side's socket failed, with `error`: the source of the direction
+   * whose pipe failed first (`client` for client to destination). Each
+   * direction keeps a read pending, so a reset is seen first by the read on
+   * the socket that was reset.
+   */
+  errorSide?: "client" | "dest";
 }
 
 /**
@@ -32,8 +39,11 @@ export async function relay(
   onBytes: (direction: Direction, bytes: number) => void,
 ): Promise<RelayResult> {
   const result: RelayResult = { clientToDest: 0, destToClient: 0 };
-  const fail = (error: unknown) => {
-    result.error ??= error;
+  const fail = (side: "client" | "dest", error: unknown) => {
+    if (result.error === undefined) {
+      result.error = error;
+      result.errorSide = side;
+    }
     client.close();
     dest.close();
   };
@@ -41,11 +51,11 @@ export async function relay(
     client.pipeTo(dest, (n) => {
       result.clientToDest += n;
       onBytes("client_to_dest", n);
-    }).catch(fail),
+    }).catch((error) => fail("client", error)),
     dest.pipeTo(client, (n) => {
       result.destToClient += n;
       onBytes("dest_to_client", n);
-    }).catch(fail),
+    }).catch((error) => fail("dest", error)),
   ]);
   client.close();
   dest.close();

@@ -51,6 +51,7 @@ async function tunnel(client: Conn, reader: ByteReader, ctx: SessionContext, o: 
   o.bytesUp += result.clientToDest;
   o.bytesDown = result.destToClient;
   if (result.error !== undefined) {
+    o.failedSide = result.errorSide;
     ended(o, "relay_error", `relay error: ${String(result.error)}`);
     return;
   }
