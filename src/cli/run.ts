@@ -59,6 +59,7 @@ export async function runProxy(
   try {
     configureLogging(loggingOptions(runtime, config));
   } catch (error) {
+    configureLogging({ ...loggingOptions(runtime, config), accessFile: null });
     log.error("cannot start: cannot open log.access_file: {error}", { error: String(error) });
     return 1;
   }
