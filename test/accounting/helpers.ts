@@ -43,6 +43,21 @@ export async function pollFor<T>(read: () => T, ready: (value: T) => boolean, ti
   return value;
 }
 
+/** {@linkcode pollFor} for an asynchronous `read()` (e.g. a Prometheus query): each read is awaited. */
+export async function pollForAsync<T>(
+  read: () => Promise<T>,
+  ready: (value: T) => boolean,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let value = await read();
+  while (!ready(value) && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 100));
+    value = await read();
+  }
+  return value;
+}
+
 /** Parse one human `key=value ...` access message (values quoted as JSON strings when needed). */
 export function parseKeyValues(text: string): AccessLine {
   const out: AccessLine = {};
