@@ -17,8 +17,7 @@
  */
 
 import type { Counter, Gauge, Histogram } from "prom-client";
-import type { Direction, FailureReason, ProxyObserver } from "../server/observer.ts";
-import type { SessionOutcome } from "../server/outcome.ts";
+import type { Direction, FailureReason, ProxyObserver, SessionOutcome } from "../server/index.ts";
 import { CMD, commandName, REP, repName } from "../socks5/index.ts";
 import { LRUCache } from "lru-cache";
 import type { ProxyMetrics } from "./registry.ts";
