@@ -118,11 +118,16 @@ function reportAccessFileError(error: unknown): void {
   const now = Date.now();
   if (now - lastAccessFileError < 60_000) return;
   lastAccessFileError = now;
-  state.write(
-    `${new Date(now).toISOString()} [ERROR] proxy_server::log: cannot write the access file ${
-      JSON.stringify(state.accessFile)
-    }: ${String(error)}\n`,
-  );
+  // Written straight to the diagnostic writer (this runs inside the sink), in its format.
+  const text = `cannot write the access file ${JSON.stringify(state.accessFile)}: ${String(error)}`;
+  state.write(FORMATTERS[state.format]({
+    category: [ROOT_TARGET, "log"],
+    level: "error",
+    message: [text],
+    rawMessage: text,
+    properties: { path: state.accessFile, error: String(error) },
+    timestamp: now,
+  }));
 }
 
 /** Options of {@linkcode configureLogging}; an omitted key keeps its current value. */

@@ -196,3 +196,23 @@ test("without per_user no user series appear; a BIND before CONNECT counts as a 
   assert.equal(sample(text, "proxy_requests_total", { listener: "l", command: "connect", reply: "succeeded" }), 1);
   assert.doesNotMatch(text, /^proxy_user_/m);
 });
+
+test("an access file that cannot be written: one ERROR line on the diagnostic log, not one per session", () => {
+  const lines: string[] = [];
+  configureLogging({
+    filter: "proxy_server=info",
+    format: "json",
+    write: (l) => lines.push(l),
+    accessFile: "/dev/full",
+  });
+  try {
+    for (let i = 0; i < 3; i++) logAccess(accessFields(tunnelOutcome()));
+  } finally {
+    configureLogging({ accessFile: null });
+  }
+  assert.equal(lines.length, 1, lines.join(""));
+  const record = JSON.parse(lines[0]);
+  assert.equal(record.level, "ERROR");
+  assert.equal(record.logger, "proxy_server::log");
+  assert.match(record.properties.error, /ENOSPC|No space left/);
+});
