@@ -6,30 +6,25 @@
  */
 import { type Config, ConfigError } from "../config/index.ts";
 import { type HttpListeners, ServiceHealth, type ServiceInfo, startHttpListeners } from "../http/index.ts";
-import { configureLogging, getLog, reopenAccessFile } from "../log/index.ts";
+import { configureLogging, getLog, hourlyFileWriter, reopenAccessFile } from "../log/index.ts";
 import { EgressMetricsObserver, MetricsObserver, ProxyMetrics } from "../metrics/index.ts";
 import type { Runtime } from "../runtime/index.ts";
 import { ProxyServer, withAccessLog } from "../server/index.ts";
 import { BUILD, BUILD_STAMP, PRODUCT, VERSION } from "./version.ts";
 import { buildEgress } from "./egress.ts";
+import type { DiagOptions } from "./args.ts";
 
 const log = getLog("cli");
 
 /** The environment variable that overrides `log.filter` (as KumoMTA's `KUMOD_LOG`). */
 export const LOG_ENV = "PROXY_SERVER_LOG";
 
+/** KumoProxy's name for {@linkcode LOG_ENV}; read when `PROXY_SERVER_LOG` is unset. */
+export const KUMO_LOG_ENV = "KUMO_PROXY_LOG";
+
 /** The identity of this process, started now (for `/api/status/v1` and the OpenAPI document). */
 export function serviceInfo(runtime: Runtime): ServiceInfo {
   return { product: PRODUCT, version: VERSION, build: BUILD, runtime: `${runtime.name} ${runtime.version}`, startedAt: new Date() };
-}
-
-/** The logging settings of `config` ({@linkcode LOG_ENV} overrides `log.filter`). */
-function loggingOptions(runtime: Runtime, config: Config) {
-  return {
-    filter: runtime.env(LOG_ENV) ?? config.log.filter,
-    format: config.log.format,
-    accessFile: config.log.access_file ?? null,
-  };
 }
 
 /**
@@ -53,13 +48,20 @@ function loggingOptions(runtime: Runtime, config: Config) {
 export async function runProxy(
   runtime: Runtime,
   initial: Config,
-  options: { reload?: () => Promise<Config>; source?: string } = {},
+  options: { reload?: () => Promise<Config>; source?: string; diag?: DiagOptions } = {},
 ): Promise<number> {
   let config = initial;
+  const write = options.diag?.logDir === undefined ? undefined : hourlyFileWriter(options.diag.logDir);
+  const logging = () => ({
+    filter: runtime.env(LOG_ENV) ?? runtime.env(KUMO_LOG_ENV) ?? config.log.filter,
+    format: options.diag?.format ?? config.log.format,
+    write,
+    accessFile: config.log.access_file ?? null,
+  });
   try {
-    configureLogging(loggingOptions(runtime, config));
+    configureLogging(logging());
   } catch (error) {
-    configureLogging({ ...loggingOptions(runtime, config), accessFile: null });
+    configureLogging({ ...logging(), accessFile: null });
     log.error("cannot start: cannot open log.access_file: {error}", { error: String(error) });
     return 1;
   }
@@ -150,7 +152,7 @@ export async function runProxy(
             return undefined;
           });
         try {
-          configureLogging(loggingOptions(runtime, config));
+          configureLogging(logging());
         } catch (error) {
           log.error("reload: cannot open log.access_file, the logging settings stay: {error}", { error: String(error) });
         }

@@ -24,6 +24,7 @@ import { type FilterDirective, type FilterLevel, parseLogFilter } from "./filter
 import { formatAccessHuman, formatAccessJson, isAccessRecord } from "./access.ts";
 import { AccessFile } from "./access-file.ts";
 
+export { hourlyFileWriter, hourlyLogFileName } from "./hourly-file.ts";
 export { FILTER_LEVELS, type FilterDirective, type FilterLevel, LogFilterError, parseLogFilter } from "./filter.ts";
 export {
   ACCESS_CATEGORY,
