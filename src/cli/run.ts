@@ -112,7 +112,9 @@ export async function runProxy(
         const path = reopenAccessFile();
         if (path !== undefined) log.info("SIGUSR1: reopened the access log file {path}", { path });
       } catch (error) {
-        log.error("SIGUSR1: cannot reopen the access log file; still writing the old one: {error}", { error: String(error) });
+        log.error("SIGUSR1: cannot reopen the access log file; still writing the old one: {error}", {
+          error: String(error),
+        });
       }
     }),
   ];
@@ -154,7 +156,9 @@ export async function runProxy(
         try {
           configureLogging(logging());
         } catch (error) {
-          log.error("reload: cannot open log.access_file, the logging settings stay: {error}", { error: String(error) });
+          log.error("reload: cannot open log.access_file, the logging settings stay: {error}", {
+            error: String(error),
+          });
         }
         log.info("configuration reloaded: proxy listeners added [{added}], removed [{removed}], changed [{changed}]", {
           added: changes.added.join(", "),

@@ -112,11 +112,11 @@ export async function authenticate(
       if (!(await ctx.users.verify(auth.username, auth.password))) {
         ctx.observer.authFailed(o.listener);
         // The formatters escape control characters in the (client-chosen) username.
-        authFailureWarn.warn(`${o.client.host} ${auth.username}`, "{listener}: authentication failed for user {user} from {client}", {
-          listener: o.listener,
-          user: auth.username,
-          client: formatHostPort(o.client),
-        });
+        authFailureWarn.warn(
+          `${o.client.host} ${auth.username}`,
+          "{listener}: authentication failed for user {user} from {client}",
+          { listener: o.listener, user: auth.username, client: formatHostPort(o.client) },
+        );
         o.user = auth.username;
         await client.write(AUTH_FAILURE_REPLY).catch(() => {});
         return ended(o, "auth_failed", `authentication failed for user ${JSON.stringify(auth.username)}`);
