@@ -6,11 +6,19 @@
  *
  * @module
  */
-import { formatHostPort } from "../runtime/index.ts";
-import { type AccessFields, accessLogEnabled, logAccess } from "../log/index.ts";
+import { formatHostPort, type NetAddr } from "../runtime/index.ts";
+import { type AccessFields, accessLogEnabled, getLog, logAccess, rateLimited } from "../log/index.ts";
 import { commandName, repName } from "../socks5/index.ts";
 import type { ProxyObserver } from "./observer.ts";
 import { accessEnd, type SessionOutcome } from "./outcome.ts";
+
+/**
+ * `ip:port` of an address; `"unknown"` when the runtime could not tell it
+ * (Bun reports no remote address for a client that is already gone).
+ */
+function hostPort(addr: NetAddr): string {
+  return typeof addr.host === "string" ? formatHostPort(addr) : "unknown";
+}
 
 /** Rounded to `digits` decimals (for milliseconds and seconds in the line). */
 function round(value: number, digits: number): number {
@@ -27,15 +35,15 @@ function round(value: number, digits: number): number {
 export function accessFields(o: SessionOutcome): AccessFields {
   return {
     listener: o.listener,
-    client: formatHostPort(o.client),
+    client: hostPort(o.client),
     user: o.user,
     command: o.command === undefined ? undefined : commandName(o.command),
     bind_address: o.bindAddress,
     egress_source: o.egressSource,
     egress_pool: o.egressPool,
     destination: o.destination === undefined ? undefined : formatHostPort(o.destination),
-    connected: o.connected === undefined ? undefined : formatHostPort(o.connected),
-    local_address: o.localAddress === undefined ? undefined : formatHostPort(o.localAddress),
+    connected: o.connected === undefined ? undefined : hostPort(o.connected),
+    local_address: o.localAddress === undefined ? undefined : hostPort(o.localAddress),
     reply: o.reply === undefined ? undefined : repName(o.reply),
     bytes_up: o.bytesUp,
     bytes_down: o.bytesDown,
@@ -46,12 +54,20 @@ export function accessFields(o: SessionOutcome): AccessFields {
   };
 }
 
+/** A line that could not be written: one ERROR a minute (an observer must not throw). */
+const failures = rateLimited(getLog("server"), 60);
+
 /**
  * Write the access line of `outcome` when the access log is enabled (one
- * level check; the fields are built only when it passes).
+ * level check; the fields are built only when it passes). Never throws.
  */
 export function logSession(outcome: SessionOutcome): void {
-  if (accessLogEnabled()) logAccess(accessFields(outcome));
+  if (!accessLogEnabled()) return;
+  try {
+    logAccess(accessFields(outcome));
+  } catch (error) {
+    failures.log("error", "access", "cannot write an access line: {error}", { error: String(error) });
+  }
 }
 
 /**

@@ -80,7 +80,8 @@ export interface SessionOutcome {
    * For `end` `relay_error`: the side whose socket failed first (`client` or
    * `dest`). Both directions always have a read pending, so a reset is seen
    * first by the read on the socket that was reset: the direction whose
-   * pipe failed first names the side (see `relay.ts`).
+   * pipe failed first names the side, or, for `EPIPE` (only a write raises
+   * it), the socket it was writing to (see `relay.ts`).
    */
   failedSide: "client" | "dest" | undefined;
   /** A one-line explanation of `end` for logs (never a password). */

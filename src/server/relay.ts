@@ -19,9 +19,10 @@ export interface RelayResult {
   error?: unknown;
   /**
    * Which side's socket failed, with `error`: the source of the direction
-   * whose pipe failed first (`client` for client to destination). Each
-   * direction keeps a read pending, so a reset is seen first by the read on
-   * the socket that was reset.
+   * whose pipe failed first (`client` for client to destination), since
+   * each direction keeps a read pending and a reset is seen first by the
+   * read on the socket that was reset; but for `EPIPE`, which only a write
+   * raises, the destination of that pipe.
    */
   errorSide?: "client" | "dest";
 }
@@ -39,10 +40,11 @@ export async function relay(
   onBytes: (direction: Direction, bytes: number) => void,
 ): Promise<RelayResult> {
   const result: RelayResult = { clientToDest: 0, destToClient: 0 };
-  const fail = (side: "client" | "dest", error: unknown) => {
+  const fail = (source: "client" | "dest", error: unknown) => {
     if (result.error === undefined) {
       result.error = error;
-      result.errorSide = side;
+      const written = (error as { code?: unknown })?.code === "EPIPE";
+      result.errorSide = written ? (source === "client" ? "dest" : "client") : source;
     }
     client.close();
     dest.close();

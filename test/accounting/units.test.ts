@@ -216,3 +216,8 @@ test("an access file that cannot be written: one ERROR line on the diagnostic lo
   assert.equal(record.logger, "proxy_server::log");
   assert.match(record.properties.error, /ENOSPC|No space left/);
 });
+
+test("a client address the runtime could not tell is logged as unknown, not thrown on", () => {
+  const o = newOutcome("l", { host: undefined, port: undefined } as unknown as { host: string; port: number });
+  assert.equal(accessFields(o).client, "unknown");
+});
