@@ -32,7 +32,8 @@ const LAYERS = {
     "migrate",
   ],
   http: ["egress", "metrics", "config", "log", "runtime", "tls"],
-  metrics: ["egress", "server", "runtime", "log"],
+  // socks5: the REP and CMD names that label proxy_requests_total.
+  metrics: ["egress", "server", "runtime", "log", "socks5"],
   server: ["socks5", "egress", "access", "tls", "log", "runtime"],
   egress: ["socks5", "log", "runtime"],
   access: ["runtime"],

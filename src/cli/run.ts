@@ -6,10 +6,10 @@
  */
 import { type Config, ConfigError } from "../config/index.ts";
 import { type HttpListeners, ServiceHealth, type ServiceInfo, startHttpListeners } from "../http/index.ts";
-import { configureLogging, getLog, hourlyFileWriter } from "../log/index.ts";
+import { configureLogging, getLog, hourlyFileWriter, reopenAccessFile } from "../log/index.ts";
 import { EgressMetricsObserver, MetricsObserver, ProxyMetrics } from "../metrics/index.ts";
 import type { Runtime } from "../runtime/index.ts";
-import { ProxyServer } from "../server/index.ts";
+import { ProxyServer, withAccessLog } from "../server/index.ts";
 import { BUILD, BUILD_STAMP, PRODUCT, VERSION } from "./version.ts";
 import { buildEgress } from "./egress.ts";
 import type { DiagOptions } from "./args.ts";
@@ -34,6 +34,8 @@ export function serviceInfo(runtime: Runtime): ServiceInfo {
  * proxy listener is bound, and stop last, so it reports "shutting down"
  * during the grace period.
  *
+ * SIGUSR1 reopens `log.access_file` (after logrotate moved it away).
+ *
  * SIGHUP calls `options.reload` (which re-reads and validates the config
  * file) and applies the result with {@linkcode applyReload}; an invalid file
  * is logged problem by problem and the running configuration stays. Without
@@ -54,14 +56,23 @@ export async function runProxy(
     filter: runtime.env(LOG_ENV) ?? runtime.env(KUMO_LOG_ENV) ?? config.log.filter,
     format: options.diag?.format ?? config.log.format,
     write,
+    accessFile: config.log.access_file ?? null,
   });
-  configureLogging(logging());
+  try {
+    configureLogging(logging());
+  } catch (error) {
+    configureLogging({ ...logging(), accessFile: null });
+    log.error("cannot start: cannot open log.access_file: {error}", { error: String(error) });
+    return 1;
+  }
   const info = serviceInfo(runtime);
   const metrics = new ProxyMetrics({ version: VERSION, runtime, build: BUILD_STAMP });
-  const observer = new MetricsObserver(metrics, {
+  // One observer: metrics, plus the access log's line at the end of each session.
+  const observer = withAccessLog(new MetricsObserver(metrics, {
     listeners: config.proxy_listeners.map((l) => l.listen.text),
     maxOutboundDestinations: config.metrics.max_outbound_destinations,
-  });
+    perUser: config.metrics.per_user,
+  }));
   const health = new ServiceHealth();
   let http: HttpListeners | undefined;
   // Signal handlers go in before any listener is bound, so a stop that
@@ -102,6 +113,17 @@ export async function runProxy(
     runtime.onSignal("SIGTERM", () => stop("SIGTERM")),
     // systemd's ExecReload sends SIGHUP; it must never kill the process.
     runtime.onSignal("SIGHUP", () => void reload()),
+    // logrotate's postrotate: reopen log.access_file at its path.
+    runtime.onSignal("SIGUSR1", () => {
+      try {
+        const path = reopenAccessFile();
+        if (path !== undefined) log.info("SIGUSR1: reopened the access log file {path}", { path });
+      } catch (error) {
+        log.error("SIGUSR1: cannot reopen the access log file; still writing the old one: {error}", {
+          error: String(error),
+        });
+      }
+    }),
   ];
   const egressObserver = new EgressMetricsObserver(metrics);
   let egress = buildEgress(runtime, config, egressObserver);
@@ -144,7 +166,13 @@ export async function runProxy(
             log.error("HTTP listeners could not be restarted after the reload: {error}", { error: String(error) });
             return undefined;
           });
-        configureLogging(logging());
+        try {
+          configureLogging(logging());
+        } catch (error) {
+          log.error("reload: cannot open log.access_file, the logging settings stay: {error}", {
+            error: String(error),
+          });
+        }
         log.info("configuration reloaded: proxy listeners added [{added}], removed [{removed}], changed [{changed}]", {
           added: changes.added.join(", "),
           removed: changes.removed.join(", "),

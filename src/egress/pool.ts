@@ -186,7 +186,9 @@ export class EgressPool {
         try {
           // `timeout` is the whole budget: the base of the source's default
           // connect_timeout (its own timer never ends before `signal`).
-          return await source.connect(destination, { signal, timeout: budget });
+          const conn = await source.connect(destination, { signal, timeout: budget });
+          options.onSource?.(source.name);
+          return conn;
         } catch (error) {
           if (!(error instanceof EgressConnectError) || error.kind === "Destination" || signal.aborted) throw error;
           last = error;

@@ -67,6 +67,12 @@ export interface EgressConnectOptions {
    * 60.
    */
   timeout?: number;
+  /**
+   * Called with the name of the source that made the connection, just
+   * before `EgressPool.connect` resolves (the access log's
+   * `egress_source`).
+   */
+  onSource?: (source: string) => void;
 }
 
 /** Options of the {@linkcode EgressSource} constructor. */

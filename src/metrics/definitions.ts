@@ -108,6 +108,48 @@ export const METRICS = {
     labels: LISTENER,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
   },
+  proxy_requests_total: {
+    type: "counter",
+    help: "SOCKS5 requests answered, by command (connect, bind, udp_associate, unknown) and by the RFC 1928 " +
+      "reply sent (succeeded, general_failure, not_allowed, network_unreachable, host_unreachable, " +
+      'connection_refused, ttl_expired, command_not_supported, address_type_not_supported): rate(...{reply!="succeeded"}) ' +
+      "is the error rate.",
+    labels: ["listener", "command", "reply"],
+  },
+  proxy_session_duration_seconds: {
+    type: "histogram",
+    help: "Time from accepting a client to closing its connection, in seconds (every session, whatever its end).",
+    labels: LISTENER,
+    buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600],
+  },
+  proxy_user_requests_total: {
+    type: "counter",
+    help: "SOCKS5 requests answered, by RFC 1929 user and reply name (only with metrics.per_user; at most " +
+      "1000 users are kept, the least recently seen dropped first).",
+    labels: ["user", "reply"],
+  },
+  proxy_user_bytes_client_to_dest_total: {
+    type: "counter",
+    help: "Bytes relayed from clients to destinations, by RFC 1929 user, added when each session ends (only with " +
+      "metrics.per_user).",
+    labels: ["user"],
+  },
+  proxy_user_bytes_dest_to_client_total: {
+    type: "counter",
+    help: "Bytes relayed from destinations to clients, by RFC 1929 user, added when each session ends (only with " +
+      "metrics.per_user).",
+    labels: ["user"],
+  },
+  proxy_user_auth_failures_total: {
+    type: "counter",
+    help: "RFC 1929 checks that failed, by the username tried (only with metrics.per_user).",
+    labels: ["user"],
+  },
+  proxy_users_evicted_total: {
+    type: "counter",
+    help: "Users whose proxy_user_* series were dropped to keep them within the per-user cap (1000 users).",
+    labels: [],
+  },
   proxy_build_info: {
     type: "gauge",
     help: "Always 1; the labels say which proxy-server version, commit and build date runs on which runtime " +

@@ -7,11 +7,18 @@
  * once (at construction for the configured listeners, on first use for any
  * other) and `relayed()` is one map lookup and one `inc`.
  *
+ * `sessionEnded()` counts the session's requests in `proxy_requests_total`
+ * by reply name (a BIND-then-CONNECT session answered two requests: the
+ * accepted BIND is counted too) and observes
+ * `proxy_session_duration_seconds`; with `perUser`, the `proxy_user_*`
+ * series, within a cap of {@linkcode MAX_USER_SERIES} users.
+ *
  * @module
  */
 
 import type { Counter, Gauge, Histogram } from "prom-client";
-import type { DeniedReason, Direction, FailureReason, ProxyObserver } from "../server/observer.ts";
+import type { DeniedReason, Direction, FailureReason, ProxyObserver, SessionOutcome } from "../server/index.ts";
+import { CMD, commandName, REP, repName } from "../socks5/index.ts";
 import { LRUCache } from "lru-cache";
 import type { ProxyMetrics } from "./registry.ts";
 
@@ -46,6 +53,20 @@ interface ListenerSeries {
   tlsFailures: CounterChild;
   authFailures: CounterChild;
   handshake: HistogramChild;
+  duration: HistogramChild;
+  /** The listener label. */
+  listener: string;
+  /** `proxy_requests_total` children by `command reply`, made on first use. */
+  requests: Map<string, CounterChild>;
+}
+
+/** Most users with `proxy_user_*` series at once (`metrics.per_user`); the least recently seen is dropped. */
+export const MAX_USER_SERIES = 1000;
+
+/** The series one user has, so that dropping the user removes all of them. */
+interface UserSeries {
+  /** Reply names seen in `proxy_user_requests_total`. */
+  replies: Set<string>;
 }
 
 /** The labels of one `proxy_outbound_connections_total` series. */
@@ -60,6 +81,10 @@ export interface MetricsObserverOptions {
   listeners: readonly string[];
   /** Cap on `proxy_outbound_connections_total` series (`metrics.max_outbound_destinations`). */
   maxOutboundDestinations: number;
+  /** Keep the `proxy_user_*` series (`metrics.per_user`); default false. */
+  perUser?: boolean;
+  /** Cap on users with `proxy_user_*` series; default {@linkcode MAX_USER_SERIES}. */
+  maxUsers?: number;
 }
 
 /**
@@ -81,6 +106,8 @@ export class MetricsObserver implements ProxyObserver {
    * JSON of the labels, value the labels.
    */
   readonly #destinations: LRUCache<string, OutboundLabels>;
+  /** The users with `proxy_user_*` series, least recently seen first; undefined without `perUser`. */
+  readonly #users: LRUCache<string, UserSeries> | undefined;
 
   /**
    * @param metrics the registry to record into
@@ -104,6 +131,20 @@ export class MetricsObserver implements ProxyObserver {
         evicted.inc();
       },
     });
+    if (options.perUser) {
+      const m = metrics.set;
+      this.#users = new LRUCache<string, UserSeries>({
+        max: options.maxUsers ?? MAX_USER_SERIES,
+        dispose: (series, user, reason) => {
+          if (reason !== "evict") return;
+          for (const reply of series.replies) m.proxy_user_requests_total.remove({ user, reply });
+          m.proxy_user_bytes_client_to_dest_total.remove({ user });
+          m.proxy_user_bytes_dest_to_client_total.remove({ user });
+          m.proxy_user_auth_failures_total.remove({ user });
+          m.proxy_users_evicted_total.inc();
+        },
+      });
+    }
     for (const listener of options.listeners) this.#for(listener);
   }
 
@@ -124,6 +165,9 @@ export class MetricsObserver implements ProxyObserver {
         tlsFailures: m.proxy_tls_handshake_failures_total.labels(labels),
         authFailures: m.proxy_auth_failures_total.labels(labels),
         handshake: m.proxy_handshake_duration_seconds.labels(labels),
+        duration: m.proxy_session_duration_seconds.labels(labels),
+        listener,
+        requests: new Map(),
       };
       // Series appear at 0 before the first event, so rate() works from the start.
       for (const child of [s.accepted, s.failed, s.completed, s.bytes.client_to_dest, s.bytes.dest_to_client]) {
@@ -134,6 +178,7 @@ export class MetricsObserver implements ProxyObserver {
       for (const reason of DENIED_REASONS) m.proxy_connections_denied_total.labels({ listener, reason }).inc(0);
       s.active.set(0);
       m.proxy_handshake_duration_seconds.zero(labels);
+      m.proxy_session_duration_seconds.zero(labels);
       this.#series.set(listener, s);
     }
     return s;
@@ -194,5 +239,53 @@ export class MetricsObserver implements ProxyObserver {
   /** `proxy_bytes_{client_to_dest,dest_to_client}_total` + `bytes`. */
   relayed(listener: string, direction: Direction, bytes: number): void {
     this.#for(listener).bytes[direction].inc(bytes);
+  }
+
+  /**
+   * The session's requests in `proxy_requests_total{listener,command,reply}`
+   * (and `proxy_user_requests_total` with `perUser`), its duration in
+   * `proxy_session_duration_seconds` (not for a failed TLS handshake, whose
+   * duration is unknown: 0), and with `perUser` its bytes and a failed
+   * login in the `proxy_user_*` series.
+   */
+  sessionEnded(o: SessionOutcome): void {
+    const s = this.#for(o.listener);
+    if (o.durationSeconds > 0) s.duration.observe(o.durationSeconds);
+    const users = this.#users;
+    const user = users === undefined ? undefined : o.user;
+    // An accepted BIND is followed by another request (or the client's close): count it too.
+    if (o.bindAddress !== undefined && !(o.command === CMD.BIND && o.reply === REP.SUCCEEDED)) {
+      this.#request(s, "bind", "succeeded", user);
+    }
+    if (o.reply !== undefined) this.#request(s, commandName(o.command), repName(o.reply), user);
+    if (user === undefined) return;
+    const m = this.#metrics.set;
+    this.#user(user);
+    if (o.end === "auth_failed") m.proxy_user_auth_failures_total.labels({ user }).inc();
+    if (o.bytesUp > 0) m.proxy_user_bytes_client_to_dest_total.labels({ user }).inc(o.bytesUp);
+    if (o.bytesDown > 0) m.proxy_user_bytes_dest_to_client_total.labels({ user }).inc(o.bytesDown);
+  }
+
+  /** One request in `proxy_requests_total` (and per user). */
+  #request(s: ListenerSeries, command: string, reply: string, user: string | undefined): void {
+    const key = `${command} ${reply}`;
+    let child = s.requests.get(key);
+    if (child === undefined) {
+      child = this.#metrics.set.proxy_requests_total.labels({ listener: s.listener, command, reply });
+      s.requests.set(key, child);
+    }
+    child.inc();
+    if (user !== undefined) {
+      this.#user(user).replies.add(reply);
+      this.#metrics.set.proxy_user_requests_total.labels({ user, reply }).inc();
+    }
+  }
+
+  /** The user's entry, marked most recently seen (added, evicting the least recent, when new). */
+  #user(user: string): UserSeries {
+    const users = this.#users!;
+    let series = users.get(user);
+    if (series === undefined) users.set(user, series = { replies: new Set() });
+    return series;
   }
 }

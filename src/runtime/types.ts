@@ -213,8 +213,8 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-/** Signals proxy-server reacts to. */
-export type SignalName = "SIGINT" | "SIGTERM" | "SIGHUP";
+/** Signals proxy-server reacts to (SIGUSR1: reopen the access log file). */
+export type SignalName = "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGUSR1";
 
 /** The host runtime, as proxy-server sees it. */
 export interface Runtime {

@@ -12,7 +12,7 @@
  *
  * A CONNECT that goes through a pool records the pool's name in
  * `OutboundRequest.route` (the session copies it to its outcome's
- * `egressPool`); the source within the pool is not reported yet.
+ * `egressPool`) and the source that carried it (`egressSource`).
  *
  * @module
  */
@@ -42,7 +42,11 @@ export function egressDialer(options: EgressDialerOptions): Dialer {
       request.egressPool;
     const pool = name === undefined ? undefined : pools.get(name);
     if (pool === undefined) return direct(request);
-    request.route = { pool: name! };
-    return pool.connect(request.destination, { signal: request.signal, timeout: request.timeout });
+    const route: { pool: string; source?: string } = request.route = { pool: name! };
+    return pool.connect(request.destination, {
+      signal: request.signal,
+      timeout: request.timeout,
+      onSource: (source) => route.source = source,
+    });
   };
 }

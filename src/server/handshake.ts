@@ -19,7 +19,8 @@
  *
  * @module
  */
-import { type Conn, withTimeout } from "../runtime/index.ts";
+import { type Conn, formatHostPort, withTimeout } from "../runtime/index.ts";
+import { getLog, rateLimited } from "../log/index.ts";
 import {
   AUTH_STATUS,
   type ByteReader,
@@ -34,6 +35,13 @@ import {
 import type { SessionContext } from "./context.ts";
 import type { SessionOutcome } from "./outcome.ts";
 import { denial, type Ended, ended, endedBy } from "./step.ts";
+
+/**
+ * The WARN of a failed RFC 1929 login (KumoProxy logs it at WARN with the
+ * peer address): one line per client IP and username per minute; the
+ * next one after a quiet spell says how many were dropped.
+ */
+const authFailureWarn = rateLimited(getLog("server"), 60);
 
 /** What method negotiation selected (RFC 1928 §3), or the end of the session. */
 export type Negotiated = { readonly kind: "selected"; readonly method: number } | Ended;
@@ -103,6 +111,13 @@ export async function authenticate(
       const auth = await withTimeout("authentication", ctx.settings.timeout, () => reader.next(decodeUsernamePasswordRequest), expire);
       if (!(await ctx.users.verify(auth.username, auth.password))) {
         ctx.observer.authFailed(o.listener);
+        // The formatters escape control characters in the (client-chosen) username.
+        authFailureWarn.warn(
+          `${o.client.host} ${auth.username}`,
+          "{listener}: authentication failed for user {user} from {client}",
+          { listener: o.listener, user: auth.username, client: formatHostPort(o.client) },
+        );
+        o.user = auth.username;
         await client.write(AUTH_FAILURE_REPLY).catch(() => {});
         return ended(o, "auth_failed", `authentication failed for user ${JSON.stringify(auth.username)}`);
       }

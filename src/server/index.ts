@@ -20,7 +20,8 @@ export {
 export { type SessionContext, type SessionSettings, type ShutdownState } from "./context.ts";
 export { runSession } from "./session.ts";
 export { type ClientState, type RequestStatus } from "./request.ts";
-export { failureReason, type SessionEnd, type SessionOutcome } from "./outcome.ts";
+export { accessEnd, failureReason, newOutcome, type SessionEnd, type SessionOutcome } from "./outcome.ts";
+export { accessFields, logSession, withAccessLog } from "./access-log.ts";
 export { type AccessAnswer, type AccessDecision, AccessDeniedError, type SessionAccess } from "./access.ts";
 export {
   DENIED_REASONS,

@@ -52,9 +52,12 @@ export interface ProxyObserver {
   /**
    * A client's TLS handshake on a `use_tls` listener failed or timed out
    * (e.g. a plain-text SOCKS5 client). The connection was closed before any
-   * session started, so no other member is called for it. The metrics
-   * module maps it to `proxy_tls_handshake_failures_total{listener}` (and
-   * counts it as a failed connection).
+   * session started, so no other member is called for it but
+   * {@linkcode sessionEnded}, right after, with an outcome that has only
+   * the listener, the client, `end` `"error"` and a `detail` (for its
+   * access-log line). The metrics module maps it to
+   * `proxy_tls_handshake_failures_total{listener}` (and counts it as a
+   * failed connection).
    */
   tlsHandshakeFailed(listener: string): void;
   /**

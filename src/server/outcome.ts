@@ -2,7 +2,8 @@
  * The one value a session ends in: who came in where, what they asked for,
  * what the proxy answered and connected to, how it ended and how many bytes
  * flowed. The metrics observer and (later) the access log both consume it,
- * so neither reaches into the session.
+ * so neither reaches into the session. {@linkcode accessEnd} names the end
+ * as the access log does.
  *
  * @module
  */
@@ -55,7 +56,10 @@ export interface SessionOutcome {
   listener: string;
   /** The client's address (IP and source port). */
   client: NetAddr;
-  /** The RFC 1929 UNAME the client authenticated as; undefined for method 0x00. */
+  /**
+   * The RFC 1929 UNAME the client authenticated as; for `end` `auth_failed`,
+   * the UNAME it tried (never the password); undefined for method 0x00.
+   */
   user: string | undefined;
   /** CMD of the last request (RFC 1928 §4: 0x01 CONNECT, 0x02 BIND, 0x03 UDP ASSOCIATE); undefined before one. */
   command: number | undefined;
@@ -75,6 +79,14 @@ export interface SessionOutcome {
   reply: number | undefined;
   /** How the session ended. */
   end: SessionEnd;
+  /**
+   * For `end` `relay_error`: the side whose socket failed first (`client` or
+   * `dest`). Both directions always have a read pending, so a reset is seen
+   * first by the read on the socket that was reset: the direction whose
+   * pipe failed first names the side, or, for `EPIPE` (only a write raises
+   * it), the socket it was writing to (see `relay.ts`).
+   */
+  failedSide: "client" | "dest" | undefined;
   /** A one-line explanation of `end` for logs (never a password). */
   detail: string | undefined;
   /** Bytes relayed from the client to the destination (including bytes pipelined behind the request). */
@@ -86,6 +98,8 @@ export interface SessionOutcome {
   /**
    * Accept to close, seconds. Filled only when the observer has
    * {@linkcode ProxyObserver.sessionEnded} (otherwise 0): it costs a clock read.
+   * Also 0 for the outcome of a failed TLS handshake (the runtime does not
+   * say when that connection was accepted).
    */
   durationSeconds: number;
   /** The egress pool the CONNECT went through, when the dialer used one. */
@@ -111,6 +125,7 @@ export function newOutcome(listener: string, client: NetAddr): SessionOutcome {
     localAddress: undefined,
     reply: undefined,
     end: "error",
+    failedSide: undefined,
     detail: undefined,
     bytesUp: 0,
     bytesDown: 0,
@@ -147,5 +162,27 @@ export function failureReason(outcome: SessionOutcome): FailureReason | undefine
       return outcome.reply === undefined ? "denied" : undefined;
     default:
       return "handshake";
+  }
+}
+
+/**
+ * The access log's name for how a session ended: `completed`, `auth_failed`
+ * (also `no_acceptable_method`: the client offered no method the listener
+ * accepts, e.g. no-auth where `require_auth` is set), `denied`, `timeout`,
+ * `idle`, `client_reset` and `dest_reset` (a `relay_error`, by
+ * {@linkcode SessionOutcome.failedSide}; `error` when the side is unknown),
+ * `error` (also `protocol_error`: not SOCKS5 or a malformed message; the
+ * detail says which), `shutdown`.
+ */
+export function accessEnd(outcome: SessionOutcome): string {
+  switch (outcome.end) {
+    case "no_acceptable_method":
+      return "auth_failed";
+    case "protocol_error":
+      return "error";
+    case "relay_error":
+      return outcome.failedSide === "client" ? "client_reset" : outcome.failedSide === "dest" ? "dest_reset" : "error";
+    default:
+      return outcome.end;
   }
 }

@@ -27,6 +27,14 @@ export interface RelayResult {
   error?: unknown;
   /** `true` when the tunnel was closed for carrying no byte for `idleTimeout` seconds. */
   idle?: boolean;
+  /**
+   * Which side's socket failed, with `error`: the source of the direction
+   * whose pipe failed first (`client` for client to destination), since
+   * each direction keeps a read pending and a reset is seen first by the
+   * read on the socket that was reset; but for `EPIPE`, which only a write
+   * raises, the destination of that pipe.
+   */
+  errorSide?: "client" | "dest";
 }
 
 /** Options of {@linkcode relay}. */
@@ -107,8 +115,12 @@ export async function relay(
     client.close();
     dest.close();
   };
-  const fail = (error: unknown) => {
-    if (!result.idle) result.error ??= error;
+  const fail = (source: "client" | "dest", error: unknown) => {
+    if (!result.idle && result.error === undefined) {
+      result.error = error;
+      const written = (error as { code?: unknown })?.code === "EPIPE";
+      result.errorSide = written ? (source === "client" ? "dest" : "client") : source;
+    }
     closeBoth();
   };
   const idleMs = (options.idleTimeout ?? 0) * 1000;
@@ -120,11 +132,11 @@ export async function relay(
     client.pipeTo(dest, (n) => {
       result.clientToDest += n;
       onBytes("client_to_dest", n);
-    }).catch(fail),
+    }).catch((error) => fail("client", error)),
     dest.pipeTo(client, (n) => {
       result.destToClient += n;
       onBytes("dest_to_client", n);
-    }).catch(fail),
+    }).catch((error) => fail("dest", error)),
   ]);
   if (w !== undefined) unwatch(w);
   closeBoth();

@@ -17,6 +17,7 @@ import { type UserEntry, UserStore } from "./auth.ts";
 import { type BindProbe, type Dialer, directDialer } from "./dialer.ts";
 import { type ProxyListenerSpec, sessionSettings } from "./listener-spec.ts";
 import { NULL_OBSERVER, type ProxyObserver } from "./observer.ts";
+import { newOutcome } from "./outcome.ts";
 import {
   type BoundListener,
   type OpenListener,
@@ -167,6 +168,12 @@ export class ProxyServer {
                 error: error.message,
               });
               observer.tlsHandshakeFailed(listener);
+              // Not a session, but still one access line (end=error, with a detail).
+              if (observer.sessionEnded) {
+                const o = newOutcome(listener, remote);
+                o.detail = `TLS handshake failed: ${error.message}`;
+                observer.sessionEnded(o);
+              }
             },
           }
           : {}),

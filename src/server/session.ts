@@ -63,6 +63,7 @@ async function tunnel(
     return;
   }
   if (result.error !== undefined) {
+    o.failedSide = result.errorSide;
     ended(o, "relay_error", `relay error: ${String(result.error)}`);
     return;
   }

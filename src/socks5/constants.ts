@@ -129,6 +129,49 @@ export function repText(rep: number): string {
     `unassigned REP 0x${rep.toString(16).padStart(2, "0")}`;
 }
 
+/**
+ * The short snake_case name of each REP code (RFC 1928 section 6), as the
+ * access log's `reply` field and the `reply` label of
+ * `proxy_requests_total` spell it.
+ */
+export const REP_NAME: Readonly<Record<number, string>> = {
+  [REP.SUCCEEDED]: "succeeded",
+  [REP.GENERAL_FAILURE]: "general_failure",
+  [REP.CONNECTION_NOT_ALLOWED]: "not_allowed",
+  [REP.NETWORK_UNREACHABLE]: "network_unreachable",
+  [REP.HOST_UNREACHABLE]: "host_unreachable",
+  [REP.CONNECTION_REFUSED]: "connection_refused",
+  [REP.TTL_EXPIRED]: "ttl_expired",
+  [REP.COMMAND_NOT_SUPPORTED]: "command_not_supported",
+  [REP.ADDRESS_TYPE_NOT_SUPPORTED]: "address_type_not_supported",
+};
+
+/**
+ * The {@linkcode REP_NAME} of a REP code, e.g. `repName(5)` is
+ * `"connection_refused"`; codes 0x09-0xFF give `"unassigned"`.
+ */
+export function repName(rep: number): string {
+  return REP_NAME[rep] ?? "unassigned";
+}
+
+/**
+ * The lower-case name of a CMD code (RFC 1928 section 4): `"connect"`,
+ * `"bind"`, `"udp_associate"`, else `"unknown"`; the access log's
+ * `command` field and the `command` label of `proxy_requests_total`.
+ */
+export function commandName(cmd: number | undefined): string {
+  switch (cmd) {
+    case CMD.CONNECT:
+      return "connect";
+    case CMD.BIND:
+      return "bind";
+    case CMD.UDP_ASSOCIATE:
+      return "udp_associate";
+    default:
+      return "unknown";
+  }
+}
+
 /** VER field of the RFC 1929 username/password sub-negotiation: `0x01`. */
 export const USERNAME_PASSWORD_VERSION = 0x01;
 

@@ -25,7 +25,7 @@
  *
  * @module
  */
-export { ATYP, AUTH_STATUS, CMD, METHOD, REP, SOCKS_VERSION } from "./constants.ts";
+export { ATYP, AUTH_STATUS, CMD, commandName, METHOD, REP, REP_NAME, repName, SOCKS_VERSION } from "./constants.ts";
 export { Socks5ClientError, Socks5DomainNameError, Socks5EofError, Socks5ProtocolError } from "./errors.ts";
 export type { SocksAddress } from "./address.ts";
 export {

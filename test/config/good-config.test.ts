@@ -37,7 +37,7 @@ test("a minimal config gets every default", async () => {
       tcp_keepalive: { enabled: true, time: 300, interval: 30, retries: 3 },
     }],
     http_listeners: [],
-    metrics: { max_outbound_destinations: 1000 },
+    metrics: { max_outbound_destinations: 1000, per_user: false },
     users: [],
     sources: {},
     pools: {},

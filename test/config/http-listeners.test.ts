@@ -16,7 +16,7 @@ test("an HTTP listener gets KumoMTA's defaults: loopback trusted hosts, a 2 MiB 
     use_tls: false,
     expose_system_info: false,
   }]);
-  assert.deepEqual(config.metrics, { max_outbound_destinations: 1000 });
+  assert.deepEqual(config.metrics, { max_outbound_destinations: 1000, per_user: false });
 });
 
 test("trusted_hosts takes IPv4 and IPv6 addresses and CIDR blocks, spelled canonically", async () => {

@@ -246,9 +246,10 @@ export async function pollUntil<T>(
 /**
  * Lines of a proxy's stderr that show a crash or an escaped error: stack
  * frames (`    at ...`), a runtime's `error:` / `Uncaught` report, a
- * `panic`, an unhandled rejection. Empty when the log is clean.
+ * `panic`, an unhandled rejection. Empty when the log is clean. Access-log
+ * lines are records, not reports: their `detail` may quote an I/O error.
  */
 export function logProblems(stderr: string): string[] {
   const bad = /^\s+at\s|\berror:|Uncaught|panic|[Uu]nhandled/;
-  return stderr.split("\n").filter((line) => bad.test(line));
+  return stderr.split("\n").filter((line) => bad.test(line) && !line.includes(" proxy_server::access: "));
 }

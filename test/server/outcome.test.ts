@@ -171,7 +171,7 @@ test("ends other than completed: auth_failed, no_acceptable_method, protocol_err
     let o = await rec.next();
     assert.deepEqual(rec.take(), ["accepted", "authFailed", "failed auth", "closed", "sessionEnded"]);
     assert.equal(o.end, "auth_failed");
-    assert.equal(o.user, undefined);
+    assert.equal(o.user, "ann", "the username tried (for the access log)");
 
     const none = await rawConnect(port);
     none.send([5, 1, 0x80]);

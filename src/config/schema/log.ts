@@ -52,7 +52,7 @@ export const LogSchema = v.pipe(
           'Which diagnostic log records to keep: comma-separated directives "LEVEL" or ' +
             '"TARGET=LEVEL" (LEVEL: trace, debug, info, warn, error, off), as KumoMTA\'s ' +
             "--diag-log-filter. Can be changed at run time through " +
-            "/api/admin/set_diagnostic_log_filter/v1. Default: \"proxy_server=info\".",
+            '/api/admin/set_diagnostic_log_filter/v1. Default: "proxy_server=info".',
         ),
         v.examples(["proxy_server=info", "proxy_server=debug,proxy_server::egress=trace", "warn"]),
       ),
@@ -70,6 +70,21 @@ export const LogSchema = v.pipe(
         ),
       ),
       "human",
+    ),
+    access_file: v.optional(
+      v.pipe(
+        v.string((issue) => `expected a file path, got ${got(issue.input)}`),
+        v.minLength(1, "expected a file path, got an empty string"),
+        v.description(
+          "A file for the access log (one line per session, category proxy_server::access): " +
+            "the lines are appended there as JSON lines instead of going to stderr with the " +
+            "diagnostic log. SIGUSR1 reopens the file at this path, so logrotate can move it " +
+            "away (use a postrotate that sends SIGUSR1, not copytruncate). The log filter still " +
+            'applies ("proxy_server::access=off" turns the lines off). Default: none (the access ' +
+            "log goes to stderr).",
+        ),
+        v.examples(["/var/log/proxy-server/access.log"]),
+      ),
     ),
   }, "the log settings"),
   v.description("Diagnostic logging. Default: {} (all keys at their defaults)."),

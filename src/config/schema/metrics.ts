@@ -29,6 +29,19 @@ export const MetricsSchema = v.pipe(
       ),
       DEFAULT_MAX_OUTBOUND_DESTINATIONS,
     ),
+    per_user: v.optional(
+      v.pipe(
+        v.boolean((issue) => `expected true or false, got ${got(issue.input)}`),
+        v.description(
+          "Keep per-user series: proxy_user_requests_total{user,reply}, " +
+            "proxy_user_bytes_client_to_dest_total{user}, proxy_user_bytes_dest_to_client_total{user} " +
+            "and proxy_user_auth_failures_total{user} (by the username tried). At most 1000 users " +
+            "are kept; the least recently seen is dropped first (proxy_users_evicted_total counts " +
+            "them). Default: false.",
+        ),
+      ),
+      false,
+    ),
   }, "the metrics settings"),
   v.description("Prometheus metrics settings. Default: {} (all keys at their defaults)."),
 );
