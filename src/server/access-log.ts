@@ -94,6 +94,7 @@ export function withAccessLog(observer: ProxyObserver): ProxyObserver {
     outbound: observer.outbound.bind(observer),
     relayed: observer.relayed.bind(observer),
     tlsHandshakeFailed: observer.tlsHandshakeFailed.bind(observer),
+    connectionDenied: observer.connectionDenied?.bind(observer),
     sessionEnded: ended === undefined ? logSession : (outcome) => {
       ended(outcome);
       logSession(outcome);
