@@ -25,6 +25,8 @@ before(async () => {
     http_listeners: [{ listen: "127.0.0.1:0" }],
     users: [{ username: "alice", password: "pw" }, { username: "bob", password: "pw" }],
     metrics: { per_user: true },
+    // Port 9 (discard) is refused by rule: the not_allowed reply.
+    access_rules: [{ action: "deny", ports: [9] }],
   });
 });
 
@@ -72,15 +74,17 @@ const name = (host: string, port: number) => {
   return [3, h.length, ...h, port >> 8, port & 0xff];
 };
 
-test("proxy_requests_total counts succeeded, connection_refused and host_unreachable by scraping; promtool passes", async () => {
+test("proxy_requests_total counts succeeded, connection_refused, host_unreachable and not_allowed by scraping; promtool passes", async () => {
   const before = (await httpRequest(metricsUrl())).body;
   for (let i = 0; i < 3; i++) assert.equal(await request(ipv4(closedPort)), 5);
   for (let i = 0; i < 2; i++) assert.equal(await request(name(UNRESOLVABLE, 80)), 4);
+  for (let i = 0; i < 4; i++) assert.equal(await request(ipv4(9)), 2);
   assert.equal(await request(ipv4(echo.port), { user: "alice" }), 0);
   assert.equal(await request(ipv4(echo.port), { bind: "127.0.0.1" }), 0);
   const text = await scrapeUntil(metricsUrl(), (t) => requests(t, "succeeded") >= requests(before, "succeeded") + 2);
   assert.equal(requests(text, "connection_refused") - requests(before, "connection_refused"), 3);
   assert.equal(requests(text, "host_unreachable") - requests(before, "host_unreachable"), 2);
+  assert.equal(requests(text, "not_allowed") - requests(before, "not_allowed"), 4, "denied by access_rules");
   assert.equal(requests(text, "succeeded") - requests(before, "succeeded"), 2);
   assert.equal(
     requests(text, "succeeded", "bind") - requests(before, "succeeded", "bind"),
