@@ -7,9 +7,9 @@
 import { type Config, ConfigError } from "../config/index.ts";
 import { type HttpListeners, ServiceHealth, type ServiceInfo, startHttpListeners } from "../http/index.ts";
 import { configureLogging, getLog } from "../log/index.ts";
-import { EgressMetricsObserver, MetricsObserver, ProxyMetrics } from "../metrics/index.ts";
+import { AuthMetricsObserver, EgressMetricsObserver, MetricsObserver, ProxyMetrics } from "../metrics/index.ts";
 import type { Runtime } from "../runtime/index.ts";
-import { ProxyServer } from "../server/index.ts";
+import { configureAuth, ProxyServer } from "../server/index.ts";
 import { BUILD, PRODUCT, VERSION } from "./version.ts";
 import { buildEgress } from "./egress.ts";
 
@@ -48,6 +48,7 @@ export async function runProxy(
     listeners: config.proxy_listeners.map((l) => l.listen.text),
     maxOutboundDestinations: config.metrics.max_outbound_destinations,
   });
+  configureAuth({ cacheTtl: config.users_cache_ttl, observer: new AuthMetricsObserver(metrics) });
   const health = new ServiceHealth();
   let http: HttpListeners | undefined;
   // Signal handlers go in before any listener is bound, so a stop that
@@ -104,6 +105,8 @@ export async function runProxy(
       }
       const nextEgress = buildEgress(runtime, next, egressObserver);
       try {
+        // Read by the UserStore that reconfigure builds for the new users.
+        configureAuth({ cacheTtl: next.users_cache_ttl });
         const changes = await server.reconfigure({ listeners: next.proxy_listeners, users: next.users, dial: nextEgress.dial });
         const oldEgress = egress;
         egress = nextEgress;

@@ -24,4 +24,5 @@ export {
 } from "./registry.ts";
 export { MetricsObserver, type MetricsObserverOptions } from "./observer.ts";
 export { EgressMetricsObserver } from "./egress-observer.ts";
+export { AuthMetricsObserver } from "./auth-observer.ts";
 export { LruKeys } from "./lru.ts";
