@@ -66,10 +66,31 @@ export function defaultPoolSize(): number {
   return Math.max(1, Math.min(2, cores));
 }
 
+/**
+ * Where `bun build --compile` puts `hash-worker.ts` inside the executable:
+ * its path below the common folder of the build's entry points (`src/`, for
+ * `src/cli/main.ts` and `src/server/auth/hash-worker.ts`; see
+ * `scripts/build`), which Bun resolves against its embedded file system.
+ */
+export const COMPILED_WORKER_PATH = "./server/auth/hash-worker.ts";
+
+/**
+ * Whether this module runs from a `bun build --compile` executable: its URL
+ * is then in Bun's embedded file system (`/$bunfs/root/` on Linux and macOS,
+ * `B:/~BUN/root/` on Windows), where every bundled module has the entry
+ * point's URL, so a path relative to `import.meta.url` does not find the worker.
+ */
+function inCompiledBun(url: string): boolean {
+  return url.includes("/$bunfs/") || url.includes("/~BUN/");
+}
+
 /** The worker of `hash-worker.ts`, next to this file (and inside a compiled binary). */
 function spawnHashWorker(): HashWorker {
-  // The `new URL(..., import.meta.url)` form, written out in the call, is the
-  // one `bun build --compile` recognises and bundles (with the entry point).
+  if (inCompiledBun(import.meta.url)) {
+    return new Worker(COMPILED_WORKER_PATH, { type: "module" }) as unknown as HashWorker;
+  }
+  // From source on Deno and Bun, and in a `deno compile` executable (built
+  // with `--include` of the worker, which keeps module paths).
   return new Worker(new URL("./hash-worker.ts", import.meta.url), { type: "module" }) as unknown as HashWorker;
 }
 
