@@ -16,6 +16,8 @@
  *   WebAssembly compile).
  * - Failure: a worker that errors or dies answers `false` for its request
  *   (a login fails, never succeeds) and is replaced on the next request.
+ * - Priority: on Linux each worker lowers its thread to nice 10
+ *   (`hash-worker.ts`), so hashing yields the CPU to the client thread.
  *
  * @module
  */
