@@ -24,6 +24,8 @@ export type Command =
   | { kind: "dump-metric-metadata" }
   | { kind: "validate-config"; file: string }
   | { kind: "run-config"; file: string }
+  | { kind: "convert-proxy-config"; file: string }
+  | { kind: "run-proxy-config"; file: string }
   | { kind: "run-legacy"; listen: string[]; timeoutSeconds?: number; noSplice: boolean }
   | {
     kind: "healthcheck";
@@ -44,6 +46,13 @@ export const USAGE = `Usage:
   proxy-server --config FILE             run with a JSON config (see config.schema.json)
   proxy-server --listen ADDR [--listen ADDR ...] [--timeout-seconds N] [--no-splice]
                                          KumoProxy's legacy mode: no-auth listeners on ADDR
+  proxy-server --proxy-config FILE       KumoProxy's flag: FILE.json is the same as --config; any other
+                                         FILE is a KumoProxy Lua policy, converted in memory and run
+                                         (exit 2, listing them, if parts of it cannot be converted)
+  proxy-server --convert-proxy-config FILE
+                                         print the JSON config equivalent to the KumoProxy Lua policy
+                                         FILE; exit 0 if all of it converted, 1 if parts were dropped
+                                         (listed on stderr), 2 on a Lua error
   proxy-server --validate-config FILE    check a config file; exit 0 if valid, 2 if not
   proxy-server --healthcheck [--config FILE | --listen ADDR] [--timeout-seconds N]
                                          SOCKS5 greeting to the first proxy listener (TLS if
@@ -68,6 +77,8 @@ const OPTIONS = {
   "timeout-seconds": { type: "string" },
   "no-splice": { type: "boolean" },
   "validate-config": { type: "string" },
+  "proxy-config": { type: "string" },
+  "convert-proxy-config": { type: "string" },
   "dump-config-schema": { type: "boolean" },
   "dump-openapi-spec": { type: "boolean" },
   "dump-metric-metadata": { type: "boolean" },
@@ -92,7 +103,9 @@ function parseTimeout(raw: string | undefined): number | undefined {
  * @throws {UsageError} for unknown flags, stray arguments, `--config` with
  * `--listen`, a bad `--timeout-seconds`, or no mode at all.
  * `--healthcheck` comes before the run modes: with it, `--config` and
- * `--listen` say which listener to check.
+ * `--listen` say which listener to check. `--proxy-config FILE.json` is
+ * `--config FILE.json`; with any other FILE (a KumoProxy Lua policy) it is
+ * a mode of its own, as is `--convert-proxy-config FILE`.
  */
 export function parseCommand(argv: string[]): Command {
   let values;
@@ -107,6 +120,22 @@ export function parseCommand(argv: string[]): Command {
   if (values["dump-openapi-spec"]) return { kind: "dump-openapi-spec" };
   if (values["dump-metric-metadata"]) return { kind: "dump-metric-metadata" };
   if (values["validate-config"] !== undefined) return { kind: "validate-config", file: values["validate-config"] };
+  if (values["convert-proxy-config"] !== undefined) {
+    return { kind: "convert-proxy-config", file: values["convert-proxy-config"] };
+  }
+  const proxyConfig = values["proxy-config"];
+  if (proxyConfig !== undefined) {
+    if (values.config !== undefined) throw new UsageError("--proxy-config and --config are mutually exclusive");
+    // KumoProxy's --proxy-config names a Lua policy; a JSON file is our own config.
+    if (/\.json$/i.test(proxyConfig)) {
+      values.config = proxyConfig;
+    } else {
+      const other = values.healthcheck || (values.listen ?? []).length > 0 ||
+        values["timeout-seconds"] !== undefined || values["no-splice"];
+      if (other) throw new UsageError("--proxy-config with a Lua policy goes alone (see --help)");
+      return { kind: "run-proxy-config", file: proxyConfig };
+    }
+  }
   const listen = values.listen ?? [];
   const timeoutSeconds = parseTimeout(values["timeout-seconds"]);
   if (values.healthcheck) {

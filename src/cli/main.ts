@@ -5,19 +5,22 @@
  * Exit status: 0 on a clean stop or success, 1 when the proxy cannot start
  * (e.g. a listen address in use), 2 for a bad command line or a bad config.
  * `--healthcheck` exits 0 or 1 only (see `healthcheck-command.ts`).
+ * `--convert-proxy-config` exits 1 when parts of the Lua policy were
+ * dropped, 2 on a Lua error (see `src/migrate/`).
  *
  * @module
  */
 import process from "node:process";
 import { ConfigError, configJsonSchema, loadConfig, parseConfig } from "../config/index.ts";
 import { openApiText } from "../http/index.ts";
+import { PolicyError } from "../migrate/errors.ts";
 import { ProxyMetrics } from "../metrics/index.ts";
 import { getRuntime } from "../runtime/index.ts";
 import type { Runtime } from "../runtime/index.ts";
 import { type Command, parseCommand, USAGE, UsageError } from "./args.ts";
 import { healthcheck } from "./healthcheck-command.ts";
 import { runProxy, serviceInfo } from "./run.ts";
-import { PRODUCT, VERSION } from "./version.ts";
+import { BUILD, BUILD_STAMP, PRODUCT, VERSION } from "./version.ts";
 
 function out(text: string): void {
   process.stdout.write(text.endsWith("\n") ? text : text + "\n");
@@ -38,7 +41,7 @@ async function execute(runtime: Runtime, command: Command): Promise<number> {
       out(USAGE);
       return 0;
     case "version":
-      out(`${PRODUCT} ${VERSION} (${runtime.name} ${runtime.version})`);
+      out(`${PRODUCT} ${VERSION} (${runtime.name} ${runtime.version}; ${BUILD})`);
       return 0;
     case "dump-config-schema":
       out(JSON.stringify(configJsonSchema(), null, 2));
@@ -47,7 +50,7 @@ async function execute(runtime: Runtime, command: Command): Promise<number> {
       process.stdout.write(await openApiText(serviceInfo(runtime)));
       return 0;
     case "dump-metric-metadata": {
-      const metrics = new ProxyMetrics({ version: VERSION, runtime });
+      const metrics = new ProxyMetrics({ version: VERSION, runtime, build: BUILD_STAMP });
       out(JSON.stringify(metrics.metadata(), null, 2));
       return 0;
     }
@@ -61,6 +64,16 @@ async function execute(runtime: Runtime, command: Command): Promise<number> {
       return await runProxy(runtime, await loadConfig(command.file, io), {
         reload: () => loadConfig(command.file, io),
       });
+    case "convert-proxy-config": {
+      // Loaded on demand: the Lua VM is needed only by these two modes.
+      const { convertCommand } = await import("../migrate/index.ts");
+      return await convertCommand(command.file, io, { cwd: process.cwd(), out, err });
+    }
+    case "run-proxy-config": {
+      const { loadPolicyConfig } = await import("../migrate/index.ts");
+      const load = () => loadPolicyConfig(command.file, io, { cwd: process.cwd(), print: err });
+      return await runProxy(runtime, await load(), { reload: load });
+    }
     case "run-legacy": {
       if (command.noSplice) err("notice: --no-splice is accepted for KumoProxy compatibility and has no effect here");
       const timeout = command.timeoutSeconds === undefined ? undefined : `${command.timeoutSeconds}s`;
@@ -84,6 +97,10 @@ export async function main(argv: string[], runtime: Runtime): Promise<number> {
       return 2;
     }
     if (error instanceof ConfigError) {
+      err(error.message);
+      return 2;
+    }
+    if (error instanceof PolicyError) {
       err(error.message);
       return 2;
     }

@@ -10,7 +10,7 @@ import { configureLogging, getLog } from "../log/index.ts";
 import { AuthMetricsObserver, EgressMetricsObserver, MetricsObserver, ProxyMetrics } from "../metrics/index.ts";
 import type { Runtime } from "../runtime/index.ts";
 import { configureAuth, ProxyServer } from "../server/index.ts";
-import { BUILD, PRODUCT, VERSION } from "./version.ts";
+import { BUILD, BUILD_STAMP, PRODUCT, VERSION } from "./version.ts";
 import { buildEgress } from "./egress.ts";
 
 const log = getLog("cli");
@@ -43,7 +43,7 @@ export async function runProxy(
   let config = initial;
   configureLogging({ filter: runtime.env(LOG_ENV) ?? config.log.filter, format: config.log.format });
   const info = serviceInfo(runtime);
-  const metrics = new ProxyMetrics({ version: VERSION, runtime });
+  const metrics = new ProxyMetrics({ version: VERSION, runtime, build: BUILD_STAMP });
   const observer = new MetricsObserver(metrics, {
     listeners: config.proxy_listeners.map((l) => l.listen.text),
     maxOutboundDestinations: config.metrics.max_outbound_destinations,

@@ -8,7 +8,7 @@
  *   const config = await loadConfig("proxy.json", io);
  *   config.proxy_listeners[0].timeout; // seconds
  * } catch (error) {
- *   if (error instanceof ConfigError) console.error(error.message); // FILE: $.path: message
+ *   if (error instanceof ConfigError) console.error(error.message); // FILE:LINE:COLUMN: $.path: message
  * }
  * ```
  *

@@ -1,157 +1,209 @@
 /**
- * JSON parsing with a located error. `JSON.parse` error messages differ per
- * engine (V8 in Deno gives a position, JavaScriptCore in Bun does not), so
- * when it fails this module scans the text itself to report the same
- * `line L, column C: expected X, got Y` on both runtimes.
+ * JSON documents with positions, on `jsonc-parser`. The value itself comes
+ * from `JSON.parse` (exact JSON semantics); `jsonc-parser`'s syntax tree
+ * gives the line and column of every JSON path, finds keys that appear twice
+ * in one object (which `JSON.parse` silently collapses to the last), and,
+ * when the text is not JSON, where and why (see `json-syntax.ts`). The file
+ * is JSON, not JSONC: comments and trailing commas are errors.
  *
  * @module
  */
 
+import { type Node, parseTree } from "jsonc-parser";
+import { type ConfigProblem, jsonPathOf, type JsonPathSegment, parseJsonPath } from "./errors.ts";
+import { firstSyntaxError, JSON_OPTIONS } from "./json-syntax.ts";
+
+/** A place in a text: 1-based line, and 1-based column in UTF-16 code units. */
+export interface TextPosition {
+  /** Line number, from 1. */
+  line: number;
+  /** Column number, from 1. */
+  column: number;
+}
+
+/** A key that appears more than once in the same object. */
+export interface DuplicateKey {
+  /** JSON path of the repeated key's value, e.g. `$.log`. */
+  path: string;
+  /** The key. */
+  key: string;
+  /** How many times the key appears in that object. */
+  count: number;
+  /** Where this (second or later) occurrence of the key is. */
+  position: TextPosition;
+  /** Where the first occurrence is. */
+  first: TextPosition;
+}
+
+/** A JSON text that parsed, with what its syntax tree tells. */
+export interface JsonDocument {
+  /** Always `true`: the text is JSON. */
+  ok: true;
+  /** The value, as `JSON.parse` gives it. */
+  value: unknown;
+  /**
+   * Where the value at a JSON path (`$.proxy_listeners[0].timeout`, the
+   * spelling of `ConfigProblem.path`) starts; for a path that goes past the
+   * document (a missing key), where its deepest existing ancestor starts.
+   * `undefined` when `path` is not a JSON path.
+   */
+  locate(path: string): TextPosition | undefined;
+  /** Every repeated key, in document order (empty when there is none). */
+  duplicateKeys: DuplicateKey[];
+}
+
 /** Outcome of {@linkcode parseJson}. */
 export type JsonParseResult =
-  | { ok: true; value: unknown }
+  | JsonDocument
   | { ok: false; line: number; column: number; message: string };
 
-/** The first syntax error of a JSON text. */
-interface SyntaxProblem {
-  /** UTF-16 offset of the offending character. */
-  offset: number;
-  /** What was expected there. */
-  expected: string;
+/** The message when the syntax tree cannot be built for the depth of nesting. */
+const TOO_DEEP = "the JSON is nested too deeply to be read";
+
+/** 1-based line and column of UTF-16 offsets of `text`. */
+function positions(text: string): (offset: number) => TextPosition {
+  const starts = [0];
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
+  return (offset) => {
+    let low = 0;
+    let high = starts.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if (starts[mid] <= offset) low = mid;
+      else high = mid - 1;
+    }
+    return { line: low + 1, column: offset - starts[low] + 1 };
+  };
 }
 
-/** Thrown inside the scanner to unwind to {@linkcode findSyntaxError}. */
-class Stop {
-  constructor(readonly problem: SyntaxProblem) {}
-}
-
-/** Deepest nesting the scanner follows before giving up. */
-const MAX_DEPTH = 1000;
-
-const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-
-/** Locate the first JSON syntax error of `text` (RFC 8259), if any. */
-function findSyntaxError(text: string): SyntaxProblem | undefined {
-  let i = 0;
-  const fail = (expected: string): never => {
-    throw new Stop({ offset: i, expected });
-  };
-  const ws = () => {
-    while (i < text.length && " \t\n\r".includes(text[i])) i++;
-  };
-  const string = () => {
-    i++; // opening quote
-    while (true) {
-      if (i >= text.length) fail('a closing \'"\'');
-      const c = text.charCodeAt(i);
-      if (c === 0x22) return void i++;
-      if (c < 0x20) fail("an escaped control character (\\n, \\t, ...)");
-      if (c === 0x5c) {
-        i++;
-        if (text[i] === "u") {
-          if (!/^[0-9A-Fa-f]{4}$/.test(text.slice(i + 1, i + 5))) fail("4 hex digits after \\u");
-          i += 5;
-        } else if (i < text.length && '"\\/bfnrt'.includes(text[i])) i++;
-        else fail('an escape (\\", \\\\, \\/, \\b, \\f, \\n, \\r, \\t or \\uXXXX)');
-      } else i++;
+/** The value node of `segments` in `root`, or the deepest node on the way. */
+function deepest(root: Node, segments: readonly JsonPathSegment[]): Node {
+  let node = root;
+  for (const segment of segments) {
+    let next: Node | undefined;
+    if (typeof segment === "number") {
+      next = node.type === "array" ? node.children?.[segment] : undefined;
+    } else if (node.type === "object") {
+      next = node.children?.find((property) => property.children?.[0].value === segment)?.children?.[1];
     }
-  };
-  const value = (depth: number): void => {
-    if (depth > MAX_DEPTH) fail(`at most ${MAX_DEPTH} levels of nesting`);
-    ws();
-    const c = text[i];
-    if (c === "{") {
-      i++;
-      ws();
-      if (text[i] === "}") return void i++;
-      while (true) {
-        ws();
-        if (text[i] !== '"') fail('a property name in double quotes');
-        string();
-        ws();
-        if (text[i] !== ":") fail('":" after the property name');
-        i++;
-        value(depth + 1);
-        ws();
-        if (text[i] === ",") {
-          i++;
-          ws();
-          if (text[i] === "}") fail("another property (trailing commas are not allowed)");
-          continue;
-        }
-        if (text[i] === "}") return void i++;
-        fail('"," or "}" after the property value');
-      }
-    } else if (c === "[") {
-      i++;
-      ws();
-      if (text[i] === "]") return void i++;
-      while (true) {
-        value(depth + 1);
-        ws();
-        if (text[i] === ",") {
-          i++;
-          ws();
-          if (text[i] === "]") fail("another item (trailing commas are not allowed)");
-          continue;
-        }
-        if (text[i] === "]") return void i++;
-        fail('"," or "]" after the array item');
-      }
-    } else if (c === '"') string();
-    else if (c === "t" || c === "f" || c === "n") {
-      const word = c === "t" ? "true" : c === "f" ? "false" : "null";
-      if (text.startsWith(word, i)) i += word.length;
-      else fail("a JSON value");
-    } else {
-      NUMBER.lastIndex = i;
-      if (!NUMBER.test(text)) fail("a JSON value");
-      i = NUMBER.lastIndex;
-    }
-  };
-  try {
-    value(0);
-    ws();
-    if (i < text.length) fail("the end of the file after the JSON value");
-    return undefined;
-  } catch (error) {
-    if (error instanceof Stop) return error.problem;
-    throw error;
+    if (next === undefined) break;
+    node = next;
   }
+  return node;
 }
 
-/** Describe the text found at `offset`: `"x"`, or `the end of the file`. */
-function foundAt(text: string, offset: number): string {
-  if (offset >= text.length) return "the end of the file";
-  const rest = text.slice(offset).match(/^(?:[A-Za-z0-9_$.+-]+|[^])/u)?.[0] ?? text[offset];
-  return JSON.stringify(rest.length > 20 ? rest.slice(0, 20) : rest);
+/** Every key that repeats in an object of the tree `root`, in document order. */
+function duplicates(root: Node, position: (offset: number) => TextPosition): DuplicateKey[] {
+  const found: DuplicateKey[] = [];
+  const walk = (node: Node, segments: JsonPathSegment[]) => {
+    if (node.type === "array") node.children?.forEach((item, index) => walk(item, [...segments, index]));
+    if (node.type !== "object") return;
+    const seen = new Map<string, Node[]>();
+    for (const property of node.children ?? []) {
+      const key = property.children![0];
+      seen.set(key.value, [...(seen.get(key.value) ?? []), key]);
+    }
+    for (const property of node.children ?? []) {
+      const [key, value] = property.children!;
+      const all = seen.get(key.value)!;
+      if (all.length > 1 && all[0] !== key) {
+        found.push({
+          path: jsonPathOf([...segments, key.value]),
+          key: key.value,
+          count: all.length,
+          position: position(key.offset),
+          first: position(all[0].offset),
+        });
+      }
+      if (value !== undefined) walk(value, [...segments, key.value]);
+    }
+  };
+  walk(root, []);
+  return found;
 }
 
 /**
- * Parse a JSON document (a leading UTF-8 BOM is ignored). On a syntax error,
- * report its 1-based line and column and a message such as
- * `expected "," or "}" after the property value, got "\"timeout\""`.
+ * What keeps a parsed JSON file from being used, as problems of `file`: its
+ * syntax error (at `$`, with the line and column also in the message), or
+ * each repeated key (at its path). Empty when the document is usable.
+ *
+ * @example
+ * ```ts
+ * documentProblems("proxy.json", parseJson('{\n  "log": {},\n  "log": {}\n}'));
+ * // [{ file: "proxy.json", path: "$.log", line: 3, column: 3,
+ * //    message: 'duplicate key "log": it appears twice in this object (first at line 2, column 3)' }]
+ * ```
+ */
+export function documentProblems(file: string, result: JsonParseResult): ConfigProblem[] {
+  if (!result.ok) {
+    const { line, column } = result;
+    return [{
+      file,
+      path: "$",
+      line,
+      column,
+      message: `not valid JSON at line ${line}, column ${column}: ${result.message}`,
+    }];
+  }
+  return result.duplicateKeys.map((duplicate) => {
+    const times = duplicate.count === 2 ? "twice" : `${duplicate.count} times`;
+    const { line, column } = duplicate.first;
+    return {
+      file,
+      path: duplicate.path,
+      ...duplicate.position,
+      message: `duplicate key ${JSON.stringify(duplicate.key)}: it appears ${times} in this object ` +
+        `(first at line ${line}, column ${column})`,
+    };
+  });
+}
+
+/**
+ * Parse a JSON document (RFC 8259; a leading UTF-8 BOM is ignored). On a
+ * syntax error, report its 1-based line and column and a message such as
+ * `expected "," or "}" after the property value, got "\"timeout\""`;
+ * comments and trailing commas are syntax errors.
  *
  * @example
  * ```ts
  * parseJson('{"a": 1,}');
  * // { ok: false, line: 1, column: 9,
  * //   message: 'expected another property (trailing commas are not allowed), got "}"' }
+ * const doc = parseJson('{\n  "a": [true]\n}');
+ * if (doc.ok) doc.locate("$.a[0]"); // { line: 2, column: 9 }
  * ```
  */
 export function parseJson(text: string): JsonParseResult {
   const body = text.startsWith("\uFEFF") ? text.slice(1) : text;
+  const position = positions(body);
+  let value: unknown;
   try {
-    return { ok: true, value: JSON.parse(body) };
+    value = JSON.parse(body);
   } catch (error) {
-    const problem = findSyntaxError(body);
-    const offset = problem?.offset ?? 0;
-    const before = body.slice(0, offset).split("\n");
-    const line = before.length;
-    const column = before[before.length - 1].length + 1;
-    const message = problem
-      ? `expected ${problem.expected}, got ${foundAt(body, offset)}`
-      : String((error as Error).message);
-    return { ok: false, line, column, message };
+    let problem: { offset: number; message: string } | undefined;
+    try {
+      problem = firstSyntaxError(body);
+    } catch {
+      // jsonc-parser recurses once per nesting level: absurd nesting ends here.
+      return { ok: false, line: 1, column: 1, message: TOO_DEEP };
+    }
+    // jsonc-parser's grammar (comments and trailing commas off) is JSON's, so this is a safety net.
+    if (problem === undefined) return { ok: false, line: 1, column: 1, message: String((error as Error).message) };
+    return { ok: false, ...position(problem.offset), message: problem.message };
   }
+  let root: Node | undefined;
+  try {
+    root = parseTree(body, [], JSON_OPTIONS);
+  } catch {
+    return { ok: false, line: 1, column: 1, message: TOO_DEEP };
+  }
+  return {
+    ok: true,
+    value,
+    locate(path) {
+      const segments = parseJsonPath(path);
+      return segments === undefined || root === undefined ? undefined : position(deepest(root, segments).offset);
+    },
+    duplicateKeys: root === undefined ? [] : duplicates(root, position),
+  };
 }

@@ -7,9 +7,9 @@
 
 import * as v from "valibot";
 import { mergeEgress } from "./egress-refs.ts";
-import { ConfigError, issuesToProblems } from "./errors.ts";
+import { ConfigError, type ConfigProblem, issuesToProblems, type Locate, withPositions } from "./errors.ts";
 import type { ConfigIo } from "./io.ts";
-import { parseJson } from "./json.ts";
+import { documentProblems, parseJson } from "./json.ts";
 import { type Config, ConfigSchema } from "./schema/index.ts";
 import { fallbackMessage } from "./schema/messages.ts";
 import { readSecretFiles, withSecretSource } from "./schema/secret.ts";
@@ -23,6 +23,12 @@ export interface ParseConfigOptions {
    * relative to the working directory. `loadConfig` sets it.
    */
   configPath?: string;
+  /**
+   * Where the value at a JSON path is in the text `value` was parsed from
+   * (`JsonDocument.locate`): problems reported under `file` then carry its
+   * line and column. `loadConfig` sets it.
+   */
+  locate?: Locate;
 }
 
 /**
@@ -43,6 +49,7 @@ export interface ParseConfigOptions {
  * @param options see {@linkcode ParseConfigOptions}
  * @returns the {@linkcode Config}
  * @throws {ConfigError} listing every problem found, each with its JSON path
+ *   (and its line and column, for problems of files with a locator)
  * @example
  * ```ts
  * const config = await parseConfig({ proxy_listeners: [{ listen: "127.0.0.1:1080" }] },
@@ -68,10 +75,13 @@ export async function parseConfig(
     ? raw as string[]
     : [];
   const helpers = await readSourcesFiles(helperPaths, io, options.configPath);
-  if (!result.success) throw new ConfigError([...issuesToProblems(result.issues, file), ...helpers.problems]);
+  const locators = new Map(helpers.locators);
+  if (options.locate !== undefined) locators.set(file, options.locate);
+  const fail = (problems: ConfigProblem[]) => new ConfigError(withPositions(problems, locators));
+  if (!result.success) throw fail([...issuesToProblems(result.issues, file), ...helpers.problems]);
   // Unresolved names are only worth reporting once the files themselves are sound.
   const problems = helpers.problems.length > 0 ? helpers.problems : mergeEgress(result.output, file, helpers);
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) throw fail(problems);
   return result.output;
 }
 
@@ -82,8 +92,10 @@ export async function parseConfig(
  * @param io file and environment access
  * @returns the {@linkcode Config}
  * @throws {ConfigError} when the file cannot be read (path `$`), is not JSON
- *   (path `$`, message with the line and column), or does not validate
- *   (every problem, each with its JSON path); see {@linkcode parseConfig}
+ *   (path `$`, message with the line and column; comments and trailing
+ *   commas included), repeats a key within an object (each repeat, at its
+ *   path), or does not validate (every problem, each with its JSON path and
+ *   the line and column of the value there); see {@linkcode parseConfig}
  */
 export async function loadConfig(path: string, io: ConfigIo): Promise<Config> {
   let text: string;
@@ -94,12 +106,8 @@ export async function loadConfig(path: string, io: ConfigIo): Promise<Config> {
     throw new ConfigError([{ file: path, path: "$", message: `cannot read the file: ${why}` }]);
   }
   const json = parseJson(text);
-  if (!json.ok) {
-    throw new ConfigError([{
-      file: path,
-      path: "$",
-      message: `not valid JSON at line ${json.line}, column ${json.column}: ${json.message}`,
-    }]);
-  }
-  return parseConfig(json.value, path, io, { configPath: path });
+  // A repeated key is refused: JSON.parse keeps the last, which may not be the one meant.
+  const problems = documentProblems(path, json);
+  if (problems.length > 0 || !json.ok) throw new ConfigError(problems);
+  return parseConfig(json.value, path, io, { configPath: path, locate: json.locate });
 }

@@ -25,11 +25,12 @@
 import * as v from "valibot";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { dirname, isAbsolute, join } from "node:path";
-import { type ConfigProblem, issuesToProblems, jsonKey } from "./errors.ts";
+import { type ConfigProblem, issuesToProblems, jsonKey, type Locate, withPositions } from "./errors.ts";
 import type { ConfigIo } from "./io.ts";
-import { parseJson } from "./json.ts";
+import { documentProblems, parseJson } from "./json.ts";
 import { fallbackMessage, got } from "./schema/messages.ts";
-import { type PoolConfig, type SourceConfig, SourceSchema } from "./schema/egress.ts";
+import type { PoolConfig } from "./schema/pools.ts";
+import { type SourceConfig, SourceSchema } from "./schema/sources.ts";
 import { strictObject } from "./schema/object.ts";
 import { readSecretFiles, withSecretSource } from "./schema/secret.ts";
 
@@ -69,22 +70,31 @@ export interface SourcesFiles {
   pools: Map<string, { file: string; pool: PoolConfig }>;
   /** Problems found in the files. */
   problems: ConfigProblem[];
+  /** Where JSON paths are in each `.json` file read (TOML files have none). */
+  locators: Map<string, Locate>;
 }
 
-/** Parse TOML or JSON text (JSON when the name ends in `.json`). */
-function parseText(path: string, text: string): { ok: true; value: unknown } | { ok: false; problem: string } {
+/**
+ * Parse TOML or JSON text (JSON when the name ends in `.json`); problems
+ * come with their file and JSON path (`$` for a syntax error, the key's
+ * path for a key repeated in a JSON object).
+ */
+function parseText(
+  path: string,
+  text: string,
+): { ok: true; value: unknown; locate?: Locate } | { ok: false; problems: ConfigProblem[] } {
   if (path.toLowerCase().endsWith(".json")) {
     const json = parseJson(text);
-    return json.ok
-      ? json
-      : { ok: false, problem: `not valid JSON at line ${json.line}, column ${json.column}: ${json.message}` };
+    const problems = documentProblems(path, json);
+    return problems.length > 0 || !json.ok ? { ok: false, problems } : json;
   }
   try {
     return { ok: true, value: parseToml(text) };
   } catch (error) {
     if (error instanceof TomlError) {
       const first = error.message.split("\n")[0];
-      return { ok: false, problem: `not valid TOML at line ${error.line}, column ${error.column}: ${first}` };
+      const message = `not valid TOML at line ${error.line}, column ${error.column}: ${first}`;
+      return { ok: false, problems: [{ file: path, path: "$", line: error.line, column: error.column, message }] };
     }
     throw error;
   }
@@ -141,7 +151,7 @@ export async function readSourcesFiles(
   io: ConfigIo,
   configPath?: string,
 ): Promise<SourcesFiles> {
-  const result: SourcesFiles = { sources: new Map(), pools: new Map(), problems: [] };
+  const result: SourcesFiles = { sources: new Map(), pools: new Map(), problems: [], locators: new Map() };
   const base = configPath === undefined ? undefined : dirname(configPath);
   for (const given of paths) {
     const path = base === undefined || isAbsolute(given) ? given : join(base, given);
@@ -155,9 +165,10 @@ export async function readSourcesFiles(
     }
     const parsed = parseText(path, text);
     if (!parsed.ok) {
-      result.problems.push({ file: path, path: "$", message: parsed.problem });
+      result.problems.push(...parsed.problems);
       continue;
     }
+    if (parsed.locate !== undefined) result.locators.set(path, parsed.locate);
     const value = adapt(parsed.value, path, (line) => io.notice?.(line));
     const secrets = await readSecretFiles(value, io, path);
     const checked = withSecretSource(
@@ -165,7 +176,7 @@ export async function readSourcesFiles(
       () => v.safeParse(SourcesHelperSchema, value, { message: fallbackMessage }),
     );
     if (!checked.success) {
-      result.problems.push(...issuesToProblems(checked.issues, path));
+      result.problems.push(...withPositions(issuesToProblems(checked.issues, path), result.locators));
       continue;
     }
     for (const [name, source] of Object.entries(checked.output.source ?? {})) {

@@ -21,7 +21,6 @@
  * @module
  */
 import { getLog } from "../log/index.ts";
-import { resolveHost } from "../runtime/resolve.ts";
 import { type Conn, formatHostPort, ipFamily, type Runtime, timeoutSignal } from "../runtime/index.ts";
 import { socks5ClientHandshake, type Socks5Credentials, socks5Probe, type SocksAddress } from "../socks5/index.ts";
 import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
@@ -116,7 +115,7 @@ export class EgressSource {
     this.kind = sourceKind(spec);
     this.#runtime = options.runtime;
     this.#observer = options.observer ?? NULL_EGRESS_OBSERVER;
-    this.#resolve = options.resolve ?? resolveHost;
+    this.#resolve = options.resolve ?? ((host, family) => options.runtime.resolve(host, family));
     this.suspension = new SourceSuspension(name, {
       observer: this.#observer,
       clock: options.clock ?? SYSTEM_CLOCK,

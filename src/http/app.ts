@@ -8,9 +8,11 @@
 
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { compress } from "hono/compress";
 import { HTTPException } from "hono/http-exception";
 import { ipRestriction } from "hono/ip-restriction";
-import { getLog } from "../log/index.ts";
+import { getLog, rateLimited } from "../log/index.ts";
+import { adminAuth } from "./auth.ts";
 import type { HttpEnv, HttpListenerSettings, HttpServices, RouteContext } from "./context.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { docsRoutes } from "./routes/docs.ts";
@@ -19,6 +21,9 @@ import { healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 
 const log = getLog("http");
+
+/** Seconds between two "refused" lines of one client address. */
+export const REFUSED_LOG_INTERVAL_SECONDS = 60;
 
 /** The route modules, in the order their routes appear in the OpenAPI document. */
 const ROUTES: readonly ((app: Hono<HttpEnv>, ctx: RouteContext) => void)[] = [
@@ -30,12 +35,15 @@ const ROUTES: readonly ((app: Hono<HttpEnv>, ctx: RouteContext) => void)[] = [
 ];
 
 /**
- * Build the app of one HTTP listener. Serve it with
+ * Build the app of one HTTP listener. Every answer is gzip- or
+ * deflate-compressed when the request's `Accept-Encoding` allows it. Serve it with
  * `runtime.serveHttp(addr, (request, info) => app.fetch(request, info))`:
  * the runtime's `info.remoteAddr` becomes `c.env.remoteAddr`.
  *
- * Answers: 403 (text) to a client outside `settings.trusted_hosts` on every
- * path; 413 (text) to a body over `settings.request_body_limit` bytes; 404
+ * Answers: 401 (text, with `WWW-Authenticate`) on `/api/admin/*` without
+ * valid credentials when `settings.auth` is set; 403 (text) to a client outside `settings.trusted_hosts` on every
+ * path (logged at WARN, once per client address per minute, with the count
+ * of refusals in between); 413 (text) to a body over `settings.request_body_limit` bytes; 404
  * (text) for unknown paths; 400 (JSON `{ error }`) for a malformed JSON body.
  *
  * @param services the service-wide state (metrics, health, identity)
@@ -48,6 +56,8 @@ const ROUTES: readonly ((app: Hono<HttpEnv>, ctx: RouteContext) => void)[] = [
  */
 export function createApp(services: HttpServices, settings: HttpListenerSettings): Hono<HttpEnv> {
   const app = new Hono<HttpEnv>();
+  // Per listener: a client refused by one listener's trusted_hosts is news on another.
+  const refused = rateLimited(log, REFUSED_LOG_INTERVAL_SECONDS);
   app.use(async (c, next) => {
     await next();
     log.debug("{method} {path} {status} from {client}", {
@@ -57,14 +67,23 @@ export function createApp(services: HttpServices, settings: HttpListenerSettings
       client: c.env.remoteAddr.host,
     });
   });
+  // gzip (or deflate) for a client that asks, on both runtimes (web CompressionStream),
+  // as KumoMTA's listener compresses every route.
+  app.use(compress());
   app.use(ipRestriction(
     (c) => c.env.remoteAddr.host,
     { allowList: [...settings.trusted_hosts] },
     (remote, c) => {
-      log.debug("refused {client}: not in trusted_hosts", { client: remote.addr });
+      refused.warn(remote.addr, "refused {client}: not in trusted_hosts ({method} {path})", {
+        client: remote.addr,
+        method: c.req.method,
+        path: c.req.path,
+      });
       return c.text("forbidden\n", 403);
     },
   ));
+  // Credentials on top of trusted_hosts, before any body is read.
+  if (settings.auth) app.use("/api/admin/*", adminAuth(settings.auth));
   app.use(bodyLimit({
     maxSize: settings.request_body_limit,
     onError: (c) => c.text("request body too large\n", 413),

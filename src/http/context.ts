@@ -36,6 +36,24 @@ export interface HttpServices {
   egress?: EgressRegistry;
 }
 
+/** An `auth.basic` account: a password or a password hash (argon2id, bcrypt). */
+export interface HttpBasicAccount {
+  /** The HTTP Basic username. */
+  username: string;
+  /** The password itself (resolved from a literal, `{ env }` or `{ file }`). */
+  password?: string;
+  /** An argon2id (`$argon2id$...`) or bcrypt (`$2a$`/`$2b$`/`$2y$`) hash of the password. */
+  password_hash?: string;
+}
+
+/** A listener's `auth`: the credentials `/api/admin/*` accepts. */
+export interface HttpAuthSettings {
+  /** Tokens accepted as `Authorization: Bearer TOKEN` (resolved secrets). */
+  bearer_tokens: readonly string[];
+  /** Accounts accepted as `Authorization: Basic ...`. */
+  basic: readonly HttpBasicAccount[];
+}
+
 /** Per-listener settings (a subset of the `http_listeners` config entry). */
 export interface HttpListenerSettings {
   /** Client addresses and CIDR blocks allowed; others get 403 (`trusted_hosts`). */
@@ -44,6 +62,8 @@ export interface HttpListenerSettings {
   request_body_limit: number;
   /** Add host name, kernel and architecture to `/api/status/v1` (`expose_system_info`). */
   expose_system_info: boolean;
+  /** Credentials required on `/api/admin/*` (`auth`); absent: none (trusted_hosts only). */
+  auth?: HttpAuthSettings;
 }
 
 /** The Hono `Env` of the app: `c.env.remoteAddr` is the client's address. */

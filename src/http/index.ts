@@ -16,7 +16,16 @@
  * @module
  */
 export { createApp } from "./app.ts";
-export type { HttpEnv, HttpListenerSettings, HttpServices, ServiceInfo } from "./context.ts";
+export type {
+  HttpAuthSettings,
+  HttpBasicAccount,
+  HttpEnv,
+  HttpListenerSettings,
+  HttpServices,
+  ServiceInfo,
+} from "./context.ts";
+export { AUTH_REALM, WWW_AUTHENTICATE } from "./auth.ts";
+export { type MetricsJson, metricsJson } from "./metrics-json.ts";
 export { type Liveness, SERVICE_PHASES, ServiceHealth, type ServicePhase } from "./health.ts";
 export { type HttpListeners, type HttpListenerSpec, startHttpListeners } from "./listener.ts";
 export { API_TITLE, renderOpenApi } from "./openapi.ts";

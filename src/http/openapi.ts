@@ -9,10 +9,66 @@
 
 import type { Hono } from "hono";
 import { generateSpecs } from "hono-openapi";
+import { UNAUTHORIZED_BODY, WWW_AUTHENTICATE } from "./auth.ts";
 import type { HttpEnv, ServiceInfo } from "./context.ts";
 
 /** The document's `info.title`, also the title of the `/rapidoc` page. */
 export const API_TITLE = "proxy-server HTTP API";
+
+/** Path prefix of the routes that need credentials when a listener sets `auth`. */
+export const ADMIN_PATH_PREFIX = "/api/admin/";
+
+/** The security schemes of the admin routes (`components.securitySchemes`). */
+export const SECURITY_SCHEMES = {
+  bearer: {
+    type: "http",
+    scheme: "bearer",
+    description: "Authorization: Bearer TOKEN, with one of the listener's auth.bearer_tokens. " +
+      "Needed on /api/admin/* only where the listener sets auth.",
+  },
+  basic: {
+    type: "http",
+    scheme: "basic",
+    description: "Authorization: Basic, with one of the listener's auth.basic accounts. " +
+      "Needed on /api/admin/* only where the listener sets auth.",
+  },
+} as const;
+
+/** The 401 every admin route can answer. */
+const UNAUTHORIZED_RESPONSE = {
+  description: "The listener sets auth and the request has no valid Bearer token or Basic account.",
+  headers: {
+    "WWW-Authenticate": {
+      description: "The accepted schemes.",
+      schema: { type: "string", example: WWW_AUTHENTICATE },
+    },
+  },
+  content: { "text/plain": { schema: { type: "string" }, example: UNAUTHORIZED_BODY } },
+};
+
+/** OpenAPI operations of a path item, by method. */
+type PathItem = Record<string, { security?: unknown; responses?: Record<string, unknown> }>;
+
+/**
+ * Declare the security schemes on every `/api/admin/*` operation of `spec`
+ * (either scheme will do) with its 401 answer, and the schemes themselves
+ * under `components`, so the docs page offers a token field. One place for
+ * every admin route, whichever module registers it.
+ */
+function declareAdminSecurity(spec: { paths?: Record<string, unknown>; components?: Record<string, unknown> }): void {
+  spec.components = { ...spec.components, securitySchemes: SECURITY_SCHEMES };
+  for (const [path, item] of Object.entries(spec.paths ?? {})) {
+    if (!path.startsWith(ADMIN_PATH_PREFIX)) continue;
+    for (const operation of Object.values(item as PathItem)) {
+      operation.security = [{ bearer: [] }, { basic: [] }];
+      const { "401": _, ...rest } = operation.responses ?? {};
+      // 401 in numeric order with the others.
+      operation.responses = Object.fromEntries(
+        Object.entries({ ...rest, 401: UNAUTHORIZED_RESPONSE }).sort(([a], [b]) => a.localeCompare(b)),
+      );
+    }
+  }
+}
 
 /**
  * Render the OpenAPI document of `app` as 2-space JSON text with a final
@@ -32,7 +88,8 @@ export async function renderOpenApi(app: Hono<HttpEnv>, info: Pick<ServiceInfo, 
         description: "Metrics, health, status, the runtime log filter, egress source administration " +
           "and these docs, served by each " +
           "of proxy-server's HTTP listeners (http_listeners). Every route answers 403 to clients " +
-          "outside the listener's trusted_hosts and 413 to bodies over its request_body_limit.",
+          "outside the listener's trusted_hosts and 413 to bodies over its request_body_limit; " +
+          "where the listener sets auth, /api/admin/* routes need a Bearer token or a Basic account (else 401).",
       },
       tags: [
         { name: "metrics", description: "Prometheus metrics." },
@@ -46,5 +103,6 @@ export async function renderOpenApi(app: Hono<HttpEnv>, info: Pick<ServiceInfo, 
     // A route that validates declares its own 400 (rejectInvalid's { error } body), or has none.
     defaultValidationErrorResponse: false,
   });
+  declareAdminSecurity(spec as Parameters<typeof declareAdminSecurity>[0]);
   return `${JSON.stringify(spec, null, 2)}\n`;
 }

@@ -21,6 +21,7 @@ import process from "node:process";
 import { type FilterDirective, type FilterLevel, parseLogFilter } from "./filter.ts";
 
 export { FILTER_LEVELS, type FilterDirective, type FilterLevel, LogFilterError, parseLogFilter } from "./filter.ts";
+export { type RateLimitedLevel, type RateLimitedLog, rateLimited, type RateLimitOptions } from "./rate-limit.ts";
 
 /** The root target of every proxy-server logger. */
 export const ROOT_TARGET = "proxy_server";

@@ -97,9 +97,9 @@ export const METRICS = {
   },
   proxy_auth_hash_verifications_total: {
     type: "counter",
-    help: "Password hashes (argon2id, bcrypt) computed to check RFC 1929 logins, on the hash worker pool; " +
-      "includes the dummy hash an unknown username is checked against, excludes logins answered from the " +
-      "users_cache_ttl cache.",
+    help: "Password hashes (argon2id, bcrypt) computed on the hash worker pool to check RFC 1929 logins " +
+      "(and the admin API's Basic accounts); includes the dummy hash an unknown username is checked against, " +
+      "excludes logins answered from the users_cache_ttl cache.",
     labels: [],
   },
   proxy_auth_cache_hits_total: {
@@ -121,8 +121,9 @@ export const METRICS = {
   },
   proxy_build_info: {
     type: "gauge",
-    help: "Always 1; the labels say which proxy-server version runs on which runtime.",
-    labels: ["version", "runtime", "runtime_version"],
+    help: "Always 1; the labels say which proxy-server version, commit and build date runs on which runtime " +
+      '(commit "source" and an empty build_date when run from source).',
+    labels: ["version", "commit", "build_date", "runtime", "runtime_version"],
   },
   egress_source_connection_failures_total: {
     type: "counter",

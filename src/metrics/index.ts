@@ -17,7 +17,10 @@
 export { type MetricDefinition, type MetricName, METRICS, type MetricType } from "./definitions.ts";
 export {
   DROPPED_DEFAULT_METRICS,
+  type ExpositionFormat,
   type MetricMetadata,
+  OPENMETRICS_CONTENT_TYPE,
+  PROMETHEUS_CONTENT_TYPE,
   type MetricSet,
   ProxyMetrics,
   type ProxyMetricsOptions,
@@ -25,4 +28,4 @@ export {
 export { MetricsObserver, type MetricsObserverOptions } from "./observer.ts";
 export { EgressMetricsObserver } from "./egress-observer.ts";
 export { AuthMetricsObserver } from "./auth-observer.ts";
-export { LruKeys } from "./lru.ts";
+export { BUN_DROPPED_METRICS } from "./bun-process.ts";

@@ -12,7 +12,7 @@
 
 import type { Counter, Gauge, Histogram } from "prom-client";
 import type { Direction, FailureReason, ProxyObserver } from "../server/observer.ts";
-import { LruKeys } from "./lru.ts";
+import { LRUCache } from "lru-cache";
 import type { ProxyMetrics } from "./registry.ts";
 
 type CounterChild = ReturnType<Counter["labels"]>;
@@ -29,6 +29,12 @@ interface ListenerSeries {
   tlsFailures: CounterChild;
   authFailures: CounterChild;
   handshake: HistogramChild;
+}
+
+/** The labels of one `proxy_outbound_connections_total` series. */
+interface OutboundLabels {
+  listener: string;
+  destination: string;
 }
 
 /** Options of {@linkcode MetricsObserver}. */
@@ -52,15 +58,34 @@ export interface MetricsObserverOptions {
 export class MetricsObserver implements ProxyObserver {
   readonly #metrics: ProxyMetrics;
   readonly #series = new Map<string, ListenerSeries>();
-  readonly #destinations: LruKeys<string>;
+  /**
+   * The outbound destination series in least-recently-used order (KumoMTA
+   * prunes its outbound-destination counter for the same reason): key the
+   * JSON of the labels, value the labels.
+   */
+  readonly #destinations: LRUCache<string, OutboundLabels>;
 
+  /**
+   * @param metrics the registry to record into
+   * @param options the configured listeners and the outbound series cap
+   * @throws {RangeError} when `maxOutboundDestinations` is not a positive integer
+   */
   constructor(metrics: ProxyMetrics, options: MetricsObserverOptions) {
     this.#metrics = metrics;
     const { proxy_outbound_connections_total: outbound, proxy_outbound_destinations_evicted_total: evicted } =
       metrics.set;
-    this.#destinations = new LruKeys<string>(options.maxOutboundDestinations, (key) => {
-      outbound.remove(JSON.parse(key));
-      evicted.inc();
+    const max = options.maxOutboundDestinations;
+    if (!Number.isInteger(max) || max < 1) {
+      throw new RangeError(`maxOutboundDestinations must be a positive integer, got ${max}`);
+    }
+    this.#destinations = new LRUCache<string, OutboundLabels>({
+      max,
+      // Only a series dropped to make room counts; "set" and "delete" are not evictions.
+      dispose: (labels, _key, reason) => {
+        if (reason !== "evict") return;
+        outbound.remove(labels);
+        evicted.inc();
+      },
     });
     for (const listener of options.listeners) this.#for(listener);
   }
@@ -138,8 +163,8 @@ export class MetricsObserver implements ProxyObserver {
   /** `proxy_outbound_connections_total{listener,destination}` + 1, within the series cap. */
   outbound(listener: string, destination: string): void {
     const labels = { listener, destination };
-    // JSON of the label object: the eviction callback gets the labels back from the key.
-    this.#destinations.touch(JSON.stringify(labels));
+    // set() marks the series most recently used, adding it (and evicting the least recently used) when new.
+    this.#destinations.set(JSON.stringify(labels), labels);
     this.#metrics.set.proxy_outbound_connections_total.labels(labels).inc();
   }
 

@@ -2,12 +2,15 @@
  * The Prometheus registry of a running proxy-server: every metric of
  * {@linkcode METRICS}, created once with a typed handle, plus prom-client's
  * default process metrics (`process_start_time_seconds`,
- * `process_resident_memory_bytes`, `process_open_fds`, ...).
+ * `process_resident_memory_bytes`, `process_open_fds`, ...; on Bun corrected
+ * as `bun-process.ts` says), rendered in the Prometheus text format or in
+ * OpenMetrics ({@linkcode ProxyMetrics.exposition}).
  *
  * @module
  */
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { correctBunProcessMetrics } from "./bun-process.ts";
 import { type MetricDefinition, type MetricName, METRICS } from "./definitions.ts";
 
 /** The prom-client class that implements a definition, with its label names. */
@@ -19,16 +22,32 @@ type MetricOf<D extends MetricDefinition> = D["type"] extends "counter" ? Counte
 export type MetricSet = { readonly [K in MetricName]: MetricOf<(typeof METRICS)[K]> };
 
 /**
- * prom-client default metrics that are left out: gauges whose names end in
- * `_total`, which Prometheus' naming rules (and `promtool check metrics`)
- * reserve for counters. Their per-type breakdowns (`nodejs_active_handles`,
- * `nodejs_active_requests`, `nodejs_active_resources`) stay.
+ * prom-client default metrics that are left out on every runtime: gauges
+ * whose names end in `_total`, which Prometheus' naming rules (and
+ * `promtool check metrics`) reserve for counters (their per-type breakdowns
+ * `nodejs_active_handles`, `nodejs_active_requests`,
+ * `nodejs_active_resources` stay on Deno); and `process_heap_bytes`, which
+ * is Linux `VmData`, the size of the data segment's address space, not a
+ * heap: it counts the JavaScript engine's reservations (578 MB for a 57 MB
+ * process on Deno, 6.4 GB for a 45 MB one on Bun), so it claims far more
+ * than the process holds. `nodejs_heap_size_*_bytes` say what the heap holds.
  */
 export const DROPPED_DEFAULT_METRICS = [
   "nodejs_active_handles_total",
   "nodejs_active_requests_total",
   "nodejs_active_resources_total",
+  "process_heap_bytes",
 ] as const;
+
+/** Content type of the Prometheus text exposition format 0.0.4. */
+export const PROMETHEUS_CONTENT_TYPE: "text/plain; version=0.0.4; charset=utf-8" = Registry.PROMETHEUS_CONTENT_TYPE;
+
+/** Content type of OpenMetrics 1.0.0 text. */
+export const OPENMETRICS_CONTENT_TYPE: "application/openmetrics-text; version=1.0.0; charset=utf-8" =
+  Registry.OPENMETRICS_CONTENT_TYPE;
+
+/** The text formats {@linkcode ProxyMetrics.exposition} renders. */
+export type ExpositionFormat = "prometheus" | "openmetrics";
 
 /** One metric's description, as `--dump-metric-metadata` prints it. */
 export interface MetricMetadata {
@@ -48,6 +67,12 @@ export interface ProxyMetricsOptions {
   version: string;
   /** Runtime name, `"deno"` or `"bun"`, and its version (labels of `proxy_build_info`). */
   runtime: { name: string; version: string };
+  /**
+   * The build stamp of a release binary: short commit hash and ISO 8601
+   * build date (labels `commit` and `build_date` of `proxy_build_info`);
+   * absent when run from source (`commit="source"`, `build_date=""`).
+   */
+  build?: { commit: string; date: string };
   /** Collect prom-client's default process metrics; default true. */
   processMetrics?: boolean;
 }
@@ -85,16 +110,48 @@ export class ProxyMetrics {
     if (options.processMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry });
       for (const name of DROPPED_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
+      if (options.runtime.name === "bun") correctBunProcessMetrics(this.registry);
     }
     const set: Record<string, Counter | Gauge | Histogram> = {};
     for (const [name, d] of Object.entries(METRICS)) set[name] = create(name as MetricName, d, this.registry);
     this.set = set as unknown as MetricSet;
     this.set.proxy_build_info.labels({
       version: options.version,
+      commit: options.build?.commit ?? "source",
+      build_date: options.build?.date ?? "",
       runtime: options.runtime.name,
       runtime_version: options.runtime.version,
     }).set(1);
   }
+
+  /**
+   * Every metric as text: `"prometheus"`, the text exposition format 0.0.4
+   * (content type {@linkcode PROMETHEUS_CONTENT_TYPE}), or `"openmetrics"`,
+   * OpenMetrics 1.0.0 ({@linkcode OPENMETRICS_CONTENT_TYPE}): a counter's
+   * family is named without `_total` (its samples keep it) and the text ends
+   * in `# EOF`. Renders one at a time: prom-client renames the counters in
+   * place for OpenMetrics, and the names are put back before the next render.
+   */
+  exposition(format: ExpositionFormat): Promise<string> {
+    const run = this.#rendering.then(async () => {
+      if (format === "prometheus") return await this.registry.metrics();
+      const counters = this.registry.getMetricsAsArray().filter((m) => String(m.type) === "counter");
+      const names = counters.map((m) => m.name);
+      // prom-client types a registry by its content type; this one switches for the render.
+      const registry = this.registry as unknown as Registry<typeof OPENMETRICS_CONTENT_TYPE | typeof PROMETHEUS_CONTENT_TYPE>;
+      registry.setContentType(OPENMETRICS_CONTENT_TYPE);
+      try {
+        return await this.registry.metrics();
+      } finally {
+        registry.setContentType(PROMETHEUS_CONTENT_TYPE);
+        counters.forEach((m, i) => (m as { name: string }).name = names[i]);
+      }
+    });
+    this.#rendering = run.then(() => {}, () => {});
+    return run;
+  }
+
+  #rendering: Promise<void> = Promise.resolve();
 
   /**
    * Name, type, help and label names of every metric in the registry: the

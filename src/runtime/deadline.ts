@@ -15,7 +15,7 @@
  * @module
  */
 
-import { abortError } from "./net-error.ts";
+import { abortError } from "./errors.ts";
 
 /** Raised by {@linkcode withTimeout} when the step did not finish in time. */
 export class StepTimeoutError extends Error {
@@ -28,12 +28,20 @@ export class StepTimeoutError extends Error {
 }
 
 /**
- * Await `work(signal)`, aborting it after `seconds`. On expiry `onExpire` runs
- * (typically closing the socket so the pending read ends) and the promise
- * rejects with {@linkcode StepTimeoutError}.
+ * Await `work(signal)`, aborting it after `seconds`. On expiry the signal
+ * aborts, the promise rejects with {@linkcode StepTimeoutError} and then
+ * `onExpire` runs (typically closing the socket so the pending read ends).
+ *
+ * Nothing it creates can reject unobserved: the timer settles only the
+ * returned promise, and is cleared as soon as `work` settles; a `work`
+ * that settles after the expiry is still observed (its result ignored, its
+ * rejection swallowed); a `work` that throws synchronously yields a
+ * rejected promise and starts no timer.
  *
  * @param step name used in the error message, e.g. `"greeting"`.
  * @param seconds the bound, in seconds (KumoProxy's listener `timeout`).
+ * @param work the step; receives a signal aborted on expiry.
+ * @param onExpire called once on expiry, after the promise has rejected.
  */
 export function withTimeout<T>(
   step: string,
@@ -42,16 +50,30 @@ export function withTimeout<T>(
   onExpire?: () => void,
 ): Promise<T> {
   const controller = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
+  let pending: Promise<T>;
+  try {
+    pending = work(controller.signal);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
       const error = new StepTimeoutError(step, seconds);
       controller.abort(error);
-      onExpire?.();
       reject(error);
+      onExpire?.();
     }, seconds * 1000);
+    pending.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
   });
-  return Promise.race([work(controller.signal), expired]).finally(() => clearTimeout(timer));
 }
 
 /**

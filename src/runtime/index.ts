@@ -15,11 +15,12 @@
  * @module
  */
 
-import { bunRuntime } from "./bun.ts";
-import { denoRuntime } from "./deno.ts";
+import { bunRuntime } from "./bun/runtime.ts";
+import { denoRuntime } from "./deno/runtime.ts";
 import type { Runtime } from "./types.ts";
 
 export * from "./types.ts";
+export { NetError } from "./errors.ts";
 export * from "./address.ts";
 export { raceAbort, StepTimeoutError, timeoutSignal, withTimeout } from "./deadline.ts";
 

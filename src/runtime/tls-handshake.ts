@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { type ListenOptions, type NetAddr, NetError } from "./types.ts";
+import type { ListenOptions, NetAddr } from "./types.ts";
+import { NetError } from "./errors.ts";
 
 /** Seconds a TLS client has to finish its handshake when `tlsHandshakeTimeout` is unset. */
 export const DEFAULT_TLS_HANDSHAKE_TIMEOUT = 60;

@@ -1,12 +1,14 @@
 /**
  * The runtime interface: the small set of operations proxy-server needs from
  * its host runtime (Deno or Bun). Everything else in `src/` talks to the
- * runtime through this interface only; `src/runtime/deno.ts` and
- * `src/runtime/bun.ts` implement it, and `src/runtime/index.ts` picks one once
+ * runtime through this interface only; `src/runtime/deno/` and
+ * `src/runtime/bun/` implement it, and `src/runtime/index.ts` picks one once
  * at start. Modelled on Hono's `src/adapter/*` folders.
  *
  * @module
  */
+
+import type { NetError } from "./errors.ts";
 
 /** An IP endpoint. `host` is an IP literal without brackets. */
 export interface NetAddr {
@@ -14,24 +16,6 @@ export interface NetAddr {
   host: string;
   /** TCP port, 0-65535. */
   port: number;
-}
-
-/**
- * Error raised by {@linkcode Runtime.connect}, {@linkcode Runtime.listen} and
- * {@linkcode Conn} I/O. `code` is normalised to the POSIX errno name on both
- * runtimes (`"ECONNREFUSED"`, `"ENETUNREACH"`, `"EHOSTUNREACH"`,
- * `"ETIMEDOUT"`, `"EADDRNOTAVAIL"`, `"EADDRINUSE"`, `"ECONNRESET"`,
- * `"EPIPE"`, `"ENOTFOUND"` for a failed name lookup, `"EINVAL"`), or
- * `"EUNKNOWN"` when the runtime gave nothing recognisable.
- */
-export class NetError extends Error {
-  /** POSIX errno name, see the class description. */
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "NetError";
-    this.code = code;
-  }
 }
 
 /** TLS material for a listener: PEM text, not file paths. */
@@ -65,6 +49,17 @@ export interface ListenOptions {
    * is already closed. Must not throw. TLS only.
    */
   onTlsHandshakeError?: (error: NetError, remoteAddr: NetAddr) => void;
+  /**
+   * Called with the errno name of each failed accept (e.g. `"ENOTCONN"` for
+   * a connection reset before it was accepted, `"EMFILE"` when the process
+   * is out of descriptors), so that the caller can count them. A failure
+   * that concerns one connection closes it and accepting goes on at once;
+   * one of the listener itself (`EMFILE`, `ENFILE`, ...) pauses accepting
+   * with a bounded backoff (10 ms doubling to 1 s). Must not throw.
+   * Deno only: Bun accepts inside its own event loop and reports no accept
+   * error to JavaScript, so this is never called there.
+   */
+  onAcceptError?: (code: string) => void;
 }
 
 /**
@@ -253,6 +248,49 @@ export interface Runtime {
    * cannot be bound. A handler that throws answers 500.
    */
   serveHttp(options: ServeHttpOptions, handler: HttpHandler): Promise<HttpServer>;
+  /**
+   * Every IP address of `host`, in the system resolver's order, so that each
+   * can be tried in turn (KumoMTA resolves `socks5_proxy_server` /
+   * `ha_proxy_server` names at connection time): `[host]` itself for an IP
+   * literal (brackets removed), else the answers of `node:dns` `lookup`
+   * (which honours `/etc/hosts`), de-duplicated. `family` 4 or 6 keeps only
+   * that family's answers; 0 (the default) keeps both. Rejects with
+   * {@linkcode NetError} `ENOTFOUND` when there is no (matching) address.
+   *
+   * @example
+   * ```ts
+   * const [first] = await getRuntime().resolve("localhost", 4); // "127.0.0.1"
+   * ```
+   */
+  resolve(host: string, family?: 0 | 4 | 6): Promise<string[]>;
+  /**
+   * Resolve when the local IP `address` can be bound on this host (the check
+   * behind KumoMTA's `BIND <source-ip>:0`): a UDP socket is bound to
+   * `<address>:0` and closed. Successes are cached for a few seconds, in a
+   * cache of bounded size. Rejects with {@linkcode NetError}: `EINVAL` for a
+   * string that is not an IP literal, `EADDRNOTAVAIL` (or the kernel's own
+   * code) when the host lacks the address.
+   *
+   * @example
+   * ```ts
+   * await getRuntime().probeBind("127.0.0.1"); // resolves
+   * await getRuntime().probeBind("192.0.2.1"); // rejects EADDRNOTAVAIL
+   * ```
+   */
+  probeBind(address: string): Promise<void>;
+  /**
+   * The path of a file embedded in this executable whose name matches
+   * `pattern` (a `bun build --compile` binary carries extra entry points as
+   * embedded files, under `/$bunfs/root/`); `undefined` when running from
+   * source, when nothing matches, and on Deno (whose `deno compile`
+   * includes files at their own paths).
+   *
+   * @example
+   * ```ts
+   * getRuntime().embeddedFilePath(/^glue(-[0-9a-z]+)?\.wasm$/); // "/$bunfs/root/glue-ab12.wasm" in a binary
+   * ```
+   */
+  embeddedFilePath(pattern: RegExp): string | undefined;
   /**
    * What {@linkcode Conn.setKeepAlive} cannot do on this runtime, one short
    * sentence each (empty when everything applies). The server logs them in

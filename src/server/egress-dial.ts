@@ -10,10 +10,14 @@
  * proxy failures and "every source is suspended" carry neither, so the
  * client gets REP 0x01 (general failure) — at once in the suspended case.
  *
+ * A CONNECT that goes through a pool records the pool's name in
+ * `OutboundRequest.route` (the session copies it to its outcome's
+ * `egressPool`); the source within the pool is not reported yet.
+ *
  * @module
  */
 import type { EgressPool } from "../egress/index.ts";
-import type { Dialer } from "./session.ts";
+import type { Dialer } from "./dialer.ts";
 
 /** Options of {@linkcode egressDialer}. */
 export interface EgressDialerOptions {
@@ -38,6 +42,7 @@ export function egressDialer(options: EgressDialerOptions): Dialer {
       request.egressPool;
     const pool = name === undefined ? undefined : pools.get(name);
     if (pool === undefined) return direct(request);
+    request.route = { pool: name! };
     return pool.connect(request.destination, { signal: request.signal });
   };
 }

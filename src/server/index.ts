@@ -3,8 +3,15 @@
  *
  * @module
  */
-export { type BoundListener, directDialer, type ProxyListenerSpec, ProxyServer, type ProxyServerOptions } from "./server.ts";
-export { type BindProbe, type Dialer, type OutboundRequest, type SessionSettings } from "./session.ts";
+export { ProxyServer, type ProxyServerOptions } from "./server.ts";
+export { type ProxyListenerSpec } from "./listener-spec.ts";
+export { type BoundListener, type ProxyServerUpdate, type ReconfigureResult } from "./reload.ts";
+export { type BindProbe, type Dialer, directDialer, type EgressRoute, type OutboundRequest } from "./dialer.ts";
+export { type SessionContext, type SessionSettings, type ShutdownState } from "./context.ts";
+export { runSession } from "./session.ts";
+export { type ClientState, type RequestStatus } from "./request.ts";
+export { failureReason, type SessionEnd, type SessionOutcome } from "./outcome.ts";
+export { AccessDeniedError, type AccessAnswer, type AccessDecision, type SessionAccess } from "./access.ts";
 export { type Direction, type FailureReason, NULL_OBSERVER, type ProxyObserver } from "./observer.ts";
 export {
   type AuthLimit,
@@ -19,4 +26,4 @@ export {
 } from "./auth.ts";
 export { replyForConnectError } from "./replies.ts";
 export { egressDialer, type EgressDialerOptions } from "./egress-dial.ts";
-export { checkListener, type HealthcheckOptions, type HealthcheckResult, localTarget } from "./healthcheck.ts";
+export { checkListener, type HealthcheckOptions, type HealthcheckResult, localTarget } from "./liveness-probe.ts";

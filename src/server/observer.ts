@@ -6,11 +6,19 @@
  * @module
  */
 
+import type { SessionOutcome } from "./outcome.ts";
+
 /** Direction of relayed bytes, named as KumoProxy's byte counters are. */
 export type Direction = "client_to_dest" | "dest_to_client";
 
-/** Why a session ended in failure (for logs and metrics). */
-export type FailureReason = "handshake" | "auth" | "timeout" | "relay";
+/**
+ * Why a session ended in failure (for logs and metrics): a bad handshake
+ * (not SOCKS5, malformed, no acceptable method, an I/O error before the
+ * tunnel), an RFC 1929 failure, a step timeout, a relay I/O error, or an
+ * access hook's denial before any request (see `failureReason` in
+ * `outcome.ts` for the mapping from a {@linkcode SessionOutcome}).
+ */
+export type FailureReason = "handshake" | "auth" | "timeout" | "relay" | "denied";
 
 /** Session events; see each member. All are synchronous and must not throw. */
 export interface ProxyObserver {
@@ -38,6 +46,14 @@ export interface ProxyObserver {
    * counts it as a failed connection).
    */
   tlsHandshakeFailed(listener: string): void;
+  /**
+   * The session is over and `outcome` is its final value: the one seam for
+   * an access log (one line per session with the outcome's fields).
+   * Called last, after `closed`. Optional: a session whose observer lacks
+   * it skips the work only this member needs (`durationSeconds`,
+   * `connected`). Nothing changes `outcome` after this call.
+   */
+  sessionEnded?(outcome: SessionOutcome): void;
 }
 
 /** An observer that records nothing (used by tests and library users). */

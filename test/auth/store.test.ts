@@ -6,7 +6,7 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { argon2id, bcrypt } from "hash-wasm";
 import { type AuthLimit, type AuthObserver, dummyHashFor, HashWorkerPool, UserStore } from "../../src/server/auth.ts";
-import type { HashWorker } from "../../src/server/auth/pool.ts";
+import { compiledWorkerUrl, type HashWorker } from "../../src/server/auth/pool.ts";
 import type { HashRequest, HashResponse } from "../../src/server/auth/protocol.ts";
 import { verifyHash } from "../../src/server/auth/verify-hash.ts";
 
@@ -288,4 +288,9 @@ test("the pool starts at most `size` workers and ends them when idle", async () 
   for (let i = 0; i < 100 && pool.workers > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
   assert.equal(pool.workers, 0);
   assert.equal(await pool.verify("pw", hash), true, "the next request starts a worker again");
+});
+
+test("from source the worker is found next to the pool, not in a compiled executable's file system", () => {
+  assert.equal(compiledWorkerUrl(), undefined);
+  assert.equal(compiledWorkerUrl("file:///$bunfs/root/proxy-server"), undefined, "no such embedded file here");
 });

@@ -7,7 +7,7 @@
 // bundled hash worker, and a clean stop on SIGTERM.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { argon2id } from "hash-wasm";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -51,12 +51,21 @@ function run(args: string[], env?: Record<string, string>) {
   return runCli(args, { command, cwd: runDir, env });
 }
 
-test("the binary runs alone from an empty directory and prints its version and runtime", async () => {
+/** The commit the binary was built from, as git itself names it. */
+const headCommit = () => execFileSync("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
+
+test("the binary runs alone from an empty directory and prints its version, runtime, commit and build time", async () => {
   assert.deepEqual(readdirSync(runDir), ["proxy-server"]);
   const version = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version;
   const result = await run(["--version"]);
   assert.equal(result.code, 0, result.stderr);
-  assert.match(result.stdout, new RegExp(`^proxy-server ${version.replace(/\./g, "\\.")} \\(bun \\d+\\.\\d+\\.\\d+\\)\\n$`));
+  const m = new RegExp(
+    `^proxy-server ${version.replace(/\./g, "\\.")} \\(bun \\d+\\.\\d+\\.\\d+; commit ([0-9a-f]{7,40}), built (\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ)\\)\\n$`,
+  ).exec(result.stdout);
+  assert.ok(m, `--version: ${result.stdout}`);
+  assert.equal(m[1], headCommit(), "the commit hash of the checkout it was built from");
+  const built = Date.parse(m[2]);
+  assert.ok(built <= Date.now() + 1000 && built > Date.now() - 3_600_000, `built ${m[2]}, during this test run`);
 });
 
 test("--validate-config: the bundled config is valid (exit 0), a broken one is not (exit 2, with the JSON path)", async () => {
@@ -93,6 +102,11 @@ test("the binary tunnels a curl request, serves /metrics and an offline /rapidoc
     const metrics = await curl([`${http}/metrics`]);
     assert.equal(metrics.code, 0, metrics.stderr);
     assert.match(metrics.stdout, /^proxy_connections_accepted_total\{listener="127\.0\.0\.1:0"\} 1$/m);
+    const commit = headCommit();
+    assert.match(metrics.stdout, new RegExp(`^proxy_build_info\\{version="[^"]+",commit="${commit}",build_date="\\d{4}-[^"]+Z",runtime="bun",`, "m"));
+    const status = await curl(["--fail", `${http}/api/status/v1`]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(JSON.parse(status.stdout).build, new RegExp(`^commit ${commit}, built \\d{4}-\\d\\d-\\d\\dT[\\d:]+Z$`));
     const page = await curl(["--fail", `${http}/rapidoc`]);
     assert.equal(page.code, 0, page.stderr);
     const referenced = [...page.stdout.matchAll(/(?:src|href)\s*=\s*["']([^"']+)["']/g)].map((m) => m[1]);

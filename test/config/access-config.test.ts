@@ -202,5 +202,9 @@ test("--validate-config exits 2 on a bad access rule, naming the file and the JS
   const file = writeTempConfig({ ...withListener({}), access_rules: [{ action: "deny", destinations: ["10.0.0.0/33"] }] });
   const result = await runCli(["--validate-config", file]);
   assert.equal(result.code, 2, result.stderr);
-  assert.match(result.stderr, new RegExp(`^${file}: \\$\\.access_rules\\[0\\]\\.destinations\\[0\\]: expected a CIDR block`));
+  // The bad item is on line 11 of the pretty-printed file, at column 9.
+  assert.match(
+    result.stderr,
+    new RegExp(`^${file}:11:9: \\$\\.access_rules\\[0\\]\\.destinations\\[0\\]: expected a CIDR block`),
+  );
 });

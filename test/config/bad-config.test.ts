@@ -3,6 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ConfigError, loadConfig, parseConfig } from "../../src/config/index.ts";
+import { jsonPathOf, parseJsonPath } from "../../src/config/errors.ts";
+import { runCli, writeTempConfig } from "../helpers/proxy-process.ts";
 import { fakeIo, problemsOf, problemsOfValue, withListener } from "./helpers.ts";
 
 test("a file that is not JSON is reported at $ with its line and column", async () => {
@@ -250,15 +252,14 @@ test("passwords and usernames over 255 bytes (RFC 1929) are rejected without ech
   assert.deepEqual(empty.map((p) => p.path), ["$.users[0].password"]);
 });
 
-test("several problems in one file are all reported, one line each in the message", async () => {
-  const io = fakeIo({
-    "bad.json": JSON.stringify({
-      proxy_listeners: [{ listen: "localhost:1080", timeout: "sixty", tls: true }],
-      users: [{ username: "a", password: { env: "NOPE" } }],
-      log: { filter: "chatty" },
-      shutdown_grace_period: "-1s",
-    }),
+test("several problems in one file are all reported, one line each in the message, with line and column", async () => {
+  const text = JSON.stringify({
+    proxy_listeners: [{ listen: "localhost:1080", timeout: "sixty", tls: true }],
+    users: [{ username: "a", password: { env: "NOPE" } }],
+    log: { filter: "chatty" },
+    shutdown_grace_period: "-1s",
   });
+  const io = fakeIo({ "bad.json": text });
   let error: unknown;
   try {
     await loadConfig("bad.json", io);
@@ -266,23 +267,154 @@ test("several problems in one file are all reported, one line each in the messag
     error = e;
   }
   assert.ok(error instanceof ConfigError);
-  assert.deepEqual(error.problems.map((p) => p.path), [
-    "$.proxy_listeners[0].listen",
-    "$.proxy_listeners[0].timeout",
-    "$.proxy_listeners[0].tls",
-    "$.users[0].password",
-    "$.log.filter",
-    "$.shutdown_grace_period",
+  // Each problem is located at the start of its value (the file is one line).
+  const column = (value: string) => text.indexOf(value) + 1;
+  assert.deepEqual(error.problems.map((p) => [p.path, p.line, p.column]), [
+    ["$.proxy_listeners[0].listen", 1, column('"localhost:1080"')],
+    ["$.proxy_listeners[0].timeout", 1, column('"sixty"')],
+    ["$.proxy_listeners[0].tls", 1, column("true")],
+    ["$.users[0].password", 1, column('{"env"')],
+    ["$.log.filter", 1, column('"chatty"')],
+    ["$.shutdown_grace_period", 1, column('"-1s"')],
   ]);
   const lines = error.message.split("\n");
   assert.equal(lines.length, 6);
-  assert.equal(lines[1], 'bad.json: $.proxy_listeners[0].timeout: expected a duration such as "60s", "5m" or "1h 30m", got "sixty"');
+  assert.equal(
+    lines[1],
+    `bad.json:1:${column('"sixty"')}: $.proxy_listeners[0].timeout: expected a duration such as "60s", "5m" or "1h 30m", got "sixty"`,
+  );
+  const problems = error.problems;
   for (const [i, line] of lines.entries()) {
-    assert.equal(line, `bad.json: ${error.problems[i].path}: ${error.problems[i].message}`);
+    const { line: at, column, path, message } = problems[i];
+    assert.equal(line, `bad.json:${at}:${column}: ${path}: ${message}`);
   }
 });
 
 test("parseConfig reports problems under the name it is given", async () => {
   const problems = await problemsOf(parseConfig(withListener({ listen: "1080" }), "--listen", fakeIo()));
   assert.deepEqual(problems.map((p) => [p.file, p.path]), [["--listen", "$.proxy_listeners[0].listen"]]);
+});
+
+// The CLI on files with problems: exit 2, one line per problem,
+// FILE:LINE:COLUMN: $.path: message (the position of the value at the path).
+
+/** `proxy-server --validate-config` on a file holding exactly `text`. */
+async function validate(text: string): Promise<{ file: string; code: number | null; stderr: string }> {
+  const file = writeTempConfig(text);
+  const result = await runCli(["--validate-config", file]);
+  return { file, code: result.code, stderr: result.stderr };
+}
+
+const LISTENER = '  "proxy_listeners": [{ "listen": "127.0.0.1:1080" }],\n';
+
+test("a key repeated in an object is exit 2 at the repeat, naming both places", async () => {
+  const { file, code, stderr } = await validate(
+    `{\n${LISTENER}  "log": { "format": "json" },\n  "log": { "format": "human" }\n}\n`,
+  );
+  assert.equal(code, 2, stderr);
+  assert.equal(
+    stderr,
+    `${file}:4:3: $.log: duplicate key "log": it appears twice in this object (first at line 3, column 3)\n`,
+  );
+});
+
+test("repeated keys are found at any depth, each repeat once, also through \\u escapes", async () => {
+  const text = `{\n${LISTENER}  "log": { "format": "json", "format": "json", "\\u0066ormat": "json" }\n}`;
+  const problems = await problemsOf(loadConfig("p.json", fakeIo({ "p.json": text })));
+  assert.deepEqual(problems.map((p) => [p.path, p.line, p.column, p.message]), [
+    ["$.log.format", 3, 30, 'duplicate key "format": it appears 3 times in this object (first at line 3, column 12)'],
+    ["$.log.format", 3, 48, 'duplicate key "format": it appears 3 times in this object (first at line 3, column 12)'],
+  ]);
+});
+
+test("comments are not JSON: exit 2 at the comment", async () => {
+  const line = await validate(`// proxy\n{\n${LISTENER.trimEnd().slice(0, -1)}\n}\n`);
+  assert.equal(line.code, 2, line.stderr);
+  assert.equal(
+    line.stderr,
+    `${line.file}:1:1: $: not valid JSON at line 1, column 1: expected a JSON value, got a comment (JSON has no comments)\n`,
+  );
+  const block = await validate(`{\n  /* listeners */\n${LISTENER.trimEnd().slice(0, -1)}\n}\n`);
+  assert.equal(block.code, 2, block.stderr);
+  assert.equal(
+    block.stderr,
+    `${block.file}:2:3: $: not valid JSON at line 2, column 3: ` +
+      "expected a property name in double quotes, got a comment (JSON has no comments)\n",
+  );
+});
+
+test("trailing commas are not JSON: exit 2 at the closing bracket or brace", async () => {
+  const array = await validate('{ "proxy_listeners": [{ "listen": "127.0.0.1:1080" },] }');
+  assert.equal(array.code, 2, array.stderr);
+  assert.equal(
+    array.stderr,
+    `${array.file}:1:54: $: not valid JSON at line 1, column 54: ` +
+      'expected another item (trailing commas are not allowed), got "]"\n',
+  );
+  const object = await validate('{ "proxy_listeners": [{ "listen": "127.0.0.1:1080" }], }');
+  assert.equal(object.code, 2, object.stderr);
+  assert.equal(
+    object.stderr,
+    `${object.file}:1:56: $: not valid JSON at line 1, column 56: ` +
+      'expected another property (trailing commas are not allowed), got "}"\n',
+  );
+});
+
+test("schema and cross-reference problems carry the line and column of the value, or of the object missing a key", async () => {
+  const { file, code, stderr } = await validate([
+    "{",
+    '  "proxy_listeners": [',
+    '    { "listen": "127.0.0.1:1080", "timeout": "sixty" },',
+    '    { "timeout": "1s" }',
+    "  ],",
+    '  "users": [{ "username": "u", "password": "p", "egress_pool": "nope" }]',
+    "}",
+  ].join("\n"));
+  assert.equal(code, 2, stderr);
+  assert.deepEqual(stderr.trimEnd().split("\n"), [
+    `${file}:3:46: $.proxy_listeners[0].timeout: expected a duration such as "60s", "5m" or "1h 30m", got "sixty"`,
+    `${file}:4:5: $.proxy_listeners[1].listen: missing required key "listen"`,
+  ]);
+  const refs = await validate(`{\n${LISTENER}  "users": [{ "username": "u", "password": "p", "egress_pool": "nope" }]\n}`);
+  assert.equal(refs.code, 2, refs.stderr);
+  assert.equal(refs.stderr, `${refs.file}:3:64: $.users[0].egress_pool: unknown egress pool "nope"; no pools are defined\n`);
+});
+
+test("problems of a JSON sources file carry positions in that file; a repeated source name is refused", async () => {
+  const files = {
+    "/c/proxy.json": JSON.stringify({ ...withListener({}), sources_file: "s.json" }),
+    "/c/s.json": '{\n  "source": {\n    "ip-1": { "source_address": "10.0.0.300" }\n  }\n}',
+  };
+  const [bad] = await problemsOf(loadConfig("/c/proxy.json", fakeIo(files)));
+  assert.deepEqual([bad.file, bad.path, bad.line, bad.column], ["/c/s.json", '$.source["ip-1"].source_address', 3, 33]);
+  const twice = '{ "source": { "ip-1": {}, "ip-1": {} } }';
+  const [dup] = await problemsOf(loadConfig("/c/proxy.json", fakeIo({ ...files, "/c/s.json": twice })));
+  assert.deepEqual([dup.file, dup.path, dup.line, dup.column], ["/c/s.json", '$.source["ip-1"]', 1, 27]);
+  assert.match(dup.message, /^duplicate key "ip-1": it appears twice in this object \(first at line 1, column 15\)$/);
+});
+
+test("JSON syntax errors inside strings and numbers point at the offending character", async () => {
+  const cases: [string, string][] = [
+    ['{"a": "x\\q"}', 'line 1, column 10: expected an escape (\\", \\\\, \\/, \\b, \\f, \\n, \\r, \\t or \\uXXXX), got "q"'],
+    ['{"a": "\\u12"}', 'line 1, column 9: expected 4 hex digits after \\u, got "u12"'],
+    ['{"a": "x\ny"}', 'line 1, column 9: expected an escaped control character (\\n, \\t, ...), got "\\n"'],
+    ['{"a": "abc', `line 1, column 11: expected a closing '"', got the end of the file`],
+    ['{"a": 1.}', 'line 1, column 7: expected a complete number such as 1, -1.5 or 1e3, got "1."'],
+    ['{"a":\u00a01}', 'line 1, column 6: expected a JSON value, got "\\u00a0"'],
+    ['{"a": [1, 2', 'line 1, column 12: expected "," or "]" after the array item, got the end of the file'],
+    ["{} x", 'line 1, column 4: expected the end of the file after the JSON value, got "x"'],
+  ];
+  for (const [text, expected] of cases) {
+    const [problem] = await problemsOf(loadConfig("p.json", fakeIo({ "p.json": text })));
+    assert.equal(problem.message, `not valid JSON at ${expected}`, text);
+  }
+});
+
+test("JSON paths read back into the keys and indexes they were written from", () => {
+  for (const segments of [[], ["proxy_listeners", 0, "timeout"], ["sources", "ip-1", "a b", 'q"uote', "x\\y", 12]]) {
+    const path = jsonPathOf(segments);
+    assert.deepEqual(parseJsonPath(path), segments, path);
+  }
+  assert.equal(jsonPathOf(["sources", "ip-1", "entries", 0]), '$.sources["ip-1"].entries[0]');
+  for (const bad of ["", "proxy_listeners", "$.", "$[x]", '$["open'] ) assert.equal(parseJsonPath(bad), undefined, bad);
 });

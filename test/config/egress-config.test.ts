@@ -2,6 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { loadConfig, parseConfig } from "../../src/config/index.ts";
+import { parseServerAddress } from "../../src/config/schema/address.ts";
+import { parseThreshold, THRESHOLD_UNITS } from "../../src/config/schema/threshold.ts";
 import { fakeIo, problemsOf, problemsOfValue, withListener } from "./helpers.ts";
 
 /** The sources-helper file of KumoMTA's "Configuring Sending IPs" guide, as published. */
@@ -213,4 +215,50 @@ test("problems inside a sources file are reported under its own name with paths 
   ));
   assert.deepEqual(dup.map((p) => [p.file, p.path]), [["test.json", '$.sources["ip-1"]']]);
   assert.match(dup[0].message, /also defined in s\.toml/);
+});
+
+test("threshold periods: every KumoMTA ThrottleSpec unit spelling, with and without a count", () => {
+  const seconds: Record<string, number> = {
+    s: 1, sec: 1, second: 1, m: 60, min: 60, minute: 60, h: 3600, hr: 3600, hour: 3600, d: 86400, day: 86400,
+  };
+  assert.deepEqual([...THRESHOLD_UNITS].sort(), Object.keys(seconds).sort());
+  for (const [unit, length] of Object.entries(seconds)) {
+    assert.deepEqual(parseThreshold(`3/${unit}`), { limit: 3, period: length }, unit);
+    assert.deepEqual(parseThreshold(`3/5${unit}`), { limit: 3, period: 5 * length }, unit);
+    assert.deepEqual(parseThreshold(` 1_000 / 2${unit} `), { limit: 1000, period: 2 * length }, unit);
+  }
+  assert.deepEqual(parseThreshold("1,000/d"), { limit: 1000, period: 86400 });
+  // Spellings durations take but KumoMTA's thresholds do not, and nonsense.
+  for (const bad of ["3/5x", "3/5ms", "3/5w", "3/5seconds", "3/5M", "3/1.5m", "0/5m", "3/0m", "3", "/5m", "-3/5m"]) {
+    assert.equal(parseThreshold(bad), undefined, bad);
+  }
+});
+
+test("server addresses: HOST:PORT with a DNS name, IPv4 or bracketed IPv6; each bad form says why", async () => {
+  for (const [text, host, port] of [
+    ["proxy.example.com:1080", "proxy.example.com", 1080],
+    ["10.0.0.5:1", "10.0.0.5", 1],
+    ["[2001:db8::5]:65535", "2001:db8::5", 65535],
+  ] as const) {
+    assert.deepEqual(parseServerAddress(text), { ok: true, address: { host, port, text } }, text);
+  }
+  const cases: [string, string][] = [
+    ["proxy.example.com", 'missing ":PORT"'],
+    ["proxy.example.com:", "missing the port number"],
+    ["proxy.example.com:0", "port 0 is not 1-65535"],
+    ["proxy.example.com:70000", "port 70000 is above 65535"],
+    ["2001:db8::5:1080", 'an IPv6 address must be written in brackets, as in "[::1]:1080"'],
+    ["[10.0.0.5]:1080", '"10.0.0.5" is not an IPv6 address'],
+    ["bad_name!:1080", '"bad_name!" is neither an IPv4 address nor a host name'],
+  ];
+  for (const [text, reason] of cases) {
+    assert.deepEqual(parseServerAddress(text), { ok: false, reason }, text);
+    const problems = await problemsOfValue({ ...withListener({}), sources: { s: { ha_proxy_server: text, ha_proxy_source_address: "10.0.0.1" } } });
+    assert.deepEqual(problems.map((p) => [p.path, p.message]), [[
+      "$.sources.s.ha_proxy_server",
+      `expected "HOST:PORT" such as "proxy.example.com:1080", "10.0.0.5:1080" or "[2001:db8::5]:1080", got ${
+        JSON.stringify(text)
+      } (${reason})`,
+    ]], text);
+  }
 });

@@ -12,6 +12,7 @@ import {
   parseListenAddress,
 } from "../../src/config/index.ts";
 import { readFile } from "node:fs/promises";
+import { DURATION_UNITS } from "../../src/config/schema/duration.ts";
 import { fakeIo, withListener } from "./helpers.ts";
 
 /** A file of test/runtime/fixtures (a localhost certificate and its P-256 key, test only). */
@@ -74,6 +75,31 @@ test("durations in KumoMTA's forms become seconds", async () => {
   }
   assert.equal(parseDurationSeconds("sixty"), undefined);
   assert.equal(parseDurationSeconds("-1s"), undefined);
+});
+
+test("every duration unit spelling is read by parse-duration to its length; other spellings are refused", () => {
+  const groups: [number, string[]][] = [
+    [1e-9, ["ns", "nanosec", "nanosecs", "nanosecond", "nanoseconds"]],
+    [1e-6, ["us", "µs", "microsec", "microsecs", "microsecond", "microseconds"]],
+    [1e-3, ["ms", "millisec", "millisecs", "millisecond", "milliseconds"]],
+    [1, ["s", "sec", "secs", "second", "seconds"]],
+    [60, ["m", "min", "mins", "minute", "minutes"]],
+    [3600, ["h", "hr", "hrs", "hour", "hours"]],
+    [86400, ["d", "day", "days"]],
+    [604800, ["w", "week", "weeks"]],
+  ];
+  const length = Object.fromEntries(groups.flatMap(([seconds, units]) => units.map((unit) => [unit, seconds])));
+  const spellings = DURATION_UNITS.flatMap((unit) =>
+    unit.endsWith("s?") ? [unit.slice(0, -1), unit.slice(0, -2)] : [unit]
+  );
+  assert.deepEqual(spellings.sort(), Object.keys(length).sort());
+  for (const [unit, seconds] of Object.entries(length)) {
+    assert.equal(parseDurationSeconds(`2${unit}`), Math.round(2 * seconds * 1e9) / 1e9, unit);
+  }
+  // parse-duration alone would take these (months, years, upper case); the grammar does not.
+  for (const text of ["5M", "5S", "5mo", "5y", "5year", "5wk", "5 parsecs", "5"]) {
+    assert.equal(parseDurationSeconds(text), undefined, text);
+  }
 });
 
 test("listen addresses are parsed, IPv6 without brackets, the text kept as written", async () => {

@@ -93,7 +93,11 @@ test("--validate-config exits 2 on mismatched TLS keys, naming the file and the 
   }));
   const result = await runCli(["--validate-config", file]);
   assert.equal(result.code, 2, result.stderr);
-  assert.match(result.stderr, new RegExp(`^${file}: \\$\\.proxy_listeners\\[0\\]\\.tls_private_key: does not match`));
+  // The value of tls_private_key is on line 7 of the pretty-printed file, at column 26.
+  assert.match(
+    result.stderr,
+    new RegExp(`^${file}:7:26: \\$\\.proxy_listeners\\[0\\]\\.tls_private_key: does not match`),
+  );
   const good = writeTempConfig(withListener({
     use_tls: true,
     tls_certificate: `${fixtures}localhost-cert.pem`,

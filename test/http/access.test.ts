@@ -49,6 +49,22 @@ test("a request from 127.0.0.2 to a listener trusting only 127.0.0.1 gets 403 on
   assert.equal(own.status, 200);
 });
 
+test("refusals are logged at WARN once per client address per minute, not once per request", async () => {
+  // The first test sent 9 requests from 127.0.0.2 to listener 0; one more now.
+  assert.equal((await httpRequest(url(0, "/metrics"), { from: "127.0.0.2" })).status, 403);
+  // A trusted request that logs at INFO marks where the refusals' lines end (stderr is ordered).
+  const marker = await httpRequest(url(0, "/api/admin/set_diagnostic_log_filter/v1"), {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: '{"filter":"proxy_server=info"}',
+  });
+  assert.equal(marker.status, 200, marker.body);
+  await proxy.waitForLog(/diagnostic log filter changed/);
+  const refused = proxy.log().split("\n").filter((l) => /refused 127\.0\.0\.2: not in trusted_hosts/.test(l));
+  assert.equal(refused.length, 1, refused.join("\n"));
+  assert.match(refused[0], /\[WARNING\] proxy_server::http: refused 127\.0\.0\.2: not in trusted_hosts \(GET \/metrics(\.json)?\)$/);
+});
+
 test("a CIDR block admits the addresses inside it and no others", async () => {
   for (const [from, status] of [["127.0.0.1", 200], ["127.0.0.2", 200], ["127.0.0.3", 200], ["127.0.0.4", 403], ["127.0.1.1", 403]] as const) {
     const r = await httpRequest(url(1, "/proxy/status"), { from });

@@ -88,6 +88,8 @@ test("a tunnel moves every proxy metric: accepted, completed, bytes both ways, o
   assert.equal(build.length, 1);
   assert.equal(build[0].value, 1);
   assert.equal(build[0].labels.version, VERSION);
+  assert.equal(build[0].labels.commit, "source", "run from source");
+  assert.equal(build[0].labels.build_date, "", "no build date from source");
   assert.equal(build[0].labels.runtime, runtime);
   assert.match(build[0].labels.runtime_version, /^\d+\.\d+\.\d+/);
   const start = sample(text, "process_start_time_seconds", {});

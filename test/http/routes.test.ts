@@ -41,17 +41,40 @@ test("GET /metrics: Prometheus text exposition with its content type", async () 
   assert.equal(families.get("process_start_time_seconds")?.type, "gauge");
 });
 
-test("GET /metrics.json: the same families as JSON", async () => {
+test("GET /metrics.json: KumoMTA's shape, keyed by metric name, for unlabelled, labelled, multi-label and histogram metrics", async () => {
   const r = await httpRequest(`${base}/metrics.json`);
   assert.equal(r.status, 200);
   assert.match(r.headers["content-type"], /^application\/json/);
-  const body = JSON.parse(r.body) as { name: string; help: string; type: string; values: { value: number; labels: Record<string, string> }[] }[];
-  assert.ok(Array.isArray(body));
-  const build = body.find((m) => m.name === "proxy_build_info");
-  assert.equal(build?.type, "gauge");
-  assert.deepEqual(build?.values.map((v) => [v.value, v.labels.version, v.labels.runtime]), [[1, VERSION, runtime]]);
+  const body = JSON.parse(r.body) as Record<string, { help?: string; type: string; value: unknown }>;
+  assert.ok(!Array.isArray(body) && typeof body === "object");
+  // Unlabelled: the number itself.
+  assert.deepEqual(body.proxy_outbound_destinations_evicted_total, {
+    help: "Series of proxy_outbound_connections_total dropped to keep it within metrics.max_outbound_destinations.",
+    type: "counter",
+    value: 0,
+  });
+  // One label: { LABEL: { LABEL_VALUE: number } }.
+  assert.deepEqual(body.proxy_active_connections, {
+    help: "Client connections open now (handshakes and tunnels).",
+    type: "gauge",
+    value: { listener: { "127.0.0.1:0": 0 } },
+  });
+  assert.equal(typeof body.process_start_time_seconds.value, "number");
+  // Several labels: one object per series, labels in declared order and "@" the value.
+  const build = body.proxy_build_info.value as Record<string, unknown>[];
+  assert.deepEqual(Object.keys(build[0]), ["version", "commit", "build_date", "runtime", "runtime_version", "@"]);
+  assert.deepEqual([build[0].version, build[0].commit, build[0].runtime, build[0]["@"]], [VERSION, "source", runtime, 1]);
+  // A histogram: { count, sum, avg, bucket: [[le, cumulative]] } where the number would be.
+  const handshake = (body.proxy_handshake_duration_seconds.value as { listener: Record<string, { count: number; sum: number; avg: number; bucket: [number, number][] }> }).listener["127.0.0.1:0"];
+  assert.deepEqual(Object.keys(handshake), ["count", "sum", "avg", "bucket"]);
+  assert.deepEqual([handshake.count, handshake.sum, handshake.avg], [0, 0, 0]);
+  assert.deepEqual(handshake.bucket[0], [0.001, 0]);
+  assert.deepEqual(handshake.bucket.at(-1), [60, 0]);
+  // No series yet: null.
+  assert.equal(body.egress_source_healthy.value, null);
   const text = parseExposition((await httpRequest(`${base}/metrics`)).body);
-  assert.deepEqual(body.map((m) => m.name).sort(), [...text.families.keys()].sort());
+  assert.deepEqual(Object.keys(body).sort(), [...text.families.keys()].sort());
+  for (const [name, family] of text.families) assert.equal(body[name].type, family.type, name);
 });
 
 test("GET /proxy/status: 200 with a one-line text body", async () => {
@@ -76,7 +99,7 @@ test("GET /api/status/v1: product, version, build, runtime, status, ISO 8601 sta
   assert.deepEqual(Object.keys(body), ["product", "version", "build", "runtime", "status", "started_at", "uptime_seconds"]);
   assert.equal(body.product, "proxy-server");
   assert.equal(body.version, VERSION);
-  assert.equal(typeof body.build, "string");
+  assert.equal(body.build, "source", "run from source");
   assert.match(body.runtime, new RegExp(`^${runtime} \\d+\\.\\d+`));
   assert.equal(body.status, "operational");
   assert.match(body.started_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
@@ -151,7 +174,26 @@ test("GET /api-docs/openapi.json: OpenAPI 3.1 listing every route, byte-identica
   const suspend = doc.paths["/api/admin/egress/sources/{name}/suspend/v1"].post;
   assert.deepEqual(suspend.parameters.map((p: { in: string; name: string }) => `${p.in} ${p.name}`), ["path name"]);
   assert.deepEqual(suspend.requestBody.content["application/json"].schema.required, ["duration"]);
-  assert.deepEqual(Object.keys(suspend.responses).sort(), ["200", "400", "403", "404", "413"]);
+  assert.deepEqual(Object.keys(suspend.responses).sort(), ["200", "400", "401", "403", "404", "413"]);
+  // Every admin route declares both security schemes (the docs page then offers a token field); the rest none.
+  assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), ["basic", "bearer"]);
+  assert.deepEqual(doc.components.securitySchemes.bearer, { type: "http", scheme: "bearer", description: doc.components.securitySchemes.bearer.description });
+  assert.equal(doc.components.securitySchemes.basic.scheme, "basic");
+  for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, { security?: unknown; responses: Record<string, { headers?: Record<string, unknown> }> }>>)) {
+    for (const [method, op] of Object.entries(item)) {
+      if (path.startsWith("/api/admin/")) {
+        assert.deepEqual(op.security, [{ bearer: [] }, { basic: [] }], `${method} ${path}`);
+        assert.ok(op.responses["401"].headers?.["WWW-Authenticate"], `${method} ${path} documents its 401`);
+      } else {
+        assert.equal(op.security, undefined, `${method} ${path} needs no credentials`);
+      }
+    }
+  }
+  // /metrics offers both exposition formats.
+  assert.deepEqual(Object.keys(doc.paths["/metrics"].get.responses["200"].content).sort(), [
+    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+    "text/plain; version=0.0.4; charset=utf-8",
+  ]);
   const status = doc.paths["/api/status/v1"].get.responses["200"].content["application/json"].schema;
   assert.equal(status.properties.started_at.format, "date-time");
   assert.deepEqual(status.properties.status.enum, ["starting", "operational", "stopping"]);

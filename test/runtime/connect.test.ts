@@ -3,7 +3,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { getRuntime, NetError } from "../../src/runtime/index.ts";
+import { kernelKeepAliveTime } from "../helpers/ss.ts";
 import { dec, deadline, enc, nextConn, readAll, readExactly } from "./helpers.ts";
+import { socketOptions } from "./sockopt.ts";
 
 const rt = getRuntime();
 
@@ -158,23 +160,58 @@ test("connect with an aborted signal rejects ETIMEDOUT for a timeout reason, ECA
   }
 });
 
-test("socket options can be set on both ends without error", async () => {
+/**
+ * Whether `setKeepAlive({ time })` sets TCP_KEEPIDLE on this kind of
+ * connection, per the runtime's declared limits: Deno's own sockets
+ * (accepted ones, and outbound ones without a source address) cannot.
+ */
+function setsKeepIdle(kind: "accepted" | "outbound" | "outbound from a source address"): boolean {
+  return rt.name === "bun" || kind === "outbound from a source address";
+}
+
+test("socket options set on both ends read back with getsockopt, or are a declared limit", async () => {
   const { onConn, conn } = nextConn();
   const l = await rt.listen({ host: "127.0.0.1", port: 0 }, onConn);
-  const c = await rt.connect({ host: "127.0.0.1", port: l.addr.port, localAddress: "127.0.0.1" });
-  const s = await deadline(conn, 5000, "accept");
+  const bound = await rt.connect({ host: "127.0.0.1", port: l.addr.port, localAddress: "127.0.0.1" });
+  const accepted = await deadline(conn, 5000, "accept");
+  const second = nextConn();
+  const l2 = await rt.listen({ host: "127.0.0.1", port: 0 }, second.onConn);
+  const plain = await rt.connect({ host: "127.0.0.1", port: l2.addr.port });
+  const accepted2 = await deadline(second.conn, 5000, "accept");
+  const defaultIdle = kernelKeepAliveTime();
   try {
-    for (const x of [c, s]) {
+    const cases = [
+      { what: "outbound from a source address", conn: bound },
+      { what: "accepted", conn: accepted },
+      { what: "outbound", conn: plain },
+    ] as const;
+    for (const { what, conn: x } of cases) {
+      const read = await socketOptions(x.localAddr.port, x.remoteAddr.port);
+      x.setNoDelay(false);
+      assert.equal(read().noDelay, 0, `${what}: TCP_NODELAY off`);
       x.setNoDelay(true);
+      assert.equal(read().noDelay, 1, `${what}: TCP_NODELAY on`);
       x.setKeepAlive({ enabled: true, time: 30 });
+      const on = read();
+      assert.equal(on.keepAlive, 1, `${what}: SO_KEEPALIVE on`);
+      if (setsKeepIdle(what)) {
+        assert.equal(on.keepIdle, 30, `${what}: TCP_KEEPIDLE from time`);
+      } else {
+        assert.equal(on.keepIdle, defaultIdle, `${what}: the kernel's keep-alive time stays`);
+        assert.ok(
+          rt.keepAliveLimits.some((s) => /keep-alive time cannot be set/.test(s) && s.includes(what.split(" ")[0])),
+          `${what}: the limit is declared in keepAliveLimits`,
+        );
+      }
       x.setKeepAlive({ enabled: false });
+      assert.equal(read().keepAlive, 0, `${what}: SO_KEEPALIVE off`);
     }
-    await c.write(enc("ok"));
-    assert.equal(dec(await readExactly(s, 2)), "ok");
+    await bound.write(enc("ok"));
+    assert.equal(dec(await readExactly(accepted, 2)), "ok");
   } finally {
-    c.close();
-    s.close();
+    for (const x of [bound, accepted, plain, accepted2]) x.close();
     await l.close();
+    await l2.close();
   }
 });
 

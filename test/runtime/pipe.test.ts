@@ -2,10 +2,44 @@
 // sockets: half-close in both orders, byte counts, queued bytes, errors.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { type Conn, getRuntime, NetError } from "../../src/runtime/index.ts";
+import { PULL_HIGH_WATER } from "../../src/runtime/pull-queue.ts";
 import { dec, deadline, enc, nextConn, readAll, readExactly, startRelay } from "./helpers.ts";
 
 const rt = getRuntime();
+
+/** Recv-Q and Send-Q of the TCP socket `local` -> `peer` (ports) in any connected state, from ss. */
+function queues(local: number, peer: number): { recv: number; send: number } {
+  const text = execFileSync("ss", ["-tnH", `( sport = :${local} and dport = :${peer} )`], { encoding: "utf8" });
+  const lines = text.split("\n").filter((l) => l.trim() !== "");
+  assert.equal(lines.length, 1, `one socket ${local} -> ${peer}: ${text}`);
+  const [, recv, send] = lines[0].trim().split(/\s+/);
+  return { recv: Number(recv), send: Number(send) };
+}
+
+/**
+ * Wait (bounded, 5 s) until the `total` bytes `client` sent have reached the
+ * receiving end `inbound` without being read by the test: on Bun, until its
+ * pull-mode queue has taken at least the high-water mark (the socket is
+ * then paused, a stable state), i.e. the kernel holds at most
+ * `total - PULL_HIGH_WATER` of them; on Deno, which reads only on demand,
+ * until the kernel's receive queue holds some. So the pipe that starts next
+ * always finds bytes waiting, instead of racing their arrival.
+ */
+async function bufferedAtRelay(client: Conn, inbound: Conn, total: number): Promise<void> {
+  const inKernel = () => {
+    const up = queues(client.localAddr.port, client.remoteAddr.port);
+    const down = queues(inbound.localAddr.port, inbound.remoteAddr.port);
+    return { total: up.send + up.recv + down.recv, atRelay: down.recv };
+  };
+  const ready = () => {
+    const k = inKernel();
+    return rt.name === "bun" ? total - k.total >= PULL_HIGH_WATER : k.atRelay > 0;
+  };
+  for (let i = 0; i < 500 && !ready(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(ready(), `bytes waiting at the relay: ${JSON.stringify(inKernel())} of ${total} in the kernel`);
+}
 
 /** A deterministic byte pattern of `n` bytes. */
 function pattern(n: number, seed: number): Uint8Array {
@@ -106,7 +140,7 @@ test("pipeTo forwards bytes that arrived before it started (queued after a read(
     const body = pattern(200_000, 9);
     await client.write(body); // lands in the pull-mode queue / kernel before pipeTo starts
     await client.closeWrite();
-    await new Promise((r) => setTimeout(r, 50));
+    await bufferedAtRelay(client, inbound, body.length);
     const outbound = await rt.connect({ host: "127.0.0.1", port: target.addr.port });
     conns.push(outbound);
     const server = await deadline(targetConn, 5000, "target accept");

@@ -12,7 +12,7 @@
 import * as v from "valibot";
 import { ACCESS_COMMANDS, parseCidr, parseDestination, parsePortRange } from "../../access/index.ts";
 import { LISTEN_PATTERN, listenKey, parseListenAddress } from "./address.ts";
-import { parseThreshold, THRESHOLD_PATTERN } from "./egress.ts";
+import { parseThreshold, THRESHOLD_PATTERN } from "./threshold.ts";
 import { got } from "./messages.ts";
 import { strictObject } from "./object.ts";
 

@@ -2,7 +2,9 @@
  * Durations, written the way KumoMTA users write them (`"60s"`,
  * `"60 seconds"`, `"5m"`, `"1h 30m"`, `"100ms"`), parsed to a number of
  * SECONDS. KumoMTA parses these strings with the `humantime` crate; the units
- * accepted here are the common subset (lower case; `m` is minutes).
+ * accepted here are the common subset (lower case; `m` is minutes). The
+ * pattern decides what is accepted; `parse-duration` computes the length.
+ * Threshold periods (`threshold.ts`) are read by the same function.
  *
  * @module
  */
@@ -11,8 +13,12 @@ import * as v from "valibot";
 import parseDuration from "parse-duration";
 import { got } from "./messages.ts";
 
-/** Unit names accepted in a duration, longest first. */
-const UNITS = [
+/**
+ * Unit names accepted in a duration, as regular-expression fragments
+ * (`"seconds?"` is `second` or `seconds`), longest first. Every one is a unit
+ * `parse-duration` knows (its English table, plurals by a trailing `s`).
+ */
+export const DURATION_UNITS = [
   "nanoseconds?",
   "nanosecs?",
   "ns",
@@ -44,7 +50,7 @@ const UNITS = [
  * also the JSON Schema `pattern`.
  */
 export const DURATION_PATTERN: RegExp = new RegExp(
-  `^\\s*(?:\\d+(?:\\.\\d+)?\\s*(?:${UNITS.join("|")})\\s*)+$`,
+  `^\\s*(?:\\d+(?:\\.\\d+)?\\s*(?:${DURATION_UNITS.join("|")})\\s*)+$`,
 );
 
 /**

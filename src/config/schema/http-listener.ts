@@ -12,7 +12,9 @@ import { listenAddress } from "./address.ts";
 import { uniqueListen } from "./listener.ts";
 import { tlsEntries, tlsKeyPairCheck } from "./tls.ts";
 import { got } from "./messages.ts";
-import { strictObject } from "./object.ts";
+import { itemKeyPath, strictObject } from "./object.ts";
+import { secret } from "./secret.ts";
+import { PASSWORD_HASH_PATTERN } from "./users.ts";
 
 /** Default `trusted_hosts`: the loopback addresses, as in KumoMTA's example. */
 export const DEFAULT_TRUSTED_HOSTS = ["127.0.0.1", "::1"];
@@ -81,7 +83,107 @@ function flag(description: string) {
   return v.pipe(v.boolean(), v.description(description));
 }
 
-/** The TLS keys shared with `proxy_listeners` (same forms, same checks). */
+/** One `auth.basic` account of an HTTP listener: a username with a password or a password hash. */
+export const HttpBasicUserSchema = v.pipe(
+  strictObject({
+    username: v.pipe(
+      v.string(),
+      v.minLength(1, "expected a non-empty username, got an empty string"),
+      v.check((name) => !name.includes(":"), 'expected a username without ":" (HTTP Basic separates it from the password)'),
+      v.description('The HTTP Basic username (no ":"). Usernames must be unique within the listener.'),
+    ),
+    password: v.optional(secret(
+      "The password: the password itself, " +
+        '{ "env": NAME } to read it from an environment variable, or ' +
+        '{ "file": PATH } to read it from a file (one trailing newline removed). ' +
+        "Resolved when the config is loaded. Give this or password_hash, not both.",
+    )),
+    password_hash: v.optional(v.pipe(
+      v.string(),
+      v.regex(
+        PASSWORD_HASH_PATTERN,
+        'expected an argon2id hash ("$argon2id$v=19$m=...,t=...,p=...$SALT$HASH") or a bcrypt hash ("$2b$12$...")',
+      ),
+      v.description(
+        "Hash of the password instead of the password, as for users: argon2id in PHC form " +
+          '("$argon2id$v=19$m=65536,t=3,p=4$...") or bcrypt ("$2b$12$..."). ' +
+          "Give this or password, not both.",
+      ),
+    )),
+  }, 'an HTTP Basic account ({ "username", "password" } or { "username", "password_hash" })'),
+  v.rawCheck(({ dataset, addIssue }) => {
+    const user = dataset.value as unknown;
+    if (user === null || typeof user !== "object" || Array.isArray(user)) return;
+    const hasPassword = "password" in user;
+    if (hasPassword === "password_hash" in user) {
+      addIssue({ message: `expected exactly one of "password" or "password_hash", got ${hasPassword ? "both" : "neither"}` });
+    }
+  }),
+  v.metadata({
+    oneOf: [
+      { required: ["password"], properties: { password: true } },
+      { required: ["password_hash"], properties: { password_hash: true } },
+    ],
+  }),
+  v.description("An account that may use the admin API with HTTP Basic authentication."),
+);
+
+/** `auth` of an HTTP listener: who may use `/api/admin/*`. */
+export const HttpAuthSchema = v.pipe(
+  strictObject({
+    bearer_tokens: v.optional(
+      v.pipe(
+        v.array(secret(
+          "A token accepted in Authorization: Bearer TOKEN: the token itself, " +
+            '{ "env": NAME } or { "file": PATH } (one trailing newline removed), resolved when the config is loaded.',
+        )),
+        v.description("Tokens accepted as Authorization: Bearer TOKEN, each a secret. Default: none."),
+      ),
+      [],
+    ),
+    basic: v.optional(
+      v.pipe(
+        v.array(HttpBasicUserSchema),
+        v.rawCheck(({ dataset, addIssue }) => {
+          const users = dataset.value as unknown;
+          if (!Array.isArray(users)) return;
+          const first = new Map<string, number>();
+          users.forEach((user: unknown, index) => {
+            const name = (user as { username?: unknown } | null)?.username;
+            if (typeof name !== "string") return;
+            const earlier = first.get(name);
+            if (earlier === undefined) first.set(name, index);
+            else {
+              addIssue({
+                message: `duplicate username ${JSON.stringify(name)}: already used by the account at index ${earlier}`,
+                path: itemKeyPath(users, index, "username"),
+              });
+            }
+          });
+        }),
+        v.description("Accounts accepted as Authorization: Basic (username and password). Default: none."),
+      ),
+      [],
+    ),
+  }, 'an auth object ({ "bearer_tokens": [...], "basic": [...] })'),
+  v.check(
+    (auth) => auth.bearer_tokens.length + auth.basic.length > 0,
+    'expected at least one entry in "bearer_tokens" or "basic" (leave auth out to need none)',
+  ),
+  v.metadata({
+    anyOf: [
+      { required: ["bearer_tokens"], properties: { bearer_tokens: { type: "array", minItems: 1 } } },
+      { required: ["basic"], properties: { basic: { type: "array", minItems: 1 } } },
+    ],
+  }),
+  v.description(
+    "Authentication for the admin API: when set, every /api/admin/* route needs an Authorization " +
+      "header with one of bearer_tokens (Bearer) or one of the basic accounts (Basic), checked in " +
+      'constant time; otherwise 401 with WWW-Authenticate: Bearer realm="proxy-server", Basic ' +
+      'realm="proxy-server". This is on top of trusted_hosts (a client outside them still gets 403). ' +
+      "Metrics, health, status and docs need no credentials. Default: none (the admin API is open to trusted_hosts).",
+  ),
+);
 
 /** One entry of `http_listeners`. */
 export const HttpListenerSchema = v.pipe(strictObject({
@@ -119,6 +221,7 @@ export const HttpListenerSchema = v.pipe(strictObject({
     ),
     DEFAULT_REQUEST_BODY_LIMIT,
   ),
+  auth: v.optional(HttpAuthSchema),
   ...tlsEntries("HTTP listener (HTTPS)"),
   expose_system_info: v.optional(
     flag(

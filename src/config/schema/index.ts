@@ -13,7 +13,8 @@ import * as v from "valibot";
 import { AccessRulesSchema, accessRefsCheck, DefaultActionSchema } from "./access.ts";
 import { duration } from "./duration.ts";
 import { HttpListenersSchema } from "./http-listener.ts";
-import { PoolsSchema, SourcesFileSchema, SourcesSchema } from "./egress.ts";
+import { PoolsSchema } from "./pools.ts";
+import { SourcesFileSchema, SourcesSchema } from "./sources.ts";
 import { ProxyListenersSchema } from "./listener.ts";
 import { LogSchema } from "./log.ts";
 import { MetricsSchema } from "./metrics.ts";
@@ -83,4 +84,5 @@ export type ProxyListenerConfig = Config["proxy_listeners"][number];
 
 /** One entry of `http_listeners`, as loaded (listen parsed, trusted_hosts in canonical spelling). */
 export type HttpListenerConfig = Config["http_listeners"][number];
-export type { PoolConfig, SourceConfig } from "./egress.ts";
+export type { PoolConfig } from "./pools.ts";
+export type { SourceConfig } from "./sources.ts";

@@ -9,7 +9,7 @@ import * as v from "valibot";
 import { cidrList, connectionRate, positiveCount } from "./access.ts";
 import { listenAddress, listenKey } from "./address.ts";
 import { duration } from "./duration.ts";
-import { egressPoolKey } from "./egress.ts";
+import { egressPoolKey } from "./pools.ts";
 import { itemKeyPath, strictObject } from "./object.ts";
 import { TcpKeepAliveSchema } from "./keepalive.ts";
 import { tlsEntries, tlsKeyPairCheck } from "./tls.ts";

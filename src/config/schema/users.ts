@@ -10,7 +10,7 @@ import * as v from "valibot";
 import { cidrList, positiveCount } from "./access.ts";
 import { got, utf8Length } from "./messages.ts";
 import { itemKeyPath, strictObject } from "./object.ts";
-import { egressPoolKey } from "./egress.ts";
+import { egressPoolKey } from "./pools.ts";
 import { secret } from "./secret.ts";
 
 /**

@@ -21,6 +21,7 @@
  *
  * @module
  */
+import { existsSync } from "node:fs";
 import { clearTimeout as nodeClearTimeout, setTimeout as nodeSetTimeout } from "node:timers";
 import { getLog } from "../../log/index.ts";
 import type { HashRequest, HashResponse } from "./protocol.ts";
@@ -68,32 +69,37 @@ export function defaultPoolSize(): number {
   return Math.max(1, Math.min(2, cores));
 }
 
-/**
- * Where `bun build --compile` puts `hash-worker.ts` inside the executable:
- * its path below the common folder of the build's entry points (`src/`, for
- * `src/cli/main.ts` and `src/server/auth/hash-worker.ts`; see
- * `scripts/build`), which Bun resolves against its embedded file system.
- */
-export const COMPILED_WORKER_PATH = "./server/auth/hash-worker.ts";
+/** `hash-worker.ts`'s path in the repository, folder by folder, without the extension. */
+const WORKER_SOURCE = ["src", "server", "auth", "hash-worker"] as const;
 
 /**
- * Whether this module runs from a `bun build --compile` executable: its URL
- * is then in Bun's embedded file system (`/$bunfs/root/` on Linux and macOS,
- * `B:/~BUN/root/` on Windows), where every bundled module has the entry
- * point's URL, so a path relative to `import.meta.url` does not find the worker.
+ * The worker inside a `bun build --compile` executable, or `undefined` when
+ * not running from one. There every bundled module has the entry point's URL
+ * (`file:///$bunfs/root/proxy-server`), so a path relative to
+ * `import.meta.url` misses the worker; Bun stores it as `.js` below the
+ * common folder of the build's entry points, which depends on what
+ * `scripts/build` passes (the repository root once a `node_modules` asset is
+ * among them, `src/` otherwise). The embedded file system answers
+ * `existsSync`, so the longest path that exists is the worker.
  */
-function inCompiledBun(url: string): boolean {
-  return url.includes("/$bunfs/") || url.includes("/~BUN/");
+export function compiledWorkerUrl(moduleUrl: string = import.meta.url): URL | undefined {
+  // `/$bunfs/root/` on Linux and macOS, `B:/~BUN/root/` on Windows.
+  if (!moduleUrl.includes("/$bunfs/") && !moduleUrl.includes("/~BUN/")) return undefined;
+  const root = new URL(".", moduleUrl);
+  for (let i = 0; i < WORKER_SOURCE.length; i++) {
+    const url = new URL(`./${WORKER_SOURCE.slice(i).join("/")}.js`, root);
+    if (existsSync(url)) return url;
+  }
+  return undefined;
 }
 
 /** The worker of `hash-worker.ts`, next to this file (and inside a compiled binary). */
 function spawnHashWorker(): HashWorker {
-  if (inCompiledBun(import.meta.url)) {
-    return new Worker(COMPILED_WORKER_PATH, { type: "module" }) as unknown as HashWorker;
-  }
   // From source on Deno and Bun, and in a `deno compile` executable (built
-  // with `--include` of the worker, which keeps module paths).
-  return new Worker(new URL("./hash-worker.ts", import.meta.url), { type: "module" }) as unknown as HashWorker;
+  // with `--include` of the worker, which keeps module paths), the worker is
+  // next to this file.
+  const url = compiledWorkerUrl() ?? new URL("./hash-worker.ts", import.meta.url);
+  return new Worker(url, { type: "module" }) as unknown as HashWorker;
 }
 
 interface Job {

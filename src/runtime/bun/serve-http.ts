@@ -5,9 +5,9 @@
  * @module
  */
 
-import { bunGlobal } from "./bun-api.ts";
-import { toNetError } from "./net-error.ts";
-import type { HttpHandler, HttpServer, ServeHttpOptions } from "./types.ts";
+import { bunGlobal } from "./api.ts";
+import { toNetError } from "../errors.ts";
+import type { HttpHandler, HttpServer, ServeHttpOptions } from "../types.ts";
 
 /**
  * Serve `handler` with `Bun.serve` on `options.host`/`options.port`

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { toNetError } from "./net-error.ts";
-import type { HttpHandler, HttpServer, ServeHttpOptions } from "./types.ts";
+import { toNetError } from "../errors.ts";
+import type { HttpHandler, HttpServer, ServeHttpOptions } from "../types.ts";
 
 /** Answer of a handler that threw (Deno's default would log to the console). */
 function internalError(): Response {

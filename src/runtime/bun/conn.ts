@@ -6,9 +6,10 @@
  * the `BunConn` stored in `socket.data`, so an idle connection costs one
  * small object and no closures.
  *
- * - Pull mode ({@linkcode BunConn.read}): received chunks are queued; above
- *   {@linkcode PULL_HIGH_WATER} bytes the socket is `pause()`d until `read()`
- *   drains the queue.
+ * - Pull mode ({@linkcode BunConn.read}): received chunks are queued in a
+ *   {@linkcode PullQueue}, made on the first read; above `PULL_HIGH_WATER`
+ *   bytes the socket is `pause()`d until `read()` drains the queue. Piping
+ *   drops the queue, so an idle tunnel holds none.
  * - Push mode ({@linkcode BunConn.pipeTo} into another `BunConn`): each
  *   `data` chunk goes straight to the destination's `write()`; an unwritten
  *   remainder is kept on the destination and the source is `pause()`d until
@@ -21,13 +22,11 @@
  * @module
  */
 
-import type { BunSocket, BunSocketHandler } from "./bun-api.ts";
-import { pullPipe } from "./pipe.ts";
-import { toNetError } from "./net-error.ts";
-import { type Conn, type KeepAlive, type NetAddr, NetError } from "./types.ts";
-
-/** Pull-mode queue size (bytes) above which the socket is paused. */
-export const PULL_HIGH_WATER = 64 * 1024;
+import type { BunSocket, BunSocketHandler } from "./api.ts";
+import { pullPipe } from "../pipe.ts";
+import { PullQueue } from "../pull-queue.ts";
+import { NetError, toNetError } from "../errors.ts";
+import type { Conn, KeepAlive, NetAddr } from "../types.ts";
 
 /** A pending promise's settle functions. */
 interface Settle<T> {
@@ -55,11 +54,8 @@ export class BunConn implements Conn {
   // getsockname/getpeername syscall) and kept, since Bun clears them at close.
   #localAddr: NetAddr | null = null;
   #remoteAddr: NetAddr | null = null;
-  // Receive side, pull mode.
-  #queue: Uint8Array[] | null = null;
-  #queued = 0;
-  #paused = false;
-  #reader: Settle<Uint8Array | null> | null = null;
+  // Receive side, pull mode: made by the first read(), dropped by pipeTo().
+  #pull: PullQueue | null = null;
   #eof = false;
   #closed = false;
   #error: NetError | null = null;
@@ -138,18 +134,7 @@ export class BunConn implements Conn {
 
   #onData(d: Uint8Array): void {
     if (this.#dest) return this.#forward(d);
-    const r = this.#reader;
-    if (r) {
-      this.#reader = null;
-      r.resolve(d);
-      return;
-    }
-    (this.#queue ??= []).push(d);
-    this.#queued += d.length;
-    if (this.#queued >= PULL_HIGH_WATER && !this.#paused) {
-      this.#paused = true;
-      this.#s.pause();
-    }
+    (this.#pull ??= new PullQueue(this.#s)).push(d);
   }
 
   /** Push mode: hand `d` to the destination socket, keeping what it did not take. */
@@ -205,11 +190,7 @@ export class BunConn implements Conn {
       if (!this.#dest.#pending) this.#finishPipe();
       return;
     }
-    const r = this.#reader;
-    if (r) {
-      this.#reader = null;
-      r.resolve(null);
-    }
+    this.#pull?.settle(null);
   }
 
   #onClose(e: Error | undefined): void {
@@ -223,11 +204,10 @@ export class BunConn implements Conn {
       if (err) this.#failPipe(err);
       else if (!wasEof && !this.#dest.#pending) this.#finishPipe();
     }
-    const r = this.#reader;
-    if (r) {
-      this.#reader = null;
-      if (err) r.reject(err);
-      else r.resolve(null);
+    const q = this.#pull;
+    if (q) {
+      q.detach();
+      q.settle(err);
     }
     // As a destination.
     this.#pending = null;
@@ -264,25 +244,11 @@ export class BunConn implements Conn {
 
   /** See {@linkcode Conn.read}. */
   read(): Promise<Uint8Array | null> {
-    const q = this.#queue;
-    if (q && q.length > 0) {
-      const d = q.shift()!;
-      this.#queued -= d.length;
-      if (this.#paused && this.#queued < PULL_HIGH_WATER && !this.#closed) {
-        this.#paused = false;
-        this.#s.resume();
-      }
-      return Promise.resolve(d);
-    }
+    const d = this.#pull?.shift(true);
+    if (d) return Promise.resolve(d);
     if (this.#error) return Promise.reject(this.#error);
     if (this.#eof) return Promise.resolve(null);
-    if (this.#paused) {
-      this.#paused = false;
-      this.#s.resume();
-    }
-    return new Promise((resolve, reject) => {
-      this.#reader = { resolve, reject };
-    });
+    return (this.#pull ??= new PullQueue(this.#s)).next();
   }
 
   /** See {@linkcode Conn.write}: resolves when the kernel took every byte. */
@@ -334,10 +300,9 @@ export class BunConn implements Conn {
   }
 
   async #pipeNative(dest: BunConn, onBytes: (n: number) => void): Promise<void> {
-    // Forward what earlier read() calls left queued, in order.
-    for (let q = this.#queue; q && q.length > 0; q = this.#queue) {
-      const d = q.shift()!;
-      this.#queued -= d.length;
+    // Forward what earlier read() calls left queued, in order (the socket
+    // stays paused meanwhile if the queue had paused it).
+    for (let d = this.#pull?.shift(false); d; d = this.#pull?.shift(false)) {
       await dest.write(d);
       onBytes(d.length);
     }
@@ -345,13 +310,14 @@ export class BunConn implements Conn {
     if (this.#eof) return dest.closeWrite();
     if (dest.#closed) throw dest.#error ?? epipe();
     const { promise, resolve, reject } = Promise.withResolvers<void>();
+    const paused = this.#pull?.paused ?? false;
+    this.#pull = null;
     this.#dest = dest;
     this.#onBytes = onBytes;
     this.#pipe = { resolve, reject };
     dest.#pipedFrom = this;
     if (dest.#pending) this.#s.pause();
-    else if (this.#paused) this.#s.resume();
-    this.#paused = false;
+    else if (paused) this.#s.resume();
     return promise;
   }
 }

@@ -6,8 +6,9 @@
  * Also used on both runtimes for outbound TLS (`tls.connect`, whose
  * `TLSSocket` is a `net.Socket`).
  *
- * The socket runs in pull mode: `data` chunks are queued and the socket is
- * `pause()`d above {@linkcode NODE_PULL_HIGH_WATER} bytes; `pipeTo` is the
+ * The socket runs in pull mode: `data` chunks are queued in a
+ * {@linkcode PullQueue} and the socket is `pause()`d above
+ * `PULL_HIGH_WATER` bytes; `pipeTo` is the
  * portable {@linkcode pullPipe} loop. Writes resolve on the write callback,
  * i.e. once the bytes left for the kernel, so callers may reuse buffers.
  *
@@ -16,14 +17,12 @@
 
 import net from "node:net";
 import tls from "node:tls";
-import { isIpLiteral } from "./address.ts";
-import { raceAbort } from "./deadline.ts";
-import { abortError, toNetError } from "./net-error.ts";
-import { pullPipe } from "./pipe.ts";
-import { type Conn, type ConnectOptions, type KeepAlive, type NetAddr, NetError } from "./types.ts";
-
-/** Pull-mode queue size (bytes) above which the socket is paused. */
-export const NODE_PULL_HIGH_WATER = 64 * 1024;
+import { isIpLiteral } from "../address.ts";
+import { raceAbort } from "../deadline.ts";
+import { abortError, NetError, toNetError } from "../errors.ts";
+import { pullPipe } from "../pipe.ts";
+import { PullQueue } from "../pull-queue.ts";
+import type { Conn, ConnectOptions, KeepAlive, NetAddr } from "../types.ts";
 
 /** Strip an IPv4-mapped prefix node sometimes reports (`::ffff:1.2.3.4`). */
 function unmap(host: string | undefined): string {
@@ -38,10 +37,7 @@ export class NodeConn implements Conn {
   /** The peer's end. */
   readonly remoteAddr: NetAddr;
   #s: net.Socket;
-  #queue: Uint8Array[] = [];
-  #queued = 0;
-  #paused = false;
-  #reader: { resolve: (v: Uint8Array | null) => void; reject: (e: unknown) => void } | null = null;
+  #pull: PullQueue;
   #eof = false;
   #closed = false;
   #error: NetError | null = null;
@@ -49,9 +45,10 @@ export class NodeConn implements Conn {
   /** Wrap a connected socket (created with `allowHalfOpen: true`). */
   constructor(socket: net.Socket) {
     this.#s = socket;
+    this.#pull = new PullQueue(socket);
     this.localAddr = { host: unmap(socket.localAddress), port: socket.localPort ?? 0 };
     this.remoteAddr = { host: unmap(socket.remoteAddress), port: socket.remotePort ?? 0 };
-    socket.on("data", (d: Uint8Array) => this.#onData(d));
+    socket.on("data", (d: Uint8Array) => this.#pull.push(d));
     socket.on("end", () => this.#onEnd());
     socket.on("error", (e: Error) => {
       this.#error ??= toNetError(e);
@@ -59,61 +56,25 @@ export class NodeConn implements Conn {
     socket.on("close", () => this.#onClose());
   }
 
-  #onData(d: Uint8Array): void {
-    const r = this.#reader;
-    if (r) {
-      this.#reader = null;
-      r.resolve(d);
-      return;
-    }
-    this.#queue.push(d);
-    this.#queued += d.length;
-    if (this.#queued >= NODE_PULL_HIGH_WATER && !this.#paused) {
-      this.#paused = true;
-      this.#s.pause();
-    }
-  }
-
   #onEnd(): void {
     this.#eof = true;
-    this.#wake();
+    this.#pull.settle(this.#error);
   }
 
   #onClose(): void {
     this.#eof = true;
     this.#closed = true;
-    this.#wake();
-  }
-
-  #wake(): void {
-    const r = this.#reader;
-    if (!r || this.#queue.length > 0) return;
-    this.#reader = null;
-    if (this.#error) r.reject(this.#error);
-    else if (this.#eof) r.resolve(null);
-    else this.#reader = r;
+    this.#pull.detach();
+    this.#pull.settle(this.#error);
   }
 
   /** See {@linkcode Conn.read}. */
   read(): Promise<Uint8Array | null> {
-    if (this.#queue.length > 0) {
-      const d = this.#queue.shift()!;
-      this.#queued -= d.length;
-      if (this.#paused && this.#queued < NODE_PULL_HIGH_WATER) {
-        this.#paused = false;
-        this.#s.resume();
-      }
-      return Promise.resolve(d);
-    }
+    const d = this.#pull.shift(true);
+    if (d) return Promise.resolve(d);
     if (this.#error) return Promise.reject(this.#error);
     if (this.#eof) return Promise.resolve(null);
-    if (this.#paused) {
-      this.#paused = false;
-      this.#s.resume();
-    }
-    return new Promise((resolve, reject) => {
-      this.#reader = { resolve, reject };
-    });
+    return this.#pull.next();
   }
 
   /** See {@linkcode Conn.write}: resolves on node's write callback. */

@@ -9,7 +9,7 @@
  */
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { NetError } from "./types.ts";
+import { NetError } from "../errors.ts";
 
 /**
  * All IP addresses of `host`: `[host]` itself for an IP literal (brackets

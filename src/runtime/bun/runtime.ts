@@ -1,6 +1,6 @@
 /**
  * The {@linkcode Runtime} for Bun: `Bun.listen` / `Bun.connect` on the data
- * path (see `bun-conn.ts`), `node:process` for signals, env and exit,
+ * path (see `conn.ts`), `node:process` for signals, env and exit,
  * `node:fs/promises` for files.
  *
  * @module
@@ -8,24 +8,18 @@
 
 import process from "node:process";
 import { readFile } from "node:fs/promises";
-import { type BunSocketHandler, bunGlobal } from "./bun-api.ts";
-import { connectFromSource } from "./bun-bound-connect.ts";
-import { BunConn } from "./bun-conn.ts";
-import { isIpLiteral } from "./address.ts";
-import { raceAbort } from "./deadline.ts";
-import { toNetError } from "./net-error.ts";
-import { nodeConnect } from "./node-net.ts";
-import { handshakeTimeoutError, handshakeTimeoutMs, reportHandshakeError } from "./tls-handshake.ts";
-import {
-  type Conn,
-  type ConnectOptions,
-  type Listener,
-  type ListenOptions,
-  NetError,
-  type Runtime,
-  type SignalName,
-} from "./types.ts";
-import { bunServeHttp } from "./bun-http.ts";
+import { type BunSocketHandler, bunGlobal } from "./api.ts";
+import { connectFromSource } from "./bound-connect.ts";
+import { BunConn } from "./conn.ts";
+import { isIpLiteral } from "../address.ts";
+import { raceAbort } from "../deadline.ts";
+import { NetError, toNetError } from "../errors.ts";
+import { nodeConnect } from "../node/conn.ts";
+import { probeBind } from "../node/bind-probe.ts";
+import { resolveHost } from "../node/resolve.ts";
+import { handshakeTimeoutError, handshakeTimeoutMs, reportHandshakeError } from "../tls-handshake.ts";
+import type { Conn, ConnectOptions, Listener, ListenOptions, Runtime, SignalName } from "../types.ts";
+import { bunServeHttp } from "./serve-http.ts";
 
 /** Handlers for every `Bun.connect` socket: wrap the socket at open. */
 const CONNECT_HANDLERS: BunSocketHandler<BunConn> = {
@@ -168,6 +162,13 @@ export const bunRuntime: Runtime = {
   listen,
   connect,
   serveHttp: bunServeHttp,
+  resolve: resolveHost,
+  probeBind,
+  embeddedFilePath(pattern: RegExp): string | undefined {
+    const file = (bunGlobal() as unknown as { embeddedFiles?: ReadonlyArray<{ name?: string }> }).embeddedFiles
+      ?.find((f) => pattern.test(f.name ?? ""));
+    return file?.name === undefined ? undefined : `/$bunfs/root/${file.name}`;
+  },
   keepAliveLimits: [
     "the keep-alive interval and retries cannot be set on Bun (the kernel's " +
     "net.ipv4.tcp_keepalive_intvl and tcp_keepalive_probes apply)",

@@ -1,26 +1,26 @@
 /**
  * The {@linkcode Runtime} for Deno: `Deno.listen` / `Deno.listenTls` /
- * `Deno.connect` on the data path (see `deno-conn.ts`), `Deno.*` for
+ * `Deno.connect` on the data path (see `conn.ts`), `Deno.*` for
  * signals, files, env, exit and args.
  *
  * `Deno.connect` cannot bind a local address, so a connect with
  * `localAddress` falls back to `node:net` (`net.connect({ host, port,
- * localAddress })`), wrapped into the same `Conn` interface by `node-net.ts`;
+ * localAddress })`), wrapped into the same `Conn` interface by `../node/conn.ts`;
  * outbound TLS uses `node:tls` the same way.
  *
  * @module
  */
 
-import { DenoConn } from "./deno-conn.ts";
-import { nodeConnect } from "./node-net.ts";
-import { raceAbort } from "./deadline.ts";
-import { toNetError } from "./net-error.ts";
-import { handshakeTimeoutError, handshakeTimeoutMs, reportHandshakeError } from "./tls-handshake.ts";
-import type { Conn, ConnectOptions, Listener, ListenOptions, Runtime, SignalName } from "./types.ts";
-import { denoServeHttp } from "./deno-http.ts";
-
-/** Pause (milliseconds) after a failed accept (e.g. EMFILE) before retrying. */
-const ACCEPT_RETRY_MS = 50;
+import { acceptLoop } from "./accept.ts";
+import { DenoConn } from "./conn.ts";
+import { nodeConnect } from "../node/conn.ts";
+import { probeBind } from "../node/bind-probe.ts";
+import { resolveHost } from "../node/resolve.ts";
+import { raceAbort } from "../deadline.ts";
+import { toNetError } from "../errors.ts";
+import { handshakeTimeoutError, handshakeTimeoutMs, reportHandshakeError } from "../tls-handshake.ts";
+import type { Conn, ConnectOptions, Listener, ListenOptions, Runtime, SignalName } from "../types.ts";
+import { denoServeHttp } from "./serve-http.ts";
 
 /**
  * Finish a TLS connection's handshake before handing it to `onConn`; a
@@ -58,28 +58,6 @@ async function afterHandshake(c: Deno.TlsConn, options: ListenOptions, onConn: (
   if (!timedOut) onConn(new DenoConn(c));
 }
 
-/** Accept connections until the listener closes; transient errors are retried. */
-async function acceptLoop(
-  l: Deno.Listener<Deno.TcpConn | Deno.TlsConn>,
-  options: ListenOptions,
-  onConn: (conn: Conn) => void,
-  isClosed: () => boolean,
-): Promise<void> {
-  for (;;) {
-    let c: Deno.TcpConn | Deno.TlsConn;
-    try {
-      c = await l.accept();
-    } catch (e) {
-      if (isClosed() || e instanceof Deno.errors.BadResource) return;
-      await new Promise((r) => setTimeout(r, ACCEPT_RETRY_MS));
-      if (isClosed()) return;
-      continue;
-    }
-    if (options.tls) void afterHandshake(c as Deno.TlsConn, options, onConn);
-    else onConn(new DenoConn(c));
-  }
-}
-
 /** Deno's `listen`/`listenTls` with a background accept loop. */
 function listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
   let l: Deno.Listener<Deno.TcpConn | Deno.TlsConn>;
@@ -92,7 +70,14 @@ function listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<L
     return Promise.reject(toNetError(e));
   }
   let closed = false;
-  const done = acceptLoop(l, options, onConn, () => closed);
+  const done = acceptLoop(
+    () => l.accept(),
+    (c) => {
+      if (options.tls) void afterHandshake(c as Deno.TlsConn, options, onConn);
+      else onConn(new DenoConn(c));
+    },
+    { isClosed: () => closed, onAcceptError: options.onAcceptError },
+  );
   const a = l.addr as Deno.NetAddr;
   return Promise.resolve({
     addr: { host: a.hostname, port: a.port },
@@ -150,6 +135,9 @@ export const denoRuntime: Runtime = {
   listen,
   connect,
   serveHttp: denoServeHttp,
+  resolve: resolveHost,
+  probeBind,
+  embeddedFilePath: () => undefined,
   keepAliveLimits: [
     "the keep-alive time cannot be set on Deno's own sockets: accepted TCP connections and " +
     "outbound ones without a source address keep the kernel's net.ipv4.tcp_keepalive_time",

@@ -13,10 +13,10 @@
  * @module
  */
 
-import { pullPipe } from "./pipe.ts";
-import { NodeConn } from "./node-net.ts";
-import { toNetError } from "./net-error.ts";
-import { type Conn, type KeepAlive, type NetAddr, NetError } from "./types.ts";
+import { pullPipe } from "../pipe.ts";
+import { NodeConn } from "../node/conn.ts";
+import { NetError, toNetError } from "../errors.ts";
+import type { Conn, KeepAlive, NetAddr } from "../types.ts";
 
 /** Buffer size (bytes) of an idle or interactive pipe direction. */
 export const PIPE_BUFFER_SMALL = 1024;

@@ -1,5 +1,5 @@
 /**
- * The health check of a running proxy listener, as `proxy-server
+ * The liveness probe of a running proxy listener, as `proxy-server
  * --healthcheck` performs it for Docker's HEALTHCHECK or a Kubernetes exec
  * probe: connect (with TLS when the listener uses it), send a real SOCKS5
  * greeting (RFC 1928 §3) and, with credentials, authenticate (RFC 1929).
@@ -10,7 +10,7 @@
 import type { Runtime } from "../runtime/index.ts";
 import { type Socks5Credentials, socks5Probe } from "../socks5/index.ts";
 import { formatHostPort } from "../runtime/index.ts";
-import type { ProxyListenerSpec } from "./server.ts";
+import type { ProxyListenerSpec } from "./listener-spec.ts";
 
 /** Options of {@linkcode checkListener}. */
 export interface HealthcheckOptions {

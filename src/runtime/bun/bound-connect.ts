@@ -24,10 +24,10 @@
 import { isIP } from "node:net";
 import process from "node:process";
 import ipaddr from "ipaddr.js";
-import { type BunSocketHandler, bunGlobal } from "./bun-api.ts";
-import { BunConn } from "./bun-conn.ts";
-import { linuxErrnoName, toNetError } from "./net-error.ts";
-import { type Conn, NetError } from "./types.ts";
+import { type BunSocketHandler, bunGlobal } from "./api.ts";
+import { BunConn } from "./conn.ts";
+import { linuxErrnoName, NetError, toNetError } from "../errors.ts";
+import type { Conn } from "../types.ts";
 
 // Linux constants (x86_64 and aarch64 agree).
 const AF_INET = 2;

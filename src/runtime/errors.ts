@@ -1,11 +1,33 @@
 /**
- * Normalisation of the errors Deno, Bun and `node:net` raise into
- * {@linkcode NetError} with a POSIX errno name as `code`.
+ * The one error type of the runtime adapter, {@linkcode NetError}, and the
+ * normalisation of the errors Deno, Bun and `node:net` raise into it, with a
+ * POSIX errno name as `code`.
  *
  * @module
  */
 
-import { NetError } from "./types.ts";
+/**
+ * Error raised by `Runtime.connect`, `Runtime.listen` and
+ * `Conn` I/O. `code` is normalised to the POSIX errno name on both
+ * runtimes (`"ECONNREFUSED"`, `"ENETUNREACH"`, `"EHOSTUNREACH"`,
+ * `"ETIMEDOUT"`, `"EADDRNOTAVAIL"`, `"EADDRINUSE"`, `"ECONNRESET"`,
+ * `"EPIPE"`, `"ENOTFOUND"` for a failed name lookup, `"EINVAL"`), or
+ * `"EUNKNOWN"` when the runtime gave nothing recognisable.
+ */
+export class NetError extends Error {
+  /** POSIX errno name, see the class description. */
+  readonly code: string;
+  /**
+   * @param code the errno name (see the class description).
+   * @param message what failed, for logs.
+   * @param options `cause`: the runtime's original error.
+   */
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "NetError";
+    this.code = code;
+  }
+}
 
 /** Deno's `Deno.errors.*` class names mapped to errno names. */
 const DENO_ERROR_NAMES: Record<string, string> = {
@@ -31,14 +53,21 @@ const DENO_ERROR_NAMES: Record<string, string> = {
 
 /** Linux errno numbers (as in Deno's "(os error N)" messages) mapped to names. */
 const LINUX_ERRNO: Record<number, string> = {
+  1: "EPERM",
+  9: "EBADF",
+  12: "ENOMEM",
   13: "EACCES",
   22: "EINVAL",
+  23: "ENFILE",
+  24: "EMFILE",
   32: "EPIPE",
+  71: "EPROTO",
   98: "EADDRINUSE",
   99: "EADDRNOTAVAIL",
   101: "ENETUNREACH",
   103: "ECONNABORTED",
   104: "ECONNRESET",
+  105: "ENOBUFS",
   107: "ENOTCONN",
   110: "ETIMEDOUT",
   111: "ECONNREFUSED",

@@ -1,5 +1,5 @@
 /**
- * The narrow slice of Bun's API that `src/runtime/bun*.ts` uses, declared
+ * The narrow slice of Bun's API that `src/runtime/bun/` uses, declared
  * locally so the project does not need `bun-types` (which would clash with
  * Deno's globals under `deno check`). Shapes follow Bun 1.4 (`Bun.listen`,
  * `Bun.connect`, `Socket`, `TCPSocketListener`, `Bun.serve`).

@@ -1,0 +1,53 @@
+/**
+ * What a session runs with: its listener's {@linkcode SessionSettings} and
+ * the {@linkcode SessionContext} the server shares between a listener's
+ * sessions (updated in place on reload).
+ *
+ * @module
+ */
+import type { KeepAlive } from "../runtime/index.ts";
+import type { SessionAccess } from "./access.ts";
+import type { UserStore } from "./auth.ts";
+import type { BindProbe, Dialer } from "./dialer.ts";
+import type { ProxyObserver } from "./observer.ts";
+
+/** The settings of the listener a session belongs to. */
+export interface SessionSettings {
+  /** The listener's `listen` text, used as the `listener` label. */
+  listener: string;
+  /** Bound on each handshake step and on the outbound connect, seconds (`timeout`). */
+  timeout: number;
+  /** KumoProxy's `require_auth`. */
+  requireAuth: boolean;
+  /** Whether ATYP DOMAINNAME is accepted (`allow_domain_names`). */
+  allowDomainNames: boolean;
+  /** The listener's `egress_pool`, if any. */
+  egressPool?: string;
+  /**
+   * TCP keep-alive for the client socket and the outbound socket, whatever
+   * the {@linkcode Dialer} (KumoProxy's `tcp_keepalive`); unset leaves the
+   * kernel default. What a runtime cannot set is listed in
+   * `Runtime.keepAliveLimits`.
+   */
+  keepAlive?: KeepAlive;
+}
+
+/** Shared by every session of a server: set when the server closes what outlived the grace period. */
+export interface ShutdownState {
+  /** True once `ProxyServer.stop` force-closes the remaining sessions. */
+  forced: boolean;
+}
+
+/** What a session needs from the server around it (one per listener; updated in place on reload). */
+export interface SessionContext {
+  settings: SessionSettings;
+  users: UserStore;
+  dial: Dialer;
+  probeBind: BindProbe;
+  observer: ProxyObserver;
+  /** Access hooks; absent (today) allows everything. */
+  access?: SessionAccess;
+  /** The server's shutdown flag, for the `"shutdown"` end; absent outside a server. */
+  shutdown?: ShutdownState;
+}
+

@@ -1,0 +1,56 @@
+/**
+ * A proxy listener as the server needs it ({@linkcode ProxyListenerSpec}, a
+ * subset of the `proxy_listeners` config entry) and what follows from it:
+ * the settings its sessions run with, and whether a change needs a new
+ * socket.
+ *
+ * @module
+ */
+import type { SessionSettings } from "./context.ts";
+
+/** One proxy listener as the server needs it (a subset of the `proxy_listeners` config entry). */
+export interface ProxyListenerSpec {
+  /** Address to listen on; `text` is the configured `listen` string (the metrics label). */
+  listen: { host: string; port: number; text: string };
+  /** Handshake-step and outbound-connect bound, seconds. */
+  timeout: number;
+  /** KumoProxy's `require_auth`. */
+  require_auth: boolean;
+  /** Accept ATYP DOMAINNAME requests. */
+  allow_domain_names: boolean;
+  /** Pool for CONNECTs without a preceding BIND (passed to the dialer as `OutboundRequest.egressPool`). */
+  egress_pool?: string;
+  /** Serve TLS (KumoProxy's `use_tls`); see `listenerTls` for the certificate used. */
+  use_tls?: boolean;
+  /** PEM certificate chain (`tls_certificate`, resolved by the config loader). */
+  tls_certificate?: string;
+  /** PEM private key (`tls_private_key`, resolved and checked against the certificate). */
+  tls_private_key?: string;
+  /** Host name of a generated certificate (KumoProxy's `hostname`; default the system host name). */
+  hostname?: string;
+  /**
+   * KumoProxy's `tcp_keepalive` (seconds), applied to accepted and outbound
+   * sockets when `enabled`; `interval` and `retries` cannot be applied by
+   * either runtime and are only reported (one start-up notice).
+   */
+  tcp_keepalive?: { enabled: boolean; time: number; interval?: number; retries?: number };
+}
+
+/** The {@linkcode SessionSettings} of a listener's sessions (keep-alive only when enabled). */
+export function sessionSettings(spec: ProxyListenerSpec): SessionSettings {
+  const keepAlive = spec.tcp_keepalive?.enabled ? { enabled: true, time: spec.tcp_keepalive.time } : undefined;
+  return {
+    listener: spec.listen.text,
+    timeout: spec.timeout,
+    requireAuth: spec.require_auth,
+    allowDomainNames: spec.allow_domain_names,
+    egressPool: spec.egress_pool,
+    ...(keepAlive ? { keepAlive } : {}),
+  };
+}
+
+/** Whether two specs need different sockets (TLS material is fixed when the socket is bound). */
+export function needsRebind(a: ProxyListenerSpec, b: ProxyListenerSpec): boolean {
+  return Boolean(a.use_tls) !== Boolean(b.use_tls) || a.tls_certificate !== b.tls_certificate ||
+    a.tls_private_key !== b.tls_private_key || a.hostname !== b.hostname;
+}
