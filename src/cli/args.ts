@@ -6,6 +6,16 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import {
+  ENVIRONMENT_TABLE,
+  EXIT_STATUS_TABLE,
+  OPTION_TABLE,
+  optionLabel,
+  parseArgsOptions,
+  suggestOption,
+  SYNOPSIS,
+  wrap,
+} from "./options.ts";
 
 /** Raised for a command line that cannot be acted on; the CLI prints it and exits 2. */
 export class UsageError extends Error {
@@ -22,7 +32,15 @@ export type Command =
   | { kind: "dump-config-schema" }
   | { kind: "dump-openapi-spec" }
   | { kind: "dump-metric-metadata" }
-  | { kind: "validate-config"; file: string }
+  | {
+    kind: "validate-config";
+    /** The files to check, in order; `-` is standard input. */
+    files: string[];
+    /** `--resolve-secrets`: read secrets and TLS key files too. */
+    resolveSecrets: boolean;
+    /** `--format`, default `"text"`. */
+    format: ValidateFormat;
+  }
   | { kind: "run-config"; file: string }
   | { kind: "convert-proxy-config"; file: string }
   | { kind: "run-proxy-config"; file: string }
@@ -41,51 +59,98 @@ export const HEALTHCHECK_TIMEOUT_SECONDS = 5;
 /** The config `--healthcheck` reads when given neither `--config` nor `--listen`. */
 export const HEALTHCHECK_DEFAULT_CONFIG = "proxy.json";
 
-/** Usage text for `--help`. */
-export const USAGE = `Usage:
-  proxy-server --config FILE             run with a JSON config (see config.schema.json)
-  proxy-server --listen ADDR [--listen ADDR ...] [--timeout-seconds N] [--no-splice]
-                                         KumoProxy's legacy mode: no-auth listeners on ADDR
-  proxy-server --proxy-config FILE       KumoProxy's flag: FILE.json is the same as --config; any other
-                                         FILE is a KumoProxy Lua policy, converted in memory and run
-                                         (exit 2, listing them, if parts of it cannot be converted)
-  proxy-server --convert-proxy-config FILE
-                                         print the JSON config equivalent to the KumoProxy Lua policy
-                                         FILE; exit 0 if all of it converted, 1 if parts were dropped
-                                         (listed on stderr), 2 on a Lua error
-  proxy-server --validate-config FILE    check a config file; exit 0 if valid, 2 if not
-  proxy-server --healthcheck [--config FILE | --listen ADDR] [--timeout-seconds N]
-                                         SOCKS5 greeting to the first proxy listener (TLS if
-                                         it uses TLS); exit 0 healthy, 1 not. Default config:
-                                         ./proxy.json; default bound: 5 s
-  proxy-server --dump-config-schema      print the config JSON Schema
-  proxy-server --dump-openapi-spec       print the HTTP API's OpenAPI document (as /api-docs/openapi.json)
-  proxy-server --dump-metric-metadata    print every metric's name, type, help and labels as JSON
-  proxy-server --version                 print version and runtime
-  proxy-server --help                    print this text
+/** Width of the option column of {@linkcode USAGE}. */
+const LABEL_WIDTH = 34;
 
-Environment:
-  PROXY_SERVER_LOG    log filter, overrides the config's log.filter (e.g. "proxy_server=debug")
-  PROXY_SERVER_HEALTHCHECK_USERNAME, PROXY_SERVER_HEALTHCHECK_PASSWORD
-                      RFC 1929 credentials --healthcheck offers (needed when the listener
-                      has require_auth)
-`;
+/**
+ * Usage text for `--help`, built from the option table (`options.ts`):
+ * the synopsis, every option with its short form, the environment and the
+ * exit status.
+ */
+export const USAGE: string = [
+  "Usage:",
+  ...SYNOPSIS.map((line) => `  ${line}`),
+  "",
+  "Options:",
+  ...OPTION_TABLE.flatMap((option) => {
+    const label = `  ${optionLabel(option)}`;
+    const [first, ...rest] = wrap(option.help, 100 - LABEL_WIDTH);
+    const head = label.length < LABEL_WIDTH
+      ? [`${label.padEnd(LABEL_WIDTH)}${first}`]
+      : [label, `${" ".repeat(LABEL_WIDTH)}${first}`];
+    return [...head, ...rest.map((line) => `${" ".repeat(LABEL_WIDTH)}${line}`)];
+  }),
+  "",
+  "Environment:",
+  ...ENVIRONMENT_TABLE.flatMap((env) => [`  ${env.name}`, ...wrap(env.help, 94).map((line) => `      ${line}`)]),
+  "",
+  "Exit status:",
+  ...EXIT_STATUS_TABLE.flatMap(({ code, help }) =>
+    wrap(help, 100 - 6).map((line, index) => `${index === 0 ? `  ${code}   ` : "      "}${line}`)
+  ),
+  "",
+].join("\n");
 
-const OPTIONS = {
-  config: { type: "string", short: "c" },
-  listen: { type: "string", multiple: true },
-  "timeout-seconds": { type: "string" },
-  "no-splice": { type: "boolean" },
-  "validate-config": { type: "string" },
-  "proxy-config": { type: "string" },
-  "convert-proxy-config": { type: "string" },
-  "dump-config-schema": { type: "boolean" },
-  "dump-openapi-spec": { type: "boolean" },
-  "dump-metric-metadata": { type: "boolean" },
-  healthcheck: { type: "boolean" },
-  version: { type: "boolean", short: "V" },
-  help: { type: "boolean", short: "h" },
-} as const;
+/** The values `parseArgs` gives for {@linkcode OPTION_TABLE}. */
+interface OptionValues {
+  config?: string;
+  listen?: string[];
+  "timeout-seconds"?: string;
+  "no-splice"?: boolean;
+  "validate-config"?: boolean;
+  "resolve-secrets"?: boolean;
+  format?: string;
+  "proxy-config"?: string;
+  "convert-proxy-config"?: string;
+  "dump-config-schema"?: boolean;
+  "dump-openapi-spec"?: boolean;
+  "dump-metric-metadata"?: boolean;
+  healthcheck?: boolean;
+  version?: boolean;
+  help?: boolean;
+}
+
+const OPTIONS = parseArgsOptions();
+
+/** How `--validate-config` prints problems (`--format`). */
+export const VALIDATE_FORMATS = ["text", "github"] as const;
+
+/** One of {@linkcode VALIDATE_FORMATS}. */
+export type ValidateFormat = typeof VALIDATE_FORMATS[number];
+
+/** The name standing for standard input among `--validate-config` files. */
+export const STDIN = "-";
+
+/** The message of a parseArgs error, with the nearest option suggested for an unknown one. */
+function usageMessage(error: Error & { code?: string }): string {
+  if (error.code !== "ERR_PARSE_ARGS_UNKNOWN_OPTION") return error.message;
+  const given = /'([^']+)'/.exec(error.message)?.[1];
+  if (given === undefined) return error.message;
+  const suggestion = suggestOption(given);
+  return `unknown option ${given}${suggestion === undefined ? "" : `; did you mean ${suggestion}?`} (see --help)`;
+}
+
+/** Options whose values are the arguments after them; `--name=VALUE` is split into `--name VALUE`. */
+const ARGUMENT_OPTIONS = OPTION_TABLE.filter((option) => option.takesArguments).map((option) => `--${option.long}=`);
+
+/** `argv` with `--validate-config=FILE` written as `--validate-config FILE`. */
+function splitArgumentOptions(argv: readonly string[]): string[] {
+  const end = argv.indexOf("--");
+  return argv.flatMap((arg, index) => {
+    const prefix = ARGUMENT_OPTIONS.find((p) => arg.startsWith(p));
+    return prefix === undefined || (end >= 0 && index > end) ? [arg] : [prefix.slice(0, -1), arg.slice(prefix.length)];
+  });
+}
+
+/** The files of `--validate-config`: the arguments, in order; `-` at most once. */
+function validateFiles(positionals: readonly string[]): string[] {
+  const files = [...positionals];
+  if (files.length === 0) throw new UsageError("--validate-config needs at least one FILE (or - for standard input)");
+  if (files.filter((file) => file === STDIN).length > 1) {
+    throw new UsageError("--validate-config: standard input (-) can be read only once");
+  }
+  return files;
+}
 
 /** `--timeout-seconds N`: a positive number of seconds, or undefined when absent. */
 function parseTimeout(raw: string | undefined): number | undefined {
@@ -100,7 +165,8 @@ function parseTimeout(raw: string | undefined): number | undefined {
 /**
  * Turn argv (without the program name) into a {@linkcode Command}.
  *
- * @throws {UsageError} for unknown flags, stray arguments, `--config` with
+ * @throws {UsageError} for unknown flags (suggesting the nearest one), stray
+ * arguments (files after `--validate-config` are its files), `--config` with
  * `--listen`, a bad `--timeout-seconds`, or no mode at all.
  * `--healthcheck` comes before the run modes: with it, `--config` and
  * `--listen` say which listener to check. `--proxy-config FILE.json` is
@@ -108,18 +174,36 @@ function parseTimeout(raw: string | undefined): number | undefined {
  * a mode of its own, as is `--convert-proxy-config FILE`.
  */
 export function parseCommand(argv: string[]): Command {
-  let values;
+  let parsed;
   try {
-    ({ values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }));
+    parsed = parseArgs({ args: splitArgumentOptions(argv), options: OPTIONS, strict: true, allowPositionals: true });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError(usageMessage(error as Error));
   }
+  const values = parsed.values as OptionValues;
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
   if (values["dump-config-schema"]) return { kind: "dump-config-schema" };
   if (values["dump-openapi-spec"]) return { kind: "dump-openapi-spec" };
   if (values["dump-metric-metadata"]) return { kind: "dump-metric-metadata" };
-  if (values["validate-config"] !== undefined) return { kind: "validate-config", file: values["validate-config"] };
+  if (values["validate-config"]) {
+    const format = values.format ?? "text";
+    if (!(VALIDATE_FORMATS as readonly string[]).includes(format)) {
+      throw new UsageError(`--format expects ${VALIDATE_FORMATS.join(" or ")}, got ${JSON.stringify(format)}`);
+    }
+    return {
+      kind: "validate-config",
+      files: validateFiles(parsed.positionals),
+      resolveSecrets: values["resolve-secrets"] === true,
+      format: format as ValidateFormat,
+    };
+  }
+  if (parsed.positionals.length > 0) {
+    throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[0])} (see --help)`);
+  }
+  if (values["resolve-secrets"] || values.format !== undefined) {
+    throw new UsageError("--resolve-secrets and --format go with --validate-config");
+  }
   if (values["convert-proxy-config"] !== undefined) {
     return { kind: "convert-proxy-config", file: values["convert-proxy-config"] };
   }
@@ -154,7 +238,9 @@ export function parseCommand(argv: string[]): Command {
   }
   if (values.config !== undefined) {
     if (values["timeout-seconds"] !== undefined || values["no-splice"]) {
-      throw new UsageError("--timeout-seconds and --no-splice go with --listen; with --config set `timeout` per listener");
+      throw new UsageError(
+        "--timeout-seconds and --no-splice go with --listen; with --config set `timeout` per listener",
+      );
     }
     return { kind: "run-config", file: values.config };
   }

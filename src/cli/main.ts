@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import process from "node:process";
 import { ConfigError, configJsonSchema, loadConfig, parseConfig } from "../config/index.ts";
 import { openApiText } from "../http/index.ts";
@@ -20,6 +21,7 @@ import type { Runtime } from "../runtime/index.ts";
 import { type Command, parseCommand, USAGE, UsageError } from "./args.ts";
 import { healthcheck } from "./healthcheck-command.ts";
 import { runProxy, serviceInfo } from "./run.ts";
+import { validateCommand } from "./validate-command.ts";
 import { BUILD, BUILD_STAMP, PRODUCT, VERSION } from "./version.ts";
 
 function out(text: string): void {
@@ -28,6 +30,15 @@ function out(text: string): void {
 
 function err(text: string): void {
   process.stderr.write(text.endsWith("\n") ? text : text + "\n");
+}
+
+/** All of standard input, as UTF-8 text (`--validate-config -`). */
+async function readStdin(): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of process.stdin) {
+    chunks.push(typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
 }
 
 async function execute(runtime: Runtime, command: Command): Promise<number> {
@@ -55,14 +66,13 @@ async function execute(runtime: Runtime, command: Command): Promise<number> {
       return 0;
     }
     case "validate-config":
-      await loadConfig(command.file, io);
-      out(`${command.file}: valid`);
-      return 0;
+      return await validateCommand(command.files, io, command, { out, err, readStdin });
     case "healthcheck":
       return await healthcheck(runtime, io, command.target, command.timeoutSeconds, { out, err });
     case "run-config":
       return await runProxy(runtime, await loadConfig(command.file, io), {
         reload: () => loadConfig(command.file, io),
+        source: command.file,
       });
     case "convert-proxy-config": {
       // Loaded on demand: the Lua VM is needed only by these two modes.
@@ -72,7 +82,7 @@ async function execute(runtime: Runtime, command: Command): Promise<number> {
     case "run-proxy-config": {
       const { loadPolicyConfig } = await import("../migrate/index.ts");
       const load = () => loadPolicyConfig(command.file, io, { cwd: process.cwd(), print: err });
-      return await runProxy(runtime, await load(), { reload: load });
+      return await runProxy(runtime, await load(), { reload: load, source: command.file });
     }
     case "run-legacy": {
       if (command.noSplice) err("notice: --no-splice is accepted for KumoProxy compatibility and has no effect here");
@@ -82,7 +92,7 @@ async function execute(runtime: Runtime, command: Command): Promise<number> {
         "--listen",
         io,
       );
-      return await runProxy(runtime, config);
+      return await runProxy(runtime, config, { source: command.listen.map((a) => `--listen ${a}`).join(" ") });
     }
   }
 }

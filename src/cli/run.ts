@@ -34,11 +34,15 @@ export function serviceInfo(runtime: Runtime): ServiceInfo {
  * file) and applies the result with {@linkcode applyReload}; an invalid file
  * is logged problem by problem and the running configuration stays. Without
  * `options.reload` (KumoProxy's `--listen` mode) SIGHUP is logged and ignored.
+ *
+ * Once every listener is bound it logs one INFO line,
+ * `proxy-server VERSION (RUNTIME VERSION) started with SOURCE`, where
+ * SOURCE is `options.source` (the config file, or e.g. `--listen ADDR`).
  */
 export async function runProxy(
   runtime: Runtime,
   initial: Config,
-  options: { reload?: () => Promise<Config> } = {},
+  options: { reload?: () => Promise<Config>; source?: string } = {},
 ): Promise<number> {
   let config = initial;
   configureLogging({ filter: runtime.env(LOG_ENV) ?? config.log.filter, format: config.log.format });
@@ -150,6 +154,12 @@ export async function runProxy(
     return 1;
   }
   health.phase = "operational";
+  log.info("{product} {version} ({runtime}) started with {source}", {
+    product: PRODUCT,
+    version: VERSION,
+    runtime: info.runtime,
+    source: options.source ?? "a config",
+  });
   if (stopRequested !== undefined) stop(stopRequested);
   // The handlers stay installed until the process exits: a late signal must
   // not turn a clean stop into "killed by SIGTERM".

@@ -16,9 +16,9 @@
  */
 
 export { type Config, ConfigSchema, type HttpListenerConfig, type ProxyListenerConfig } from "./schema/index.ts";
-export { ConfigError, type ConfigProblem } from "./errors.ts";
+export { ConfigError, type ConfigProblem, formatProblem } from "./errors.ts";
 export type { ConfigIo } from "./io.ts";
-export { loadConfig, parseConfig, type ParseConfigOptions } from "./load.ts";
+export { loadConfig, type LoadConfigOptions, loadConfigText, parseConfig, type ParseConfigOptions } from "./load.ts";
 export { CONFIG_SCHEMA_ID, configJsonSchema } from "./json-schema.ts";
 export { type ListenAddress, parseListenAddress } from "./schema/address.ts";
 export { MAX_DURATION_SECONDS, parseDurationSeconds } from "./schema/duration.ts";

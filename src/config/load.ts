@@ -29,7 +29,21 @@ export interface ParseConfigOptions {
    * line and column. `loadConfig` sets it.
    */
   locate?: Locate;
+  /**
+   * `false`: check `{ "env" }` / `{ "file" }` secrets and TLS key sources
+   * (paths and `{ "env" }`) for form only (a variable name, a non-empty
+   * path) without reading any of them, and skip the checks that need their
+   * values (size, PEM, certificate against key); everything else, the
+   * `sources_file`s (config, not secrets) and every cross-reference
+   * included, is checked as usual. The result then holds placeholders in
+   * place of those secrets: use it to report problems, never to run.
+   * Default `true` (`--validate-config --resolve-secrets`, `--config`).
+   */
+  resolveSecrets?: boolean;
 }
+
+/** Options of {@linkcode loadConfig} and {@linkcode loadConfigText}. */
+export type LoadConfigOptions = Pick<ParseConfigOptions, "resolveSecrets">;
 
 /**
  * Validate an already-parsed config value: fill in defaults, turn durations
@@ -63,7 +77,8 @@ export async function parseConfig(
   io: ConfigIo,
   options: ParseConfigOptions = {},
 ): Promise<Config> {
-  const secrets = await readSecretFiles(value, io, options.configPath);
+  const resolve = options.resolveSecrets !== false;
+  const secrets = await readSecretFiles(value, io, options.configPath, { resolve });
   const result = withSecretSource(
     secrets,
     () => v.safeParse(ConfigSchema, value, { message: fallbackMessage }),
@@ -74,7 +89,7 @@ export async function parseConfig(
     : Array.isArray(raw) && raw.every((p) => typeof p === "string" && p !== "")
     ? raw as string[]
     : [];
-  const helpers = await readSourcesFiles(helperPaths, io, options.configPath);
+  const helpers = await readSourcesFiles(helperPaths, io, options.configPath, { resolveSecrets: resolve });
   const locators = new Map(helpers.locators);
   if (options.locate !== undefined) locators.set(file, options.locate);
   const fail = (problems: ConfigProblem[]) => new ConfigError(withPositions(problems, locators));
@@ -90,14 +105,13 @@ export async function parseConfig(
  *
  * @param path the file to read through `io.readTextFile`
  * @param io file and environment access
+ * @param options `{ resolveSecrets: false }` checks secrets for form only
+ *   (see {@linkcode ParseConfigOptions.resolveSecrets})
  * @returns the {@linkcode Config}
- * @throws {ConfigError} when the file cannot be read (path `$`), is not JSON
- *   (path `$`, message with the line and column; comments and trailing
- *   commas included), repeats a key within an object (each repeat, at its
- *   path), or does not validate (every problem, each with its JSON path and
- *   the line and column of the value there); see {@linkcode parseConfig}
+ * @throws {ConfigError} when the file cannot be read (path `$`), or as
+ *   {@linkcode loadConfigText}
  */
-export async function loadConfig(path: string, io: ConfigIo): Promise<Config> {
+export async function loadConfig(path: string, io: ConfigIo, options: LoadConfigOptions = {}): Promise<Config> {
   let text: string;
   try {
     text = await io.readTextFile(path);
@@ -105,9 +119,39 @@ export async function loadConfig(path: string, io: ConfigIo): Promise<Config> {
     const why = error instanceof Error ? error.message : String(error);
     throw new ConfigError([{ file: path, path: "$", message: `cannot read the file: ${why}` }]);
   }
+  return loadConfigText(text, path, io, { ...options, configPath: path });
+}
+
+/**
+ * Validate the text of a config (a file already read, or standard input).
+ *
+ * @param text the JSON text
+ * @param file the name problems are reported under (the path, or e.g. `"<stdin>"`)
+ * @param io file and environment access (secrets, `sources_file`s)
+ * @param options `configPath`: what relative paths in the config are
+ *   relative to (unset: the working directory); `resolveSecrets` as in
+ *   {@linkcode ParseConfigOptions}
+ * @returns the {@linkcode Config}
+ * @throws {ConfigError} when the text is not JSON (path `$`, message with
+ *   the line and column; comments and trailing commas included), repeats a
+ *   key within an object (each repeat, at its path), or does not validate
+ *   (every problem, each with its JSON path and the line and column of the
+ *   value there); see {@linkcode parseConfig}
+ * @example
+ * ```ts
+ * await loadConfigText('{ "proxy_listeners": [{ "listen": "127.0.0.1:1080" }] }', "<stdin>", io,
+ *   { resolveSecrets: false });
+ * ```
+ */
+export function loadConfigText(
+  text: string,
+  file: string,
+  io: ConfigIo,
+  options: Pick<ParseConfigOptions, "configPath" | "resolveSecrets"> = {},
+): Promise<Config> {
   const json = parseJson(text);
   // A repeated key is refused: JSON.parse keeps the last, which may not be the one meant.
-  const problems = documentProblems(path, json);
-  if (problems.length > 0 || !json.ok) throw new ConfigError(problems);
-  return parseConfig(json.value, path, io, { configPath: path, locate: json.locate });
+  const problems = documentProblems(file, json);
+  if (problems.length > 0 || !json.ok) return Promise.reject(new ConfigError(problems));
+  return parseConfig(json.value, file, io, { ...options, locate: json.locate });
 }

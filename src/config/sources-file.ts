@@ -145,11 +145,14 @@ function adapt(value: unknown, path: string, notice: (text: string) => void): un
  * @param paths the `sources_file` value, as a list
  * @param io file and environment access (and notices)
  * @param configPath the config file the paths are relative to
+ * @param options `resolveSecrets: false` checks the files' password
+ *   references for form only, reading none of them (default `true`)
  */
 export async function readSourcesFiles(
   paths: readonly string[],
   io: ConfigIo,
   configPath?: string,
+  options: { resolveSecrets?: boolean } = {},
 ): Promise<SourcesFiles> {
   const result: SourcesFiles = { sources: new Map(), pools: new Map(), problems: [], locators: new Map() };
   const base = configPath === undefined ? undefined : dirname(configPath);
@@ -170,7 +173,7 @@ export async function readSourcesFiles(
     }
     if (parsed.locate !== undefined) result.locators.set(path, parsed.locate);
     const value = adapt(parsed.value, path, (line) => io.notice?.(line));
-    const secrets = await readSecretFiles(value, io, path);
+    const secrets = await readSecretFiles(value, io, path, { resolve: options.resolveSecrets });
     const checked = withSecretSource(
       secrets,
       () => v.safeParse(SourcesHelperSchema, value, { message: fallbackMessage }),

@@ -11,8 +11,9 @@
  * (KumoMTA's `HealthEvent`):
  * - `"ProxyUnhealthy"`: the proxy (`socks5_proxy_server`,
  *   `ha_proxy_server`) is unreachable, refuses, times out (connect or
- *   handshake before CONNECT), breaks the protocol, or answers the BIND of
- *   `socks5_proxy_source_address` with an error.
+ *   handshake before CONNECT not done within `connect_timeout`, or a CONNECT
+ *   reply that started and stalled), breaks the protocol, or answers the BIND
+ *   of `socks5_proxy_source_address` with an error.
  * - `"Unplumbed"`: binding the local `source_address` failed with
  *   `EADDRNOTAVAIL` (Deno reports `EINVAL` for the same case).
  */

@@ -8,13 +8,15 @@
  * attempt into an `EgressConnectError`.
  *
  * The rules (DESIGN.md, "Failure classes that feed suspension"):
- * - the proxy unreachable, refusing, timing out, breaking the protocol
- *   before CONNECT, or answering the BIND of the source address with an
- *   error: `ProxyUnhealthy`;
+ * - the proxy unreachable, refusing, timing out (not done with the steps
+ *   before CONNECT within `connect_timeout`), breaking the protocol before
+ *   CONNECT, answering the BIND of the source address with an error, or
+ *   starting a CONNECT reply and not completing it in time: `ProxyUnhealthy`;
  * - binding `source_address` failing with `EADDRNOTAVAIL` (Deno: `EINVAL`):
  *   `Unplumbed`;
- * - an upstream's error reply to CONNECT, or no reply before the deadline,
- *   and a direct connect refused, unreachable or timed out: `Destination`;
+ * - an upstream's complete error reply to CONNECT, or no byte of a reply
+ *   before the caller's deadline, and a direct connect refused, unreachable
+ *   or timed out: `Destination`;
  * - when a proxy has several addresses and all fail, one combined failure:
  *   `Unplumbed` when every address failed that way, else `ProxyUnhealthy`.
  *
@@ -22,6 +24,7 @@
  */
 import { Socks5ClientError } from "../socks5/index.ts";
 import type { ConnectFailureClass, FailureKind } from "./errors.ts";
+import type { HandshakePhase } from "./handshake-deadline.ts";
 
 /** Errno names of a local bind that failed because the address is not on this host. */
 const UNPLUMBED_CODES: ReadonlySet<string> = new Set(["EADDRNOTAVAIL", "EINVAL"]);
@@ -100,23 +103,34 @@ export function classifyConnectError(
   return new ConnectFailure(otherwise, errorMessage(error), { code, cause: error });
 }
 
+/** What {@linkcode classifyHandshakeError} needs to know of the attempt's deadlines (a `HandshakeWatch`). */
+export interface HandshakeState {
+  /** The attempt's signal: aborted when the caller gave up or a bound ran out. */
+  readonly signal: AbortSignal;
+  /** Where the attempt stood: before CONNECT, waiting for its reply, or in the middle of it. */
+  readonly phase: HandshakePhase;
+}
+
 /**
- * Classify a failed SOCKS5 client handshake: an error reply to CONNECT, or
- * no reply before the deadline, is about the destination (the upstream was
- * busy reaching it: counting that against the proxy would suspend a healthy
- * proxy whenever an MX host drops SYNs); everything before CONNECT (greeting,
- * RFC 1929, the BIND of the source address, including an error reply to it)
- * and any malformed or missing CONNECT reply is the proxy's failure.
+ * Classify a failed SOCKS5 client handshake: a complete error reply to
+ * CONNECT, or no byte of a reply before the deadline, is about the
+ * destination (the upstream was busy reaching it: counting that against the
+ * proxy would suspend a healthy proxy whenever an MX host drops SYNs);
+ * everything before CONNECT (greeting, RFC 1929, the BIND of the source
+ * address, including an error reply to it, and running out of
+ * `connect_timeout` in any of them), any malformed or missing CONNECT reply,
+ * and a CONNECT reply that started but did not complete in time are the
+ * proxy's failure.
  *
  * @param error what the handshake threw
- * @param signal the attempt's deadline (aborted: the reply did not come in time)
+ * @param state the attempt's signal and phase when it failed
  */
-export function classifyHandshakeError(error: unknown, signal: AbortSignal): ConnectFailure {
+export function classifyHandshakeError(error: unknown, state: HandshakeState): ConnectFailure {
   if (error instanceof Socks5ClientError) {
     if (error.stage === "connect" && error.rep !== undefined) {
       return new ConnectFailure("Destination", error.message, { rep: error.rep, cause: error });
     }
-    if (error.stage === "connect" && signal.aborted) {
+    if (error.stage === "connect" && state.signal.aborted && state.phase === "awaiting-reply") {
       return new ConnectFailure("Destination", error.message, { code: "ETIMEDOUT", cause: error });
     }
     return new ConnectFailure("ProxyUnhealthy", error.message, { cause: error });

@@ -14,6 +14,8 @@
  *   suspension rules and expiry; {@linkcode ActiveCheck}: a source's health
  *   checks. Both keep time with a {@linkcode Clock} ({@linkcode SYSTEM_CLOCK}
  *   unless one is passed).
+ * - {@linkcode HandshakeWatch}: the time bounds of one connect through a
+ *   proxy (`connect_timeout`, default {@linkcode defaultConnectTimeout}).
  * - {@linkcode sourceSpecProblems}: the rules between a source's keys (the
  *   config schema applies the same ones).
  * - {@linkcode SourceStatusSchema}: a source's state as the admin API lists it.
@@ -81,7 +83,14 @@ export {
   sourceSpecProblems,
   type SourceSpecShape,
 } from "./source-rules.ts";
-export { EgressPool, type PoolMember } from "./pool.ts";
+export { EgressPool, type EgressPoolOptions, type PoolMember, SUSPENDED_WARN_INTERVAL_SECONDS } from "./pool.ts";
+export {
+  DEFAULT_CONNECT_TIMEOUT_FRACTION,
+  defaultConnectTimeout,
+  type HandshakeExpiry,
+  type HandshakePhase,
+  HandshakeWatch,
+} from "./handshake-deadline.ts";
 export { ActiveCheck, type ActiveCheckOptions, type CheckedSource } from "./active-check.ts";
 export { type Clock, type ClockTimer, SYSTEM_CLOCK } from "./clock.ts";
 export {

@@ -13,17 +13,39 @@
  * {@linkcode EgressPool.connect} adds failover: when the chosen source
  * fails with a proxy-unhealthy or unplumbed failure, the next eligible
  * source is tried, at most once per source, within the caller's timeout.
+ * Each proxy source bounds its own handshake by its `connect_timeout`
+ * (default a quarter of the caller's timeout), so a silent or crawling
+ * upstream costs a fraction of the timeout, not all of it.
+ *
+ * When every source is suspended, `connect` fails at once and logs a WARN
+ * saying which source comes back first; a client can repeat that request as
+ * fast as it likes, so the WARN is written at most once per pool per
+ * {@linkcode SUSPENDED_WARN_INTERVAL_SECONDS}, the repeats in between at
+ * DEBUG, and the next WARN says how many it left out.
  *
  * @module
  */
-import { getLog } from "../log/index.ts";
+import { getLog, rateLimited, type RateLimitedLog } from "../log/index.ts";
 import { type Conn, formatHostPort } from "../runtime/index.ts";
-import { type SocksAddress } from "../socks5/index.ts";
+import type { SocksAddress } from "../socks5/index.ts";
 import { AllSourcesSuspendedError, EgressConnectError, NoSourcesError } from "./errors.ts";
+import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
 import { formatSeconds } from "./suspension.ts";
 import { deadline, type EgressConnectOptions, type EgressSource } from "./source.ts";
 
 const log = getLog("egress");
+
+/** The "every source is suspended" WARN of a pool is written at most once per this many seconds. */
+export const SUSPENDED_WARN_INTERVAL_SECONDS = 60;
+
+/** Options of the {@linkcode EgressPool} constructor. */
+export interface EgressPoolOptions {
+  /**
+   * Time for the rate limit of the "every source is suspended" WARN;
+   * default {@linkcode SYSTEM_CLOCK}.
+   */
+  clock?: Clock;
+}
 
 /** One weighted member of a pool. */
 export interface PoolMember {
@@ -46,10 +68,13 @@ export class EgressPool {
   readonly members: readonly { source: EgressSource; weight: number }[];
   #index = 0;
   #currentWeight = 0;
+  /** The "every source is suspended" WARN: one per interval (this pool is its only key). */
+  #suspendedWarn: RateLimitedLog;
 
   /**
    * @param name the pool's name
    * @param members the sources and their weights; weight-0 members are dropped
+   * @param options the clock of the WARN rate limit
    * @throws {RangeError} when a weight is not a non-negative integer.
    * @example
    * ```ts
@@ -61,11 +86,15 @@ export class EgressPool {
    * pool.select().name; // "ip-2", "ip-3", "ip-2", ...
    * ```
    */
-  constructor(name: string, members: readonly PoolMember[]) {
+  constructor(name: string, members: readonly PoolMember[], options: EgressPoolOptions = {}) {
     this.name = name;
+    const clock = options.clock ?? SYSTEM_CLOCK;
+    this.#suspendedWarn = rateLimited(log, SUSPENDED_WARN_INTERVAL_SECONDS, { now: () => clock.now() });
     for (const m of members) {
       const w = m.weight ?? 1;
-      if (!Number.isInteger(w) || w < 0) throw new RangeError(`egress pool ${name}: weight ${w} is not a non-negative integer`);
+      if (!Number.isInteger(w) || w < 0) {
+        throw new RangeError(`egress pool ${name}: weight ${w} is not a non-negative integer`);
+      }
     }
     this.members = members
       .map((m) => ({ source: m.source, weight: m.weight ?? 1 }))
@@ -132,48 +161,63 @@ export class EgressPool {
    * @param destination host (IP literal or DNS name) and port
    * @param options abort signal and/or timeout (seconds; 60 when neither is given)
    * @throws {AllSourcesSuspendedError} at once when every source is suspended
-   * (logged at WARN with when the earliest comes back).
+   * (logged with when the earliest comes back: at WARN at most once a
+   * minute per pool, else at DEBUG).
    * @throws {NoSourcesError} when the pool has no source of non-zero weight.
    * @throws {EgressConnectError} the destination failure of the chosen
    * source, or the last source's failure when every eligible source failed.
    */
   async connect(destination: SocksAddress, options: EgressConnectOptions = {}): Promise<Conn> {
-    const signal = deadline(options);
+    const bound = deadline(options);
+    const { signal, budget } = bound;
     const tried = new Set<EgressSource>();
     let last: EgressConnectError | undefined;
-    for (;;) {
-      let source: EgressSource;
-      try {
-        source = this.select(tried);
-      } catch (error) {
-        if (last !== undefined) throw last;
-        if (error instanceof AllSourcesSuspendedError) {
-          log.warn(
-            "egress pool {pool}: every source is suspended; the earliest, {source}, comes back {when}",
-            {
-              pool: this.name,
-              source: error.source,
-              when: Number.isFinite(error.retryAfter)
-                ? `in ${formatSeconds(error.retryAfter)} (at ${new Date(Date.now() + error.retryAfter * 1000).toISOString()})`
-                : "when its health check passes",
-            },
-          );
+    try {
+      for (;;) {
+        let source: EgressSource;
+        try {
+          source = this.select(tried);
+        } catch (error) {
+          if (last !== undefined) throw last;
+          if (error instanceof AllSourcesSuspendedError) this.#logAllSuspended(error);
+          throw error;
         }
-        throw error;
+        tried.add(source);
+        try {
+          // `timeout` is the whole budget: the base of the source's default
+          // connect_timeout (its own timer never ends before `signal`).
+          return await source.connect(destination, { signal, timeout: budget });
+        } catch (error) {
+          if (!(error instanceof EgressConnectError) || error.kind === "Destination" || signal.aborted) throw error;
+          last = error;
+          log.info("egress pool {pool}: source {source} failed ({kind}) for {destination}; trying the next source", {
+            pool: this.name,
+            source: source.name,
+            kind: error.kind,
+            destination: formatHostPort(destination),
+          });
+        }
       }
-      tried.add(source);
-      try {
-        return await source.connect(destination, { signal });
-      } catch (error) {
-        if (!(error instanceof EgressConnectError) || error.kind === "Destination" || signal.aborted) throw error;
-        last = error;
-        log.info("egress pool {pool}: source {source} failed ({kind}) for {destination}; trying the next source", {
-          pool: this.name,
-          source: source.name,
-          kind: error.kind,
-          destination: formatHostPort(destination),
-        });
-      }
+    } finally {
+      bound.dispose();
     }
+  }
+
+  /**
+   * The "every source is suspended" line: WARN when none was written in the
+   * last {@linkcode SUSPENDED_WARN_INTERVAL_SECONDS} (the shared
+   * `rateLimited` log, which appends how many were held back since the
+   * previous one), else DEBUG.
+   */
+  #logAllSuspended(error: AllSourcesSuspendedError): void {
+    const message = "egress pool {pool}: every source is suspended; the earliest, {source}, comes back {when}";
+    const fields = {
+      pool: this.name,
+      source: error.source,
+      when: Number.isFinite(error.retryAfter)
+        ? `in ${formatSeconds(error.retryAfter)} (at ${new Date(Date.now() + error.retryAfter * 1000).toISOString()})`
+        : "when its health check passes",
+    };
+    if (!this.#suspendedWarn.warn(this.name, message, fields)) log.debug(message, fields);
   }
 }

@@ -9,7 +9,7 @@ import type { Runtime } from "../runtime/index.ts";
 import { InvalidSuspensionError, UnknownSourceError } from "./errors.ts";
 import { ActiveCheck } from "./active-check.ts";
 import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
-import { NULL_EGRESS_OBSERVER, type EgressObserver } from "./observer.ts";
+import { type EgressObserver, NULL_EGRESS_OBSERVER } from "./observer.ts";
 import { EgressPool } from "./pool.ts";
 import { EgressSource } from "./source.ts";
 import type { EgressPoolSpec, EgressSourceSpec } from "./spec.ts";
@@ -94,6 +94,7 @@ export class EgressRegistry {
             }
             return { source, weight: entry.weight };
           }),
+          { clock },
         ),
       );
     }

@@ -26,7 +26,8 @@ export type SourceSpecKey =
   | "ha_proxy_source_address"
   | "suspend_when_proxy_unhealthy"
   | "suspend_when_unplumbed"
-  | "health_check";
+  | "health_check"
+  | "connect_timeout";
 
 /**
  * What the rules read of a source: only whether each key is present (not
@@ -51,7 +52,7 @@ export interface SourceSpecProblem {
  * - `socks5_proxy_source_address`, `socks5_proxy_username` and
  *   `socks5_proxy_password` need `socks5_proxy_server`;
  * - `socks5_proxy_username` and `socks5_proxy_password` go together;
- * - `suspend_when_proxy_unhealthy` and `health_check` need a proxy;
+ * - `suspend_when_proxy_unhealthy`, `health_check` and `connect_timeout` need a proxy;
  * - `suspend_when_unplumbed` needs `source_address`.
  *
  * @param spec the source's keys; only presence is looked at
@@ -71,7 +72,10 @@ export function sourceSpecProblems(spec: SourceSpecShape): SourceSpecProblem[] {
     add("ha_proxy_server", 'a source has one way out: give "socks5_proxy_server" or "ha_proxy_server", not both');
   }
   if (has("ha_proxy_server") && !has("ha_proxy_source_address")) {
-    add("ha_proxy_server", '"ha_proxy_server" needs "ha_proxy_source_address" (the source address of the PROXY header)');
+    add(
+      "ha_proxy_server",
+      '"ha_proxy_server" needs "ha_proxy_source_address" (the source address of the PROXY header)',
+    );
   }
   if (has("ha_proxy_source_address") && !has("ha_proxy_server")) {
     add("ha_proxy_source_address", '"ha_proxy_source_address" needs "ha_proxy_server"');
@@ -86,13 +90,22 @@ export function sourceSpecProblems(spec: SourceSpecShape): SourceSpecProblem[] {
     );
   }
   if (has("suspend_when_proxy_unhealthy") && !proxy) {
-    add("suspend_when_proxy_unhealthy", '"suspend_when_proxy_unhealthy" needs "socks5_proxy_server" or "ha_proxy_server"');
+    add(
+      "suspend_when_proxy_unhealthy",
+      '"suspend_when_proxy_unhealthy" needs "socks5_proxy_server" or "ha_proxy_server"',
+    );
   }
   if (has("suspend_when_unplumbed") && !has("source_address")) {
     add("suspend_when_unplumbed", '"suspend_when_unplumbed" needs "source_address"');
   }
   if (has("health_check") && !proxy) {
     add("health_check", '"health_check" needs "socks5_proxy_server" or "ha_proxy_server" (there is no proxy to check)');
+  }
+  if (has("connect_timeout") && !proxy) {
+    add(
+      "connect_timeout",
+      '"connect_timeout" needs "socks5_proxy_server" or "ha_proxy_server" (a direct connect is bounded by the listener timeout)',
+    );
   }
   return problems;
 }

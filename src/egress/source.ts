@@ -14,14 +14,20 @@
  * - HAProxy: connect to `ha_proxy_server`, write a PROXY v2 header from
  *   `ha_proxy_source_address` to the destination, then the stream.
  * A proxy named by DNS is resolved at each connect and every address is tried
- * in turn within the connect timeout, until one works or a failure about the
+ * in turn within `connect_timeout`, until one works or a failure about the
  * destination stops the attempt; when all fail, their errors are combined
  * into one, which counts once.
+ *
+ * Time bounds (`handshake-deadline.ts`): reaching a proxy and the steps
+ * before CONNECT get `connect_timeout` (default a quarter of the caller's
+ * timeout); the first byte of the CONNECT reply gets whatever the caller
+ * allows (a proxy waiting for a slow destination is not unhealthy); a reply
+ * that started gets `connect_timeout` to complete.
  *
  * @module
  */
 import { getLog } from "../log/index.ts";
-import { type Conn, formatHostPort, ipFamily, type Runtime, timeoutSignal } from "../runtime/index.ts";
+import { type Conn, formatHostPort, ipFamily, raceAbort, type Runtime } from "../runtime/index.ts";
 import { socks5ClientHandshake, type Socks5Credentials, socks5Probe, type SocksAddress } from "../socks5/index.ts";
 import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
 import { EgressConnectError, SourceSuspendedError } from "./errors.ts";
@@ -35,7 +41,8 @@ import {
   errorMessage,
 } from "./failure.ts";
 import { SourceSuspension } from "./suspension.ts";
-import { NULL_EGRESS_OBSERVER, type EgressObserver } from "./observer.ts";
+import { defaultConnectTimeout, HandshakeWatch } from "./handshake-deadline.ts";
+import { type EgressObserver, NULL_EGRESS_OBSERVER } from "./observer.ts";
 import { proxyV2Header, proxyV2LocalHeader } from "./proxy-v2.ts";
 import { type EgressSourceKind, type EgressSourceSpec, formatServer, type ServerAddress, sourceKind } from "./spec.ts";
 import { sourceSpecProblems } from "./source-rules.ts";
@@ -51,8 +58,13 @@ export interface EgressConnectOptions {
   /** Abort the attempt (e.g. the listener timeout of the SOCKS5 session that asked). */
   signal?: AbortSignal;
   /**
-   * Bound on the whole attempt, every candidate address included, seconds.
-   * Default: none beyond `signal` when a signal is given, else 60.
+   * Bound on the whole attempt, every candidate address (and, for a pool,
+   * every source) included, seconds; with `signal` too, whichever ends
+   * first. It is also what a source's default `connect_timeout` is a
+   * quarter of: a caller whose `signal` carries a listener timeout passes
+   * that timeout here as well. Default: none beyond `signal` when a signal
+   * is given (the default `connect_timeout` is then a quarter of 60 s), else
+   * 60.
    */
   timeout?: number;
 }
@@ -72,12 +84,43 @@ export interface EgressSourceOptions {
   clock?: Clock;
 }
 
+/** The bound of a connect attempt: its signal, the budget it stands for, and the timer to clear. */
+export interface ConnectDeadline {
+  /** Aborted by `options.signal` or when `options.timeout` runs out (reason: a `TimeoutError`). */
+  signal: AbortSignal;
+  /** Seconds the whole attempt may take, as far as known (`options.timeout`, else 60). */
+  budget: number;
+  /** Clear the timer (call it when the attempt is over, whatever its outcome). */
+  dispose(): void;
+}
+
 /**
- * One signal for a connect attempt: `options.signal` and/or
- * `options.timeout`; 60 s when neither is given.
+ * The bound of a connect attempt: `options.signal` and/or `options.timeout`;
+ * 60 s when neither is given. The timer is a cleared one, not an
+ * `AbortSignal.timeout` that would stay pending for the whole timeout after
+ * a quick connect.
  */
-export function deadline(options: EgressConnectOptions): AbortSignal {
-  return timeoutSignal(options.timeout, options.signal, DEFAULT_CONNECT_TIMEOUT);
+export function deadline(options: EgressConnectOptions): ConnectDeadline {
+  const { signal: outer, timeout } = options;
+  const budget = timeout ?? DEFAULT_CONNECT_TIMEOUT;
+  if (timeout === undefined && outer !== undefined) return { signal: outer, budget, dispose: () => {} };
+  const controller = new AbortController();
+  const onOuter = () => controller.abort(outer?.reason);
+  if (outer?.aborted) controller.abort(outer.reason);
+  else outer?.addEventListener("abort", onOuter, { once: true });
+  const timer = setTimeout(() => {
+    const reason = new Error(`the connect did not complete within ${budget}s`);
+    reason.name = "TimeoutError";
+    controller.abort(reason);
+  }, Math.min(budget * 1000, 2 ** 31 - 1));
+  return {
+    signal: controller.signal,
+    budget,
+    dispose: () => {
+      clearTimeout(timer);
+      outer?.removeEventListener("abort", onOuter);
+    },
+  };
 }
 
 /** One egress source; see the module docs. */
@@ -131,6 +174,12 @@ export class EgressSource {
    * connection counts as active (`egress_source_active_connections`) until
    * it is closed: close it when done.
    *
+   * A proxy source bounds reaching its proxy and the steps before CONNECT
+   * by `connect_timeout` (default: a quarter of `options.timeout`), and the
+   * rest of a CONNECT reply whose first byte came by the same; running past
+   * either is a `"ProxyUnhealthy"` failure. No CONNECT reply at all before
+   * the caller's deadline is a destination time-out (`code` `"ETIMEDOUT"`).
+   *
    * @param destination host (IP literal or DNS name) and port
    * @param options abort signal and/or timeout (seconds; 60 when neither is given)
    * @throws {SourceSuspendedError} at once when the source is suspended.
@@ -150,24 +199,40 @@ export class EgressSource {
   async connect(destination: SocksAddress, options: EgressConnectOptions = {}): Promise<Conn> {
     const suspended = this.suspension.current();
     if (suspended !== undefined) throw new SourceSuspendedError(this.name, suspended.reason, suspended.remaining);
-    const signal = deadline(options);
+    const bound = deadline(options);
     let opened: { conn: Conn; early?: Uint8Array };
     try {
-      opened = await this.#open(destination, signal);
+      opened = await this.#open(destination, bound.signal, this.connectTimeout(bound.budget));
     } catch (error) {
       const failure = asConnectFailure(error, "Destination");
       const failed = new EgressConnectError(
         this.name,
         failure.kind,
-        `egress source ${this.name}: connecting to ${formatHostPort(destination)} failed (${failure.kind}): ${failure.message}`,
+        `egress source ${this.name}: connecting to ${
+          formatHostPort(destination)
+        } failed (${failure.kind}): ${failure.message}`,
         failure.extra,
       );
       if (failure.kind !== "Destination") this.suspension.recordFailure(failure.kind);
       log.debug("{message}", { message: failed.message });
       throw failed;
+    } finally {
+      bound.dispose();
     }
     this.#observer.connectionOpened(this.name);
     return trackConn(opened.conn, () => this.#observer.connectionClosed(this.name), opened.early);
+  }
+
+  /**
+   * The `connect_timeout` this source applies to a connect that may take
+   * `budget` seconds in all: the configured one, else
+   * {@linkcode defaultConnectTimeout} of `budget` (a quarter).
+   *
+   * @param budget the caller's timeout, seconds
+   * @returns seconds
+   */
+  connectTimeout(budget: number): number {
+    return this.spec.connect_timeout ?? defaultConnectTimeout(budget);
   }
 
   /**
@@ -184,7 +249,7 @@ export class EgressSource {
     const signal = AbortSignal.timeout(timeout * 1000);
     const server = this.spec.socks5_proxy_server ?? this.spec.ha_proxy_server;
     if (server === undefined) throw new TypeError(`egress source ${this.name} has no proxy to check`);
-    await this.#throughCandidates(server, signal, async (conn) => {
+    await this.#throughCandidates(server, signal, timeout, async (conn) => {
       if (this.kind === "haproxy") await conn.write(proxyV2LocalHeader());
       else await socks5Probe(conn, { ...this.#auth(), signal });
       conn.close();
@@ -200,15 +265,23 @@ export class EgressSource {
     };
   }
 
-  async #open(destination: SocksAddress, signal: AbortSignal): Promise<{ conn: Conn; early?: Uint8Array }> {
+  async #open(
+    destination: SocksAddress,
+    signal: AbortSignal,
+    connectTimeout: number,
+  ): Promise<{ conn: Conn; early?: Uint8Array }> {
     const spec = this.spec;
     if (spec.socks5_proxy_server !== undefined) {
-      return await this.#throughCandidates(spec.socks5_proxy_server, signal, async (conn) => {
+      return await this.#throughCandidates(spec.socks5_proxy_server, signal, connectTimeout, async (conn, watch) => {
         try {
-          const { buffered } = await socks5ClientHandshake(conn, { ...this.#auth(), destination, signal });
+          const { buffered } = await socks5ClientHandshake(watch.wrap(conn), {
+            ...this.#auth(),
+            destination,
+            signal: watch.signal,
+          });
           return { conn, early: buffered };
         } catch (error) {
-          throw classifyHandshakeError(error, signal);
+          throw classifyHandshakeError(error, watch);
         }
       });
     }
@@ -227,9 +300,9 @@ export class EgressSource {
       } catch (error) {
         throw new ConnectFailure("Destination", errorMessage(error), { cause: error });
       }
-      return await this.#throughCandidates(spec.ha_proxy_server, signal, async (conn) => {
+      return await this.#throughCandidates(spec.ha_proxy_server, signal, connectTimeout, async (conn, watch) => {
         try {
-          await conn.write(header);
+          await raceAbort(conn.write(header), watch.signal, () => {});
         } catch (error) {
           throw new ConnectFailure("ProxyUnhealthy", `sending the PROXY v2 header: ${errorMessage(error)}`, {
             cause: error,
@@ -256,48 +329,77 @@ export class EgressSource {
    * Resolve `server`, then for each address: connect (from `source_address`
    * when set) and run `handshake`. The first success wins; a destination
    * failure stops at once; otherwise the per-address failures are combined.
+   * Resolving, connecting and the handshake up to CONNECT share one
+   * deadline, `connectTimeout` seconds from now; each address gets a
+   * {@linkcode HandshakeWatch} on what remains of it.
    */
   async #throughCandidates<T extends { conn: Conn }>(
     server: ServerAddress,
     signal: AbortSignal,
-    handshake: (conn: Conn) => Promise<T>,
+    connectTimeout: number,
+    handshake: (conn: Conn, watch: HandshakeWatch) => Promise<T>,
   ): Promise<T> {
     const where = formatServer(server);
+    const deadlineAt = performance.now() + connectTimeout * 1000;
+    const watchNext = () => new HandshakeWatch(signal, connectTimeout, deadlineAt - performance.now());
     let candidates: string[];
+    const resolving = watchNext();
     try {
-      candidates = await this.#resolve(server.host, ipFamily(this.spec.source_address ?? ""));
+      candidates = await raceAbort(
+        this.#resolve(server.host, ipFamily(this.spec.source_address ?? "")),
+        resolving.signal,
+        () => {},
+      );
     } catch (error) {
-      throw new ConnectFailure("ProxyUnhealthy", `resolving proxy ${where}: ${errorMessage(error)}`, { cause: error });
+      const why = resolving.expired !== undefined
+        ? `not resolved within connect_timeout ${connectTimeout}s`
+        : errorMessage(error);
+      throw new ConnectFailure("ProxyUnhealthy", `resolving proxy ${where}: ${why}`, { cause: error });
+    } finally {
+      resolving.dispose();
     }
     const failures: AddressFailure[] = [];
     for (const address of candidates) {
       const label = formatServer({ host: address, port: server.port });
-      if (signal.aborted) {
-        failures.push({ address: label, failure: new ConnectFailure("ProxyUnhealthy", "connect timed out") });
-        break;
-      }
-      let conn: Conn;
+      const watch = watchNext();
       try {
-        conn = await this.#runtime.connect({
-          host: address,
-          port: server.port,
-          localAddress: this.spec.source_address,
-          signal,
-        });
-      } catch (error) {
-        failures.push({
-          address: label,
-          failure: classifyConnectError(error, this.spec.source_address, "ProxyUnhealthy"),
-        });
-        continue;
-      }
-      try {
-        return await handshake(conn);
-      } catch (error) {
-        conn.close();
-        const failure = asConnectFailure(error, "ProxyUnhealthy");
-        if (failure.kind === "Destination") throw failure;
-        failures.push({ address: label, failure });
+        if (watch.signal.aborted) {
+          const why = watch.expired !== undefined
+            ? `connect_timeout ${connectTimeout}s ran out before this address was tried`
+            : "connect timed out";
+          failures.push({ address: label, failure: new ConnectFailure("ProxyUnhealthy", why) });
+          break;
+        }
+        let conn: Conn;
+        try {
+          conn = await this.#runtime.connect({
+            host: address,
+            port: server.port,
+            localAddress: this.spec.source_address,
+            signal: watch.signal,
+          });
+        } catch (error) {
+          const failure = classifyConnectError(error, this.spec.source_address, "ProxyUnhealthy");
+          failures.push({
+            address: label,
+            failure: watch.expired === undefined ? failure : new ConnectFailure(
+              failure.kind,
+              `no connection within connect_timeout ${connectTimeout}s`,
+              failure.extra,
+            ),
+          });
+          continue;
+        }
+        try {
+          return await handshake(conn, watch);
+        } catch (error) {
+          conn.close();
+          const failure = asConnectFailure(error, "ProxyUnhealthy");
+          if (failure.kind === "Destination") throw failure;
+          failures.push({ address: label, failure });
+        }
+      } finally {
+        watch.dispose();
       }
     }
     throw combineFailures(where, failures);

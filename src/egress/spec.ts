@@ -81,6 +81,15 @@ export interface EgressSourceSpec {
   suspend_when_unplumbed?: SuspendRule;
   /** Active health checks (proxy sources only). */
   health_check?: HealthCheckSpec;
+  /**
+   * Bound on reaching the proxy and the handshake before CONNECT (TCP
+   * connect, greeting, RFC 1929, BIND; for HAProxy the connect and the
+   * header), and on the rest of a CONNECT reply once its first byte came,
+   * seconds (proxy sources only). Running past it is a proxy failure, after
+   * which a pool tries its next source. Default: a quarter of the caller's
+   * timeout (`defaultConnectTimeout`); the caller's timeout bounds it too.
+   */
+  connect_timeout?: number;
 }
 
 /** How a source leaves: straight to the destination, or through a proxy. */

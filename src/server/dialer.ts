@@ -23,6 +23,11 @@ export interface OutboundRequest {
   /** Aborted when the listener `timeout` expires. */
   signal: AbortSignal;
   /**
+   * The listener `timeout` that `signal` enforces, seconds: egress pools
+   * give each source a share of it (its default `connect_timeout`).
+   */
+  timeout?: number;
+  /**
    * The access hook for each resolved address (`SessionAccess.connectAddress`),
    * when one is configured: a dialer that resolves DST.ADDR itself calls it
    * before each address and rejects with `AccessDeniedError` when all are

@@ -43,6 +43,6 @@ export function egressDialer(options: EgressDialerOptions): Dialer {
     const pool = name === undefined ? undefined : pools.get(name);
     if (pool === undefined) return direct(request);
     request.route = { pool: name! };
-    return pool.connect(request.destination, { signal: request.signal });
+    return pool.connect(request.destination, { signal: request.signal, timeout: request.timeout });
   };
 }

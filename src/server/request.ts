@@ -107,7 +107,7 @@ async function connect(client: Conn, ctx: SessionContext, o: SessionOutcome): Pr
   let dest: Conn;
   try {
     dest = await withTimeout("connect", settings.timeout, (signal) => {
-      outbound = { destination: o.destination!, localAddress: o.bindAddress, username: o.user, egressPool: settings.egressPool, signal };
+      outbound = { destination: o.destination!, localAddress: o.bindAddress, username: o.user, egressPool: settings.egressPool, signal, timeout: settings.timeout };
       if (checkAddress) outbound.checkAddress = (address) => checkAddress.call(access, o, address);
       return ctx.dial(outbound);
     });

@@ -85,13 +85,14 @@ test("tcp_keepalive values outside the kernel's limits name the key", async () =
   ]);
 });
 
-test("--validate-config exits 2 on mismatched TLS keys, naming the file and the key", async () => {
+test("--validate-config --resolve-secrets exits 2 on mismatched TLS keys, naming the file and the key", async () => {
   const file = writeTempConfig(withListener({
     use_tls: true,
     tls_certificate: `${fixtures}localhost-cert.pem`,
     tls_private_key: { key_data: otherKey },
   }));
-  const result = await runCli(["--validate-config", file]);
+  // The certificate is a file: compared with the key only when secrets are read.
+  const result = await runCli(["--validate-config", "--resolve-secrets", file]);
   assert.equal(result.code, 2, result.stderr);
   // The value of tls_private_key is on line 7 of the pretty-printed file, at column 26.
   assert.match(
@@ -103,6 +104,6 @@ test("--validate-config exits 2 on mismatched TLS keys, naming the file and the 
     tls_certificate: `${fixtures}localhost-cert.pem`,
     tls_private_key: `${fixtures}localhost-key.pem`,
   }));
-  const ok = await runCli(["--validate-config", good]);
+  const ok = await runCli(["--validate-config", "--resolve-secrets", good]);
   assert.equal(ok.code, 0, ok.stderr);
 });

@@ -20,6 +20,7 @@ test("usable specs have no problem", () => {
       socks5_proxy_password: "p",
       suspend_when_proxy_unhealthy: rule,
       health_check: check,
+      connect_timeout: 5,
     }),
     [],
   );
@@ -29,13 +30,18 @@ test("usable specs have no problem", () => {
 test("each broken rule names the key it is about, in a fixed order", () => {
   const record: Record<string, unknown> = { socks5_proxy_server: server, ha_proxy_server: server };
   assert.deepEqual(sourceSpecProblems(record), [
-    { key: "ha_proxy_server", message: 'a source has one way out: give "socks5_proxy_server" or "ha_proxy_server", not both' },
+    {
+      key: "ha_proxy_server",
+      message: 'a source has one way out: give "socks5_proxy_server" or "ha_proxy_server", not both',
+    },
     {
       key: "ha_proxy_server",
       message: '"ha_proxy_server" needs "ha_proxy_source_address" (the source address of the PROXY header)',
     },
   ]);
-  assert.deepEqual(sourceSpecProblems({ ha_proxy_source_address: "10.0.0.1" }).map((p) => p.key), ["ha_proxy_source_address"]);
+  assert.deepEqual(sourceSpecProblems({ ha_proxy_source_address: "10.0.0.1" }).map((p) => p.key), [
+    "ha_proxy_source_address",
+  ]);
   assert.deepEqual(sourceSpecProblems({ socks5_proxy_source_address: "10.0.0.1" }), [
     { key: "socks5_proxy_source_address", message: '"socks5_proxy_source_address" needs "socks5_proxy_server"' },
   ]);
@@ -52,6 +58,13 @@ test("each broken rule names the key it is about, in a fixed order", () => {
       message: '"suspend_when_proxy_unhealthy" needs "socks5_proxy_server" or "ha_proxy_server"',
     },
     { key: "suspend_when_unplumbed", message: '"suspend_when_unplumbed" needs "source_address"' },
+  ]);
+  assert.deepEqual(sourceSpecProblems({ source_address: "10.0.0.1", connect_timeout: 5 }), [
+    {
+      key: "connect_timeout",
+      message:
+        '"connect_timeout" needs "socks5_proxy_server" or "ha_proxy_server" (a direct connect is bounded by the listener timeout)',
+    },
   ]);
   assert.deepEqual(sourceSpecProblems({ health_check: check }), [
     {

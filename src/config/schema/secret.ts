@@ -12,6 +12,13 @@
  * synchronous call. A schema part that needs a secret just uses
  * `secret(...)`; nothing has to be threaded through.
  *
+ * A source made with `{ resolve: false }` (`--validate-config` without
+ * `--resolve-secrets`) reads nothing: a reference is checked for form only
+ * (a variable name, a non-empty path), and stands in the output as a
+ * placeholder that {@linkcode isUnresolvedSecret} recognises, so checks
+ * that need the value (a certificate against its key) can step aside
+ * while every other check still runs.
+ *
  * @module
  */
 
@@ -32,6 +39,21 @@ export interface SecretSource {
    * config), with one trailing newline removed, or why it could not be read.
    */
   file(path: string): { ok: true; text: string } | { ok: false; error: string };
+  /**
+   * `false`: references are not resolved but checked for form only, and
+   * each becomes a placeholder (see {@linkcode isUnresolvedSecret}).
+   * Default `true`.
+   */
+  readonly resolve?: boolean;
+}
+
+/** Options of {@linkcode readSecretFiles}. */
+export interface SecretFileOptions {
+  /**
+   * `false`: read no file and no variable; check references for form only
+   * (the source's {@linkcode SecretSource.resolve} is `false`). Default `true`.
+   */
+  resolve?: boolean;
 }
 
 let current: SecretSource | undefined;
@@ -51,6 +73,30 @@ export function withSecretSource<T>(source: SecretSource, parse: () => T): T {
   } finally {
     current = previous;
   }
+}
+
+/** Start of every placeholder of an unresolved reference (a NUL cannot come from a resolved PEM or password check). */
+const UNRESOLVED = "\u0000unresolved ";
+
+/** The stand-in output of a reference that a form-only source does not resolve. */
+function placeholder(reference: unknown): string {
+  return UNRESOLVED + JSON.stringify(reference);
+}
+
+/**
+ * Whether `text`, the output of a {@linkcode secret} or {@linkcode keySource}
+ * in the parse now running, is the placeholder of a reference that was
+ * checked for form only (a source with `resolve: false`). Always `false`
+ * when secrets are resolved, and outside {@linkcode withSecretSource}.
+ *
+ * @example
+ * ```ts
+ * // In a cross-field check of a listener:
+ * if (isUnresolvedSecret(cert) || isUnresolvedSecret(key)) return; // nothing to compare
+ * ```
+ */
+export function isUnresolvedSecret(text: unknown): boolean {
+  return current?.resolve === false && typeof text === "string" && text.startsWith(UNRESOLVED);
 }
 
 /** Upper bound on JSON nesting walked by {@linkcode readSecretFiles}. */
@@ -103,12 +149,21 @@ function stripOneNewline(text: string): string {
  * @param io file and environment access
  * @param configFile path of the config file, or undefined to resolve
  *   relative PATHs against the working directory
+ * @param options `{ resolve: false }` reads nothing (see {@linkcode SecretFileOptions})
  */
 export async function readSecretFiles(
   value: unknown,
   io: ConfigIo,
   configFile?: string,
+  options: SecretFileOptions = {},
 ): Promise<SecretSource> {
+  if (options.resolve === false) {
+    return {
+      resolve: false,
+      env: () => undefined,
+      file: (path) => ({ ok: false, error: `${JSON.stringify(path)} was not read` }),
+    };
+  }
   const base = configFile === undefined ? undefined : dirname(configFile);
   const files = new Map<string, { ok: true; text: string } | { ok: false; error: string }>();
   await Promise.all([...fileReferences(value, new Set())].map(async (path) => {
@@ -166,6 +221,8 @@ const SecretInput = v.union([
  * input; the resolved string on output (resolved at load time, see the
  * module docs). A missing variable or unreadable file is a problem at the
  * secret's JSON path. Problem messages never include the secret itself.
+ * Under a form-only source a reference is not resolved: its output is a
+ * placeholder ({@linkcode isUnresolvedSecret}) and the size is not checked.
  *
  * @param description the key's documentation
  * @param maxBytes largest accepted size in UTF-8 bytes (e.g. 255, RFC 1929
@@ -185,6 +242,7 @@ export function secret(description: string, maxBytes = Infinity) {
         });
         return NEVER;
       }
+      if (source.resolve === false) return placeholder(input);
       if ("env" in input) {
         const text = source.env(input.env);
         if (text !== undefined) return text;
@@ -197,7 +255,7 @@ export function secret(description: string, maxBytes = Infinity) {
       return NEVER;
     }),
     v.check(
-      (text: string) => text.length > 0 && utf8Length(text) <= maxBytes,
+      (text: string) => isUnresolvedSecret(text) || (text.length > 0 && utf8Length(text) <= maxBytes),
       (issue) =>
         Number.isFinite(maxBytes)
           ? `expected a value of 1 to ${maxBytes} bytes, got ${utf8Length(String(issue.input))} bytes`
@@ -216,7 +274,10 @@ export type KeySourceKind = "certificate" | "private key";
  * relative path is relative to the config file's directory) and checked:
  * a `"certificate"` must parse as an X.509 certificate, a `"private key"` as
  * an unencrypted private key. An unreadable file, an unset variable or PEM
- * that does not parse is a problem at the key's JSON path. Must be used under
+ * that does not parse is a problem at the key's JSON path. Under a
+ * form-only source a path or `{ "env" }` is not read: its output is a
+ * placeholder ({@linkcode isUnresolvedSecret}); `key_data` is still parsed.
+ * Must be used under
  * a key listed in {@linkcode KEY_SOURCE_KEYS}.
  *
  * @param description the key's documentation
@@ -235,14 +296,13 @@ export function keySource(description: string, kind: KeySourceKind) {
           v.string(),
           v.includes(
             "-----BEGIN ",
-            "expected PEM text containing a \"-----BEGIN ...\" line, got something else",
+            'expected PEM text containing a "-----BEGIN ..." line, got something else',
           ),
           v.description("The PEM text itself."),
         ),
       }, '{ "key_data": PEM }'),
       EnvReference,
-    ], (issue) =>
-      `expected a file path, { "key_data": PEM } or { "env": NAME }, got ${got(issue.input)}`),
+    ], (issue) => `expected a file path, { "key_data": PEM } or { "env": NAME }, got ${got(issue.input)}`),
     v.description(description),
     v.rawTransform(({ dataset, addIssue, NEVER }): string => {
       const input = dataset.value;
@@ -252,6 +312,8 @@ export function keySource(description: string, kind: KeySourceKind) {
       } else if (current === undefined) {
         addIssue({ message: `cannot resolve ${got(input)} outside loadConfig()/parseConfig()` });
         return NEVER;
+      } else if (current.resolve === false) {
+        return placeholder(input);
       } else if (typeof input === "string") {
         const read = current.file(input);
         if (!read.ok) {

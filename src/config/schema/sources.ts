@@ -143,6 +143,19 @@ export const SourceEntries = {
       "(EADDRNOTAVAIL). KumoMTA: suspend_when_unplumbed.",
   )),
   health_check: v.optional(HealthCheckSchema),
+  connect_timeout: v.optional(v.pipe(
+    duration(
+      "Bound on reaching this source's proxy and its handshake before CONNECT (TCP connect, greeting, " +
+        "RFC 1929, BIND; for HAProxy the connect and the PROXY header), and on the rest of a CONNECT reply " +
+        "once its first byte has arrived, in seconds once loaded (proxy sources only). Running past it is a " +
+        "proxy failure (it counts for suspend_when_proxy_unhealthy) and a pool tries its next source. Waiting " +
+        "for the first byte of the CONNECT reply is bounded only by the listener timeout (the upstream may be " +
+        "waiting for a slow destination; no reply in time is REP 0x06, not a proxy failure). Default: a " +
+        "quarter of the listener timeout (15s of the default 60s), so three sources can fail over and a fourth " +
+        "still gets its share; the listener timeout bounds it too.",
+    ),
+    v.check((seconds) => seconds > 0, "expected a duration above 0"),
+  )),
 } as const;
 
 /** One egress source, with the contradictions between its keys checked. */

@@ -18,7 +18,7 @@
 import * as v from "valibot";
 // pem.ts alone: the config loader does not need the certificate generator.
 import { checkKeyPair } from "../../tls/pem.ts";
-import { keySource } from "./secret.ts";
+import { isUnresolvedSecret, keySource } from "./secret.ts";
 
 /**
  * The four TLS keys of a listener, documented for `what` (e.g. `"SOCKS5
@@ -75,7 +75,8 @@ function keyPath(object: Record<string, unknown>, key: string): [v.ObjectPathIte
  * Cross-field rule of {@linkcode tlsEntries}: `tls_certificate` and
  * `tls_private_key` come together (the missing one is reported at its own
  * path), and the key must be the certificate's (reported at
- * `tls_private_key`). Runs only on a listener whose keys are otherwise valid.
+ * `tls_private_key`). Runs only on a listener whose keys are otherwise valid;
+ * the pair is not compared when either was checked for form only.
  */
 export function tlsKeyPairCheck<T extends { tls_certificate?: string; tls_private_key?: string }>() {
   return v.rawCheck<T>(({ dataset, addIssue }) => {
@@ -98,6 +99,7 @@ export function tlsKeyPairCheck<T extends { tls_certificate?: string; tls_privat
       });
       return;
     }
+    if (isUnresolvedSecret(cert) || isUnresolvedSecret(key)) return;
     try {
       checkKeyPair(cert, key);
     } catch (error) {
