@@ -6,7 +6,8 @@
 # upstream for egress), haproxy (PROXY protocol v2 upstream for egress), ss
 # from iproute2 (reads the keep-alive timers of the proxy's sockets) and
 # systemd-analyze from systemd (verifies deploy/proxy-server.service) and
-# groff from groff-base (checks the man page docs/proxy-server.1).
+# groff from groff-base (checks the man page docs/proxy-server.1) and
+# connect-proxy (a SOCKS5 client that offers both methods).
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
 need=()
@@ -18,6 +19,7 @@ command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy
 command -v ss >/dev/null 2>&1 || need+=(iproute2)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v groff >/dev/null 2>&1 || need+=(groff-base)
+command -v connect-proxy >/dev/null 2>&1 || need+=(connect-proxy)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing test peers: ${need[*]}"
 sudo=""

@@ -41,10 +41,10 @@ export type Command =
     /** `--format`, default `"text"`. */
     format: ValidateFormat;
   }
-  | { kind: "run-config"; file: string }
+  | { kind: "run-config"; file: string; diag?: DiagOptions }
   | { kind: "convert-proxy-config"; file: string }
-  | { kind: "run-proxy-config"; file: string }
-  | { kind: "run-legacy"; listen: string[]; timeoutSeconds?: number; noSplice: boolean }
+  | { kind: "run-proxy-config"; file: string; diag?: DiagOptions }
+  | { kind: "run-legacy"; listen: string[]; timeoutSeconds?: number; noSplice: boolean; diag?: DiagOptions }
   | {
     kind: "healthcheck";
     /** `--config FILE`, `--listen ADDR` (the first one), or the default `proxy.json`. */
@@ -52,6 +52,34 @@ export type Command =
     /** `--timeout-seconds`, default {@linkcode HEALTHCHECK_TIMEOUT_SECONDS}. */
     timeoutSeconds: number;
   };
+
+/** KumoProxy's `--diag-format` values. */
+export const DIAG_FORMATS = ["full", "compact", "pretty", "json"] as const;
+
+/**
+ * KumoProxy's diagnostic-log flags: `--diag-format` (`json` is JSON lines;
+ * `full`, `compact` and `pretty` the human format) and `--diag-log-dir DIR`
+ * (hourly files in DIR instead of stderr).
+ */
+export interface DiagOptions {
+  /** The log format the `--diag-format` value maps onto; wins over the config's `log.format`. */
+  format?: "human" | "json";
+  /** `--diag-log-dir`: where the hourly log files go. */
+  logDir?: string;
+}
+
+/** `--diag-format` and `--diag-log-dir`, or undefined when neither is given. */
+function parseDiag(format: string | undefined, logDir: string | undefined): DiagOptions | undefined {
+  if (format === undefined && logDir === undefined) return undefined;
+  if (format !== undefined && !(DIAG_FORMATS as readonly string[]).includes(format)) {
+    throw new UsageError(`--diag-format expects one of ${DIAG_FORMATS.join(", ")}, got ${JSON.stringify(format)}`);
+  }
+  if (logDir === "") throw new UsageError("--diag-log-dir expects a directory");
+  return {
+    ...(format === undefined ? {} : { format: format === "json" ? "json" : "human" }),
+    ...(logDir === undefined ? {} : { logDir }),
+  };
+}
 
 /** Default bound of `--healthcheck`, seconds. */
 export const HEALTHCHECK_TIMEOUT_SECONDS = 5;
@@ -97,6 +125,8 @@ interface OptionValues {
   listen?: string[];
   "timeout-seconds"?: string;
   "no-splice"?: boolean;
+  "diag-format"?: string;
+  "diag-log-dir"?: string;
   "validate-config"?: boolean;
   "resolve-secrets"?: boolean;
   format?: string;
@@ -162,6 +192,12 @@ function parseTimeout(raw: string | undefined): number | undefined {
   return seconds;
 }
 
+/** `{ diag }` for a run command, or `{}` without diagnostic flags. */
+function diagOf(values: { "diag-format"?: string; "diag-log-dir"?: string }): { diag?: DiagOptions } {
+  const diag = parseDiag(values["diag-format"], values["diag-log-dir"]);
+  return diag === undefined ? {} : { diag };
+}
+
 /**
  * Turn argv (without the program name) into a {@linkcode Command}.
  *
@@ -217,7 +253,7 @@ export function parseCommand(argv: string[]): Command {
       const other = values.healthcheck || (values.listen ?? []).length > 0 ||
         values["timeout-seconds"] !== undefined || values["no-splice"];
       if (other) throw new UsageError("--proxy-config with a Lua policy goes alone (see --help)");
-      return { kind: "run-proxy-config", file: proxyConfig };
+      return { kind: "run-proxy-config", file: proxyConfig, ...diagOf(values) };
     }
   }
   const listen = values.listen ?? [];
@@ -242,10 +278,10 @@ export function parseCommand(argv: string[]): Command {
         "--timeout-seconds and --no-splice go with --listen; with --config set `timeout` per listener",
       );
     }
-    return { kind: "run-config", file: values.config };
+    return { kind: "run-config", file: values.config, ...diagOf(values) };
   }
   if (listen.length > 0) {
-    return { kind: "run-legacy", listen, timeoutSeconds, noSplice: values["no-splice"] === true };
+    return { kind: "run-legacy", listen, timeoutSeconds, noSplice: values["no-splice"] === true, ...diagOf(values) };
   }
   throw new UsageError(
     "nothing to do: give --config FILE (e.g. --config proxy.json) or --listen ADDR; see --help",

@@ -73,6 +73,7 @@ async function execute(runtime: Runtime, command: Command): Promise<number> {
       return await runProxy(runtime, await loadConfig(command.file, io), {
         reload: () => loadConfig(command.file, io),
         source: command.file,
+        diag: command.diag,
       });
     case "convert-proxy-config": {
       // Loaded on demand: the Lua VM is needed only by these two modes.
@@ -82,7 +83,7 @@ async function execute(runtime: Runtime, command: Command): Promise<number> {
     case "run-proxy-config": {
       const { loadPolicyConfig } = await import("../migrate/index.ts");
       const load = () => loadPolicyConfig(command.file, io, { cwd: process.cwd(), print: err });
-      return await runProxy(runtime, await load(), { reload: load, source: command.file });
+      return await runProxy(runtime, await load(), { reload: load, source: command.file, diag: command.diag });
     }
     case "run-legacy": {
       if (command.noSplice) err("notice: --no-splice is accepted for KumoProxy compatibility and has no effect here");
@@ -92,7 +93,7 @@ async function execute(runtime: Runtime, command: Command): Promise<number> {
         "--listen",
         io,
       );
-      return await runProxy(runtime, config, { source: command.listen.map((a) => `--listen ${a}`).join(" ") });
+      return await runProxy(runtime, config, { source: command.listen.map((a) => `--listen ${a}`).join(" "), diag: command.diag });
     }
   }
 }

@@ -52,6 +52,18 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   },
   { long: "no-splice", help: "Accepted for KumoProxy compatibility; has no effect (one notice is printed)." },
   {
+    long: "diag-format",
+    value: "FORMAT",
+    help: "With a run mode, as KumoProxy's flag: the diagnostic log format, full, compact, pretty or json " +
+      "(json: JSON lines; the others: the human format). Wins over the config's log.format.",
+  },
+  {
+    long: "diag-log-dir",
+    value: "DIR",
+    help: "With a run mode, as KumoProxy's flag: write the diagnostic log to hourly files in DIR " +
+      "(proxy-server.YYYY-MM-DD-HH.log, UTC) instead of stderr.",
+  },
+  {
     long: "proxy-config",
     value: "FILE",
     help: "KumoProxy's flag. FILE.json is the same as --config; any other FILE is a KumoProxy Lua policy, " +
@@ -124,6 +136,10 @@ export const ENVIRONMENT_TABLE: readonly EnvironmentSpec[] = [
   {
     name: "PROXY_SERVER_LOG",
     help: 'Log filter; overrides the config\'s log.filter (e.g. "proxy_server=debug").',
+  },
+  {
+    name: "KUMO_PROXY_LOG",
+    help: "KumoProxy's name for the same filter; PROXY_SERVER_LOG wins when both are set.",
   },
   {
     name: "PROXY_SERVER_HEALTHCHECK_USERNAME",

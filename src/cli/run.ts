@@ -6,17 +6,21 @@
  */
 import { type Config, ConfigError } from "../config/index.ts";
 import { type HttpListeners, ServiceHealth, type ServiceInfo, startHttpListeners } from "../http/index.ts";
-import { configureLogging, getLog } from "../log/index.ts";
+import { configureLogging, getLog, hourlyFileWriter } from "../log/index.ts";
 import { AuthMetricsObserver, EgressMetricsObserver, MetricsObserver, ProxyMetrics } from "../metrics/index.ts";
 import type { Runtime } from "../runtime/index.ts";
 import { configureAuth, ProxyServer } from "../server/index.ts";
 import { BUILD, BUILD_STAMP, PRODUCT, VERSION } from "./version.ts";
 import { buildEgress } from "./egress.ts";
+import type { DiagOptions } from "./args.ts";
 
 const log = getLog("cli");
 
 /** The environment variable that overrides `log.filter` (as KumoMTA's `KUMOD_LOG`). */
 export const LOG_ENV = "PROXY_SERVER_LOG";
+
+/** KumoProxy's name for {@linkcode LOG_ENV}; read when `PROXY_SERVER_LOG` is unset. */
+export const KUMO_LOG_ENV = "KUMO_PROXY_LOG";
 
 /** The identity of this process, started now (for `/api/status/v1` and the OpenAPI document). */
 export function serviceInfo(runtime: Runtime): ServiceInfo {
@@ -42,10 +46,16 @@ export function serviceInfo(runtime: Runtime): ServiceInfo {
 export async function runProxy(
   runtime: Runtime,
   initial: Config,
-  options: { reload?: () => Promise<Config>; source?: string } = {},
+  options: { reload?: () => Promise<Config>; source?: string; diag?: DiagOptions } = {},
 ): Promise<number> {
   let config = initial;
-  configureLogging({ filter: runtime.env(LOG_ENV) ?? config.log.filter, format: config.log.format });
+  const write = options.diag?.logDir === undefined ? undefined : hourlyFileWriter(options.diag.logDir);
+  const logging = () => ({
+    filter: runtime.env(LOG_ENV) ?? runtime.env(KUMO_LOG_ENV) ?? config.log.filter,
+    format: options.diag?.format ?? config.log.format,
+    write,
+  });
+  configureLogging(logging());
   const info = serviceInfo(runtime);
   const metrics = new ProxyMetrics({ version: VERSION, runtime, build: BUILD_STAMP });
   const observer = new MetricsObserver(metrics, {
@@ -124,7 +134,7 @@ export async function runProxy(
             log.error("HTTP listeners could not be restarted after the reload: {error}", { error: String(error) });
             return undefined;
           });
-        configureLogging({ filter: runtime.env(LOG_ENV) ?? config.log.filter, format: config.log.format });
+        configureLogging(logging());
         log.info("configuration reloaded: proxy listeners added [{added}], removed [{removed}], changed [{changed}]", {
           added: changes.added.join(", "),
           removed: changes.removed.join(", "),

@@ -19,7 +19,7 @@ export { type Config, ConfigSchema, type HttpListenerConfig, type ProxyListenerC
 export { ConfigError, type ConfigProblem, formatProblem } from "./errors.ts";
 export type { ConfigIo } from "./io.ts";
 export { loadConfig, type LoadConfigOptions, loadConfigText, parseConfig, type ParseConfigOptions } from "./load.ts";
-export { CONFIG_SCHEMA_ID, configJsonSchema } from "./json-schema.ts";
+export { CONFIG_SCHEMA_ID, configJsonSchema, EDITOR_KEYWORDS } from "./json-schema.ts";
 export { type ListenAddress, parseListenAddress } from "./schema/address.ts";
 export { MAX_DURATION_SECONDS, parseDurationSeconds } from "./schema/duration.ts";
 export { LOG_LEVELS, type LogLevel } from "./schema/log.ts";

@@ -28,4 +28,10 @@ export interface ConfigIo {
    * notices when absent.
    */
   notice?(text: string): void;
+  /**
+   * Resolve a host name to all its addresses (a proxy listener's
+   * `"HOST:PORT"`). Optional: `node:dns/promises` `lookup(host, { all: true })`
+   * when absent; tests pass a fake.
+   */
+  lookup?(host: string): Promise<{ address: string; family: number }[]>;
 }

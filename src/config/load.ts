@@ -9,6 +9,7 @@ import * as v from "valibot";
 import { mergeEgress } from "./egress-refs.ts";
 import { ConfigError, type ConfigProblem, issuesToProblems, type Locate, withPositions } from "./errors.ts";
 import type { ConfigIo } from "./io.ts";
+import { kumoNotices, resolveListenHosts } from "./kumo-compat.ts";
 import { documentProblems, parseJson } from "./json.ts";
 import { type Config, ConfigSchema } from "./schema/index.ts";
 import { fallbackMessage } from "./schema/messages.ts";
@@ -55,7 +56,9 @@ export type LoadConfigOptions = Pick<ParseConfigOptions, "resolveSecrets">;
  * together, contradictory source keys), read the KumoMTA sources-helper
  * files of `sources_file` (relative to `configPath`) into `sources` and
  * `pools`, and check that pool entries and `egress_pool`s name things that
- * exist. Notices (ignored MTA-only keys) go to `io.notice`.
+ * exist, and resolve a proxy listener's `"HOST:PORT"` into one listener per
+ * address (`io.lookup`, else the system resolver). Notices (ignored MTA-only
+ * keys, `use_splice`) go to `io.notice`.
  *
  * @param value the JSON document (e.g. built by the CLI's `--listen` mode)
  * @param file the name to report problems under (a path or e.g. `"--listen"`)
@@ -97,6 +100,9 @@ export async function parseConfig(
   // Unresolved names are only worth reporting once the files themselves are sound.
   const problems = helpers.problems.length > 0 ? helpers.problems : mergeEgress(result.output, file, helpers);
   if (problems.length > 0) throw fail(problems);
+  const unresolved = await resolveListenHosts(result.output, file, io);
+  if (unresolved.length > 0) throw fail(unresolved);
+  for (const notice of kumoNotices(value, file)) io.notice?.(notice);
   return result.output;
 }
 

@@ -30,7 +30,7 @@ import type { ConfigIo } from "./io.ts";
 import { documentProblems, parseJson } from "./json.ts";
 import { fallbackMessage, got } from "./schema/messages.ts";
 import type { PoolConfig } from "./schema/pools.ts";
-import { type SourceConfig, SourceSchema } from "./schema/sources.ts";
+import { IGNORED_SOURCE_KEYS, type SourceConfig, SourceSchema } from "./schema/sources.ts";
 import { strictObject } from "./schema/object.ts";
 import { readSecretFiles, withSecretSource } from "./schema/secret.ts";
 
@@ -39,7 +39,7 @@ import { readSecretFiles, withSecretSource } from "./schema/secret.ts";
  * destination port mapping, cache lifetime), and `name`, which the table key
  * already gives; ignored here with a notice.
  */
-export const MTA_ONLY_KEYS = ["ehlo_domain", "remote_port", "ttl", "name"] as const;
+export const MTA_ONLY_KEYS = IGNORED_SOURCE_KEYS;
 
 /** The schema of a sources-helper file, KumoMTA's `SourcesHelperConfig`. */
 const SourcesHelperSchema = strictObject({

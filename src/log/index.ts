@@ -20,6 +20,7 @@ import {
 import process from "node:process";
 import { type FilterDirective, type FilterLevel, parseLogFilter } from "./filter.ts";
 
+export { hourlyFileWriter, hourlyLogFileName } from "./hourly-file.ts";
 export { FILTER_LEVELS, type FilterDirective, type FilterLevel, LogFilterError, parseLogFilter } from "./filter.ts";
 export { type RateLimitedLevel, type RateLimitedLog, rateLimited, type RateLimitOptions } from "./rate-limit.ts";
 

@@ -42,7 +42,7 @@ export interface ToConfigOptions {
 
 /** A JSON Schema node, as much of it as the conversion reads. */
 interface SchemaNode {
-  type?: string;
+  type?: string | string[];
   pattern?: string;
   properties?: Record<string, SchemaNode>;
   items?: SchemaNode;
@@ -117,7 +117,8 @@ class Converter {
       this.drop(call, `key ${name} = function`, "a Lua function cannot be written in JSON: give the value it computes");
       return undefined;
     }
-    if (typeof value === "number" && prop.type === "string" && prop.pattern !== undefined) {
+    const takesString = prop.type === "string" || (Array.isArray(prop.type) && prop.type.includes("string"));
+    if (typeof value === "number" && takesString && prop.pattern !== undefined) {
       // A duration given as a number of seconds.
       const text = `${value}s`;
       if (new RegExp(prop.pattern).test(text)) return text;

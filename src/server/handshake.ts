@@ -3,7 +3,14 @@
  * the reference (KumoProxy) order, then username/password authentication
  * (RFC 1929) and the `authenticated` access hook.
  *
- * Method negotiation follows the reference (KumoProxy) order:
+ * Method negotiation follows the reference (KumoProxy) order, with one
+ * exception:
+ * 0. a listener that does not require authentication on a server with no
+ *    configured users selects NO AUTHENTICATION REQUIRED when the client
+ *    offers it, even beside USERNAME/PASSWORD: there is nobody to
+ *    authenticate as, and clients such as connect-proxy always offer both
+ *    (KumoProxy gets away with selecting 0x02 because its Lua callback may
+ *    accept anyone; a user table with no users accepts no one);
  * 1. USERNAME/PASSWORD offered: select it and authenticate (even when the
  *    listener does not require authentication);
  * 2. else, if the listener requires authentication: NO ACCEPTABLE METHODS;
@@ -62,7 +69,8 @@ export async function negotiate(client: Conn, reader: ByteReader, ctx: SessionCo
     return endedBy(o, error);
   }
   try {
-    if (offered.includes(METHOD.USERNAME_PASSWORD)) {
+    const noUsers = !ctx.settings.requireAuth && ctx.users.size === 0;
+    if (offered.includes(METHOD.USERNAME_PASSWORD) && !(noUsers && offered.includes(METHOD.NO_AUTHENTICATION_REQUIRED))) {
       await client.write(USERNAME_PASSWORD_REPLY);
       return SELECTED_USERNAME_PASSWORD;
     }

@@ -77,7 +77,7 @@ test("several files and standard input: exit 2 if any fails, each file's problem
     '{\n  "proxy_listeners": [\n    { "listen": "127.0.0.1:1080", "timeout": "sixty" }\n  ]\n}\n',
   );
   const alsoBad = writeTempConfig({ proxy_listeners: [{ listen: "127.0.0.1:1080", egress_pool: "nope" }] });
-  const stdin = '{ "proxy_listeners": [{ "listen": "localhost:1080" }] }';
+  const stdin = '{ "proxy_listeners": [{ "listen": "127.0.0.1:99999" }] }';
   const result = await cli(["--validate-config", "examples/minimal.json", bad, "-", alsoBad], { stdin });
   assert.equal(result.code, 2);
   assert.equal(result.stdout, "examples/minimal.json: valid\n");

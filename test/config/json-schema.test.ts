@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readdir, readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { Ajv2020 } from "ajv/dist/2020.js";
-import { configJsonSchema, parseConfig } from "../../src/config/index.ts";
+import { CONFIG_SCHEMA_ID, configJsonSchema, EDITOR_KEYWORDS, parseConfig } from "../../src/config/index.ts";
 import { fakeIo } from "./helpers.ts";
 
 const root = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
@@ -16,7 +16,9 @@ async function committedSchema(): Promise<Record<string, unknown>> {
 }
 
 async function validator() {
-  const ajv = new Ajv2020({ allErrors: true, strict: true });
+  const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+  // The editor keywords (patternErrorMessage, ...) are annotations to ajv.
+  ajv.addVocabulary([...EDITOR_KEYWORDS]);
   return ajv.compile(await committedSchema());
 }
 
@@ -48,7 +50,8 @@ test("the JSON Schema is draft 2020-12 with an $id, a title and strict objects",
     }>;
   };
   assert.equal(schema.$schema, "https://json-schema.org/draft/2020-12/schema");
-  assert.equal(schema.$id, "urn:proxy-server:config");
+  assert.equal(schema.$id, "https://proxy-server.dev/schema/config.schema.json");
+  assert.equal(schema.$id, CONFIG_SCHEMA_ID);
   assert.equal(schema.title, "proxy-server configuration");
   assert.equal(schema.additionalProperties, false);
   assert.deepEqual(schema.required, ["proxy_listeners"]);
@@ -89,7 +92,10 @@ test("bad configs are rejected by ajv with the same JSON paths", async () => {
     [{ proxy_listeners: [{ listen: "127.0.0.1:1080" }], listeners: [] }, ""],
     [{ proxy_listeners: [{ listen: "127.0.0.1:1080", port: 1 }] }, "/proxy_listeners/0"],
     [{ proxy_listeners: [{ listen: "127.0.0.1:1080", timeout: "sixty" }] }, "/proxy_listeners/0/timeout"],
-    [{ proxy_listeners: [{ listen: "localhost:1080" }] }, "/proxy_listeners/0/listen"],
+    [{ proxy_listeners: [{ listen: "local host:1080" }] }, "/proxy_listeners/0/listen"],
+    [{ proxy_listeners: [{ listen: "127.0.0.1:99999" }] }, "/proxy_listeners/0/listen"],
+    [{ proxy_listeners: [{ listen: "300.1.2.3:1080" }] }, "/proxy_listeners/0/listen"],
+    [{ proxy_listeners: [{ listen: "127.0.0.1:1080", timeout: -1 }] }, "/proxy_listeners/0/timeout"],
     [{ proxy_listeners: [{ listen: "127.0.0.1" }] }, "/proxy_listeners/0/listen"],
     [{ proxy_listeners: [{ listen: "::1:1080" }] }, "/proxy_listeners/0/listen"],
     [{ proxy_listeners: [{ listen: "127.0.0.1:1080", require_auth: "yes" }] }, "/proxy_listeners/0/require_auth"],

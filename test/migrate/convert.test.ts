@@ -15,6 +15,7 @@ import { connect as tlsConnect } from "node:tls";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { Ajv2020 } from "ajv/dist/2020.js";
+import { EDITOR_KEYWORDS } from "../../src/config/index.ts";
 import { cliCommand, ROOT, runCli, sendSignal, writeTempConfig } from "../helpers/proxy-process.ts";
 
 const fixtures = fileURLToPath(new URL("../runtime/fixtures/", import.meta.url));
@@ -23,7 +24,8 @@ async function validator() {
   const schema = JSON.parse(
     await readFile(fileURLToPath(new URL("../../config.schema.json", import.meta.url)), "utf8"),
   );
-  return new Ajv2020({ allErrors: true, strict: true }).compile(schema);
+  return new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true }).addVocabulary([...EDITOR_KEYWORDS])
+    .compile(schema);
 }
 
 /** Write `lua` to a temporary init.lua and return its path. */

@@ -60,9 +60,11 @@ export function uniqueListen<T extends unknown[]>(what: string) {
  */
 export const ProxyListenerSchema = v.pipe(strictObject({
   listen: listenAddress(
-    'Address to accept SOCKS5 clients on, "IP:PORT" with an IP literal ("0.0.0.0:1080", ' +
-      '"[::]:1080"); port 0 picks any free port. Also the metrics "listener" label. ' +
+    'Address to accept SOCKS5 clients on, "IP:PORT" ("0.0.0.0:1080", "[::]:1080") or "HOST:PORT" ' +
+      '("localhost:1080": the name is resolved once at start, honouring /etc/hosts, and every address it ' +
+      'resolves to is bound); port 0 picks any free port. Also the metrics "listener" label, as written. ' +
       "KumoProxy: listen.",
+    { hostNames: true },
   ),
   timeout: v.optional(
     duration(
@@ -115,6 +117,11 @@ export const ProxyListenerSchema = v.pipe(strictObject({
       "then an optional count and a unit s, m, h or d), with bursts of up to N; past it a new connection " +
       "is closed at accept. Loaded as { limit, period } (period in seconds). Default: no limit.",
   ),
+  use_splice: v.optional(flag(
+    "Accepted for KumoProxy compatibility and ignored: proxy-server relays without splice(2) on both " +
+      "runtimes, and the relay behaves the same. When any listener sets it, one notice says so at start, " +
+      "as --no-splice does. KumoProxy: use_splice.",
+  )),
   idle_timeout: v.optional(duration(
     'Close a tunnel when no byte has moved either way for this long, as a duration ("5m", "1h"), in ' +
       'seconds once loaded. Absent or "0s": no limit.',

@@ -44,6 +44,10 @@ export const LogSchema = v.pipe(
       v.pipe(
         v.string(),
         v.regex(LOG_FILTER_PATTERN, (issue) => badFilter(issue.input)),
+        v.metadata({
+          patternErrorMessage: 'Expected log directives "LEVEL" or "TARGET=LEVEL" separated by commas, such as ' +
+            '"proxy_server=info" or "warn,proxy_server::egress=debug" (LEVEL: trace, debug, info, warn, error, off).',
+        }),
         v.description(
           'Which diagnostic log records to keep: comma-separated directives "LEVEL" or ' +
             '"TARGET=LEVEL" (LEVEL: trace, debug, info, warn, error, off), as KumoMTA\'s ' +

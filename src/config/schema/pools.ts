@@ -10,7 +10,8 @@
 import * as v from "valibot";
 import { got } from "./messages.ts";
 import { strictObject } from "./object.ts";
-import { namedRecord } from "./sources.ts";
+import { duration } from "./duration.ts";
+import { IGNORED_POOL_KEYS, namedRecord, withoutKeys } from "./sources.ts";
 
 /** A pool weight: a non-negative whole number. */
 const Weight = v.pipe(
@@ -26,13 +27,27 @@ const PoolEntrySchema = strictObject({
   weight: v.optional(Weight, 1),
 }, 'a pool entry { "name", "weight" }');
 
-/** One pool. */
-export const PoolSchema = strictObject({
-  entries: v.pipe(
-    v.array(PoolEntrySchema),
-    v.description("The sources of the pool with their weights (KumoMTA: entries)."),
-  ),
-}, 'a pool { "entries": [...] }');
+/** One pool (KumoMTA's `name` and `ttl` accepted and dropped: the key in `pools` is the name). */
+export const PoolSchema = v.pipe(
+  strictObject({
+    entries: v.pipe(
+      v.array(PoolEntrySchema),
+      v.description("The sources of the pool with their weights (KumoMTA: entries)."),
+    ),
+    name: v.optional(v.pipe(
+      v.string(),
+      v.description(
+        "Accepted for KumoMTA compatibility and ignored (the key in pools is the name); the loader names it " +
+          "in one notice. KumoMTA: make_egress_pool.name.",
+      ),
+    )),
+    ttl: v.optional(duration(
+      "Accepted for KumoMTA compatibility and ignored (an MTA's cache lifetime); the loader names it in one " +
+        "notice. KumoMTA: make_egress_pool.ttl.",
+    )),
+  }, 'a pool { "entries": [...] }'),
+  v.transform((pool) => withoutKeys(pool, IGNORED_POOL_KEYS)),
+);
 
 /** `pools`: name -> pool. */
 export const PoolsSchema = v.pipe(

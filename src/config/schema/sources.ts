@@ -99,6 +99,44 @@ const HealthCheckSchema = v.pipe(
   ),
 );
 
+/**
+ * Keys of `kumo.make_egress_source` that only matter to an MTA (EHLO name,
+ * destination port mapping, cache lifetime), and `name`, which the key in
+ * `sources` (or the table name) already gives. A KumoMTA user's sources
+ * carry them; they are accepted, dropped from the loaded source, and named
+ * in one notice.
+ */
+export const IGNORED_SOURCE_KEYS = ["ehlo_domain", "remote_port", "ttl", "name"] as const;
+
+/** Keys of `kumo.make_egress_pool` accepted in a pool and ignored the same way (the entries are the pool). */
+export const IGNORED_POOL_KEYS = ["name", "ttl"] as const;
+
+/** Documentation of an ignored KumoMTA key. */
+function ignoredKey(key: string, what: string, why: string): string {
+  return `Accepted for KumoMTA compatibility and ignored (${why}); the loader names it in one notice. ` +
+    `KumoMTA: ${what}.${key}.`;
+}
+
+/** `make_egress_source` keys that mean nothing to a proxy: accepted with their KumoMTA types, then dropped. */
+const IgnoredSourceEntries = {
+  name: v.optional(v.pipe(
+    v.string(),
+    v.description(ignoredKey("name", "make_egress_source", "the key in sources is the name")),
+  )),
+  ehlo_domain: v.optional(v.pipe(
+    v.string(),
+    v.description(ignoredKey("ehlo_domain", "make_egress_source", "an MTA's EHLO name")),
+  )),
+  remote_port: v.optional(v.pipe(
+    v.number(),
+    v.integer((issue) => `expected a port 1-65535, got ${got(issue.input)}`),
+    v.minValue(1, (issue) => `expected a port 1-65535, got ${got(issue.input)}`),
+    v.maxValue(65535, (issue) => `expected a port 1-65535, got ${got(issue.input)}`),
+    v.description(ignoredKey("remote_port", "make_egress_source", "the SOCKS5 client names the port")),
+  )),
+  ttl: v.optional(duration(ignoredKey("ttl", "make_egress_source", "an MTA's cache lifetime"))),
+} as const;
+
 /** The keys of one source (shared by `sources` and sources-helper files). */
 export const SourceEntries = {
   source_address: v.optional(ipLiteral(
@@ -156,7 +194,21 @@ export const SourceEntries = {
     ),
     v.check((seconds) => seconds > 0, "expected a duration above 0"),
   )),
+  ...IgnoredSourceEntries,
 } as const;
+
+/**
+ * A copy of `value` without the keys in `keys` (the ignored KumoMTA keys of
+ * a loaded source or pool).
+ *
+ * @param value a loaded object
+ * @param keys the keys to drop
+ */
+export function withoutKeys<T extends object, K extends string>(value: T, keys: readonly K[]): Omit<T, K> {
+  const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const key of keys) delete copy[key];
+  return copy as Omit<T, K>;
+}
 
 /** One egress source, with the contradictions between its keys checked. */
 export const SourceSchema = v.pipe(
@@ -166,6 +218,7 @@ export const SourceSchema = v.pipe(
     if (source === null || typeof source !== "object" || Array.isArray(source)) return;
     for (const { message } of sourceSpecProblems(source as SourceSpecShape)) addIssue({ message });
   }),
+  v.transform((source) => withoutKeys(source, IGNORED_SOURCE_KEYS)),
   v.description(
     "An egress source (KumoMTA: kumo.make_egress_source): direct (optionally from source_address), via an " +
       "upstream SOCKS5 proxy (socks5_proxy_server), or via HAProxy's PROXY protocol v2 (ha_proxy_server).",
@@ -210,8 +263,8 @@ export const SourcesFileSchema = v.pipe(
   v.description(
     "KumoMTA sources-helper file(s) (TOML, or JSON when the name ends in .json) with [source.NAME] and " +
       "[pool.NAME.SOURCE] tables, as read by KumoMTA's policy-extras.sources; a relative path is relative to " +
-      "this config file. Their sources and pools add to sources and pools. MTA-only keys (ehlo_domain, " +
-      "remote_port, ttl) are ignored with a notice.",
+      "this config file. Their sources and pools add to sources and pools. MTA-only keys (name, ehlo_domain, " +
+      "remote_port, ttl) are ignored with a notice, as in sources.",
   ),
 );
 

@@ -26,6 +26,11 @@ export const THRESHOLD_PATTERN = `^\\s*[0-9][0-9_,]*\\s*/\\s*[0-9]*\\s*(?:${THRE
 
 const THRESHOLD = new RegExp(THRESHOLD_PATTERN);
 
+/** What an editor shows for a threshold that does not match {@linkcode THRESHOLD_PATTERN}. */
+export const THRESHOLD_PATTERN_MESSAGE =
+  'Expected "N/period": a number of failures, "/", then an optional count and a unit s, m, h or d, such as ' +
+  '"3/5m" (3 in 5 minutes), "10/hour" or "1/s".';
+
 /**
  * Parse a threshold `"N/period"` as KumoMTA's TSA shaping rules write it:
  * `N` failures (digits, `_` or `,` allowed as separators) per `period`, an
@@ -62,6 +67,7 @@ export const TriggerSchema = v.union([
       Threshold: v.pipe(
         v.string(),
         v.regex(THRESHOLD, (issue) => `expected "N/period" such as "3/5m" or "10/hour", got ${got(issue.input)}`),
+        v.metadata({ patternErrorMessage: THRESHOLD_PATTERN_MESSAGE }),
         v.check(
           (text) => parseThreshold(text) !== undefined,
           (issue) => `expected a limit and a period of at least 1, got ${got(issue.input)}`,

@@ -12,7 +12,7 @@
 import type { Context, Hono } from "hono";
 import { describeRoute, validator } from "hono-openapi";
 import * as v from "valibot";
-import { duration } from "../../config/schema/duration.ts";
+import { durationString as duration } from "../../config/schema/duration.ts";
 import {
   DEFAULT_ADMIN_REASON,
   type EgressRegistry,
