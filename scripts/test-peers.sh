@@ -5,9 +5,12 @@
 # browser for the /rapidoc page), dante-server (danted, a standard SOCKS5
 # upstream for egress), haproxy (PROXY protocol v2 upstream for egress), ss
 # from iproute2 (reads the keep-alive timers of the proxy's sockets) and
-# systemd-analyze from systemd (verifies deploy/proxy-server.service) and
-# groff from groff-base (checks the man page docs/proxy-server.1) and
-# connect-proxy (a SOCKS5 client that offers both methods).
+# systemd-analyze from systemd (verifies deploy/proxy-server.service),
+# groff from groff-base (checks the man page docs/proxy-server.1),
+# connect-proxy (a SOCKS5 client that offers both methods), the prometheus
+# server (scrapes a proxy and runs the dashboard's and the alerts' queries),
+# buildah (builds deploy/Dockerfile without a daemon), and zsh and fish (run
+# the completion scripts).
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
 need=()
@@ -20,6 +23,10 @@ command -v ss >/dev/null 2>&1 || need+=(iproute2)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v groff >/dev/null 2>&1 || need+=(groff-base)
 command -v connect-proxy >/dev/null 2>&1 || need+=(connect-proxy)
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+command -v buildah >/dev/null 2>&1 || need+=(buildah)
+command -v zsh >/dev/null 2>&1 || need+=(zsh)
+command -v fish >/dev/null 2>&1 || need+=(fish)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing test peers: ${need[*]}"
 sudo=""

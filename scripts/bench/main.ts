@@ -7,7 +7,7 @@
  *   --quick (or BENCH_QUICK=1)  one run, 200 MB bulk, 3 s rate, 2,000 idle tunnels, and only
  *                               runs that bind before connecting wait for TIME_WAIT to clear
  *   --runs N                    runs per figure (default 3; the median is shown)
- *   --only KEYS                 servers to run: direct, microsocks, dante, bun, deno, binary
+ *   --only KEYS                 servers to run: direct, microsocks, dante, bun, bun-acl, deno, binary
  *
  * Figures (see README "Benchmarks"): bulk MB/s through one tunnel; rate
  * tunnels/s, p50/p99 µs and errors of 8 clients looping connect -> greeting

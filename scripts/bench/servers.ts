@@ -105,6 +105,81 @@ export const proxyDeno: Server = {
   version: () => firstLine(bin("deno"), ["--version"]) ?? "deno ?",
 };
 
+/**
+ * 99 access rules that match none of the benchmark's requests (every
+ * matcher kind, so each check scans the whole list), then an allow-all.
+ */
+function benchRules(listen: string): unknown[] {
+  const out: unknown[] = [];
+  for (let i = 0; i < 99; i++) {
+    switch (i % 6) {
+      case 0:
+        out.push({ action: "deny", clients: [`172.${16 + (i % 16)}.${i}.0/24`, `2001:db8:${i.toString(16)}::/48`] });
+        break;
+      case 1:
+        out.push({ action: "allow", users: [`user${i}`], ports: [25, 587] });
+        break;
+      case 2:
+        out.push({
+          action: "deny",
+          destinations: [`10.${i}.0.0/16`, `.blocked${i}.example`, `fd00:${i.toString(16)}::/32`],
+        });
+        break;
+      case 3:
+        out.push({ action: "deny", ports: [`${1000 + i}-${1010 + i}`, 9000 + i], commands: ["connect"] });
+        break;
+      case 4:
+        out.push({ action: "allow", listeners: [listen], clients: [`192.0.2.${i}/32`] });
+        break;
+      default:
+        out.push({ action: "deny", source_addresses: [`198.51.100.${i}`], destinations: [`host${i}.example.org`] });
+    }
+  }
+  out.push({ action: "allow" });
+  return out;
+}
+
+/**
+ * The config of {@linkcode proxyBunAcl}: 100 rules and every limit (the
+ * users' too), each generous enough that nothing in the benchmark is
+ * refused.
+ */
+function aclConfig(port: number): string {
+  const listen = `127.0.0.1:${port}`;
+  // The users the rules name (rules may name only configured users); the
+  // benchmark's clients do not authenticate, so their limit is not reached.
+  const users = Array.from({ length: 99 }, (_, i) => i).filter((i) => i % 6 === 1)
+    .map((i) => ({ username: `user${i}`, password: `bench-${i}`, max_connections: 1_000_000 }));
+  const dir = mkdtempSync(join(tmpdir(), "proxy-server-bench-acl-"));
+  const file = join(dir, "proxy.json");
+  writeFileSync(
+    file,
+    JSON.stringify({
+      proxy_listeners: [{
+        listen,
+        allowed_clients: ["127.0.0.0/8", "::1"],
+        max_connections: 1_000_000,
+        max_connections_per_client: 1_000_000,
+        connection_rate: "10000000/1s",
+        idle_timeout: "1h",
+      }],
+      users,
+      access_rules: benchRules(listen),
+      default_action: "deny",
+    }),
+  );
+  return file;
+}
+
+/** proxy-server on Bun with 100 access rules and every limit configured (issue 9's bench figure). */
+export const proxyBunAcl: Server = {
+  name: "proxy-server (Bun, 100 rules + limits)",
+  key: "bun-acl",
+  argv: (port) => [bin("bun"), MAIN, "--config", aclConfig(port)],
+  kumoBind: true,
+  version: () => `bun ${firstLine(bin("bun"), ["--version"]) ?? "?"}`,
+};
+
 /** The compiled single executable, when `dist/proxy-server` exists. */
 export const proxyBinary: Server = {
   name: "proxy-server (dist binary)",
@@ -116,7 +191,7 @@ export const proxyBinary: Server = {
 
 /** Every server present on this machine, references first. */
 export function servers(): Server[] {
-  return [microsocks, dante, proxyBun, proxyDeno, ...(existsSync(DIST) ? [proxyBinary] : [])];
+  return [microsocks, dante, proxyBun, proxyBunAcl, proxyDeno, ...(existsSync(DIST) ? [proxyBinary] : [])];
 }
 
 /** Install microsocks and dante-server from Debian's packages when missing. */

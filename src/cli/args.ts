@@ -32,6 +32,7 @@ export type Command =
   | { kind: "dump-config-schema" }
   | { kind: "dump-openapi-spec" }
   | { kind: "dump-metric-metadata" }
+  | { kind: "completion"; shell: "bash" | "zsh" | "fish" }
   | {
     kind: "validate-config";
     /** The files to check, in order; `-` is standard input. */
@@ -210,6 +211,11 @@ function diagOf(values: { "diag-format"?: string; "diag-log-dir"?: string }): { 
  * a mode of its own, as is `--convert-proxy-config FILE`.
  */
 export function parseCommand(argv: string[]): Command {
+  if (argv[0] === "completion") {
+    const shell = argv[1];
+    if (argv.length !== 2 || (shell !== "bash" && shell !== "zsh" && shell !== "fish")) throw new UsageError("usage: proxy-server completion bash|zsh|fish");
+    return { kind: "completion", shell };
+  }
   let parsed;
   try {
     parsed = parseArgs({ args: splitArgumentOptions(argv), options: OPTIONS, strict: true, allowPositionals: true });

@@ -19,6 +19,7 @@ import { ProxyMetrics } from "../metrics/index.ts";
 import { getRuntime } from "../runtime/index.ts";
 import type { Runtime } from "../runtime/index.ts";
 import { type Command, parseCommand, USAGE, UsageError } from "./args.ts";
+import { completionScript } from "./completion.ts";
 import { healthcheck } from "./healthcheck-command.ts";
 import { runProxy, serviceInfo } from "./run.ts";
 import { validateCommand } from "./validate-command.ts";
@@ -65,6 +66,9 @@ async function execute(runtime: Runtime, command: Command): Promise<number> {
       out(JSON.stringify(metrics.metadata(), null, 2));
       return 0;
     }
+    case "completion":
+      process.stdout.write(completionScript(command.shell));
+      return 0;
     case "validate-config":
       return await validateCommand(command.files, io, command, { out, err, readStdin });
     case "healthcheck":

@@ -92,6 +92,13 @@ export async function runProxy(
     });
   };
   const unsubscribe = [
+    // A rejection nobody handled belongs to one connection at most: log it
+    // and keep serving every other one (issue 16).
+    runtime.onUnhandledRejection((reason) =>
+      log.error("unhandled rejection (the proxy keeps serving): {error}", {
+        error: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason),
+      })
+    ),
     runtime.onSignal("SIGINT", () => stop("SIGINT")),
     runtime.onSignal("SIGTERM", () => stop("SIGTERM")),
     // systemd's ExecReload sends SIGHUP; it must never kill the process.
@@ -121,7 +128,13 @@ export async function runProxy(
       try {
         // Read by the UserStore that reconfigure builds for the new users.
         configureAuth({ cacheTtl: next.users_cache_ttl });
-        const changes = await server.reconfigure({ listeners: next.proxy_listeners, users: next.users, dial: nextEgress.dial });
+        const changes = await server.reconfigure({
+          listeners: next.proxy_listeners,
+          users: next.users,
+          access_rules: next.access_rules,
+          default_action: next.default_action,
+          dial: nextEgress.dial,
+        });
         const oldEgress = egress;
         egress = nextEgress;
         config = next;
@@ -153,6 +166,10 @@ export async function runProxy(
       runtime,
       listeners: config.proxy_listeners,
       users: config.users,
+      access_rules: config.access_rules,
+      default_action: config.default_action,
+      // A CONNECT to one of the HTTP listeners is refused like one to a proxy listener.
+      selfAddresses: () => http?.addrs ?? [],
       observer,
       dial: egress.dial,
     });

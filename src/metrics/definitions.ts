@@ -113,6 +113,13 @@ export const METRICS = {
       "by limit (client: this client address's; overall: the worker pool's queue).",
     labels: ["limit"],
   },
+  proxy_connections_denied_total: {
+    type: "counter",
+    help: "Connections closed at accept (reason client, rate, listener_limit, client_limit) and requests " +
+      "answered REP 0x02 (rule, source_address, user_limit, self: a CONNECT to one of the proxy's own " +
+      "listeners) by access control.",
+    labels: ["listener", "reason"],
+  },
   proxy_handshake_duration_seconds: {
     type: "histogram",
     help: "Time from accepting a client to answering its CONNECT with success, in seconds.",

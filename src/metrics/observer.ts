@@ -11,13 +11,30 @@
  */
 
 import type { Counter, Gauge, Histogram } from "prom-client";
-import type { Direction, FailureReason, ProxyObserver } from "../server/observer.ts";
+import type { DeniedReason, Direction, FailureReason, ProxyObserver } from "../server/observer.ts";
 import { LRUCache } from "lru-cache";
 import type { ProxyMetrics } from "./registry.ts";
 
 type CounterChild = ReturnType<Counter["labels"]>;
 type GaugeChild = ReturnType<Gauge["labels"]>;
 type HistogramChild = ReturnType<Histogram["labels"]>;
+
+/**
+ * Every `reason` of `proxy_connections_denied_total`, whose series start at
+ * 0 (a record, so a reason added to `DeniedReason` must be added here).
+ */
+const DENIED_REASONS = Object.keys(
+  {
+    client: true,
+    rule: true,
+    source_address: true,
+    listener_limit: true,
+    client_limit: true,
+    user_limit: true,
+    rate: true,
+    self: true,
+  } satisfies Record<DeniedReason, true>,
+) as DeniedReason[];
 
 /** The label children of one listener. */
 interface ListenerSeries {
@@ -114,6 +131,7 @@ export class MetricsObserver implements ProxyObserver {
       }
       s.tlsFailures.inc(0);
       s.authFailures.inc(0);
+      for (const reason of DENIED_REASONS) m.proxy_connections_denied_total.labels({ listener, reason }).inc(0);
       s.active.set(0);
       m.proxy_handshake_duration_seconds.zero(labels);
       this.#series.set(listener, s);
@@ -143,6 +161,11 @@ export class MetricsObserver implements ProxyObserver {
     const s = this.#for(listener);
     s.tlsFailures.inc();
     s.failed.inc();
+  }
+
+  /** `proxy_connections_denied_total{listener,reason}` + 1. */
+  connectionDenied(listener: string, reason: DeniedReason): void {
+    this.#metrics.set.proxy_connections_denied_total.labels({ listener, reason }).inc();
   }
 
   /** `proxy_connections_completed_total` + 1. */

@@ -279,6 +279,18 @@ export interface Runtime {
    */
   probeBind(address: string): Promise<void>;
   /**
+   * Raise the process's soft open-file limit (RLIMIT_NOFILE) to its hard
+   * limit, as KumoProxy does at start, and report both (`before`: the soft
+   * limit found); or why this runtime cannot (`unsupported`: not Linux, no
+   * FFI permission on Deno, no libc). Never rejects.
+   *
+   * @example
+   * ```ts
+   * const limit = await getRuntime().raiseFileLimit(); // { soft: 524288, hard: 524288, before: 1024 }
+   * ```
+   */
+  raiseFileLimit(): Promise<FileLimit>;
+  /**
    * The path of a file embedded in this executable whose name matches
    * `pattern` (a `bun build --compile` binary carries extra entry points as
    * embedded files, under `/$bunfs/root/`); `undefined` when running from
@@ -299,6 +311,14 @@ export interface Runtime {
   readonly keepAliveLimits: readonly string[];
   /** Call `handler` on each delivery of `signal`; returns an unsubscribe function. */
   onSignal(signal: SignalName, handler: () => void): () => void;
+  /**
+   * Call `handler` with the reason of every promise rejection nobody
+   * handles, instead of the runtime's default (Deno and Bun end the
+   * process): one broken session must not stop the others. Returns an
+   * unsubscribe function. Deno: the `unhandledrejection` event, with
+   * `preventDefault()`; Bun: `process.on("unhandledRejection")`.
+   */
+  onUnhandledRejection(handler: (reason: unknown) => void): () => void;
   /** Read a UTF-8 file. Rejects with the runtime's error (has `code`, e.g. `ENOENT`). */
   readTextFile(path: string): Promise<string>;
   /** An environment variable, or `undefined`. */
@@ -306,3 +326,9 @@ export interface Runtime {
   /** Exit the process with `code`. */
   exit(code: number): never;
 }
+
+/**
+ * What {@linkcode Runtime.raiseFileLimit} did: the open-file limits after
+ * it (`before` is the soft limit it found), or why it could not.
+ */
+export type FileLimit = { soft: number; hard: number; before: number } | { unsupported: string };

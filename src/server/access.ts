@@ -3,7 +3,8 @@
  * access-control and accounting work, with no policy of their own. Every
  * hook is optional and an absent hook allows; today no hook is set, and a
  * session with no {@linkcode SessionAccess} pays one property check per
- * hook point.
+ * hook point. The server sets {@linkcode PolicyAccess} (`access-control.ts`)
+ * unless `ProxyServerOptions.access` gives other hooks.
  *
  * What a denial does at each point:
  * - {@linkcode SessionAccess.admit} (after accept, before the greeting):
@@ -51,6 +52,12 @@ export interface SessionAccess {
    * resolves DST.ADDR itself asks it for each address before trying it.
    */
   connectAddress?(session: Readonly<SessionOutcome>, address: NetAddr): AccessAnswer;
+  /**
+   * The session is over (called once, for every session, admitted or not,
+   * before the observer's `sessionEnded`): give back what the hooks hold
+   * for it (connection and user counts).
+   */
+  ended?(session: Readonly<SessionOutcome>): void;
 }
 
 /**

@@ -8,7 +8,7 @@
 import type { KeepAlive } from "../runtime/index.ts";
 import type { SessionAccess } from "./access.ts";
 import type { UserStore } from "./auth.ts";
-import type { BindProbe, Dialer } from "./dialer.ts";
+import type { AddressFamilyPreference, BindProbe, Dialer } from "./dialer.ts";
 import type { ProxyObserver } from "./observer.ts";
 
 /** The settings of the listener a session belongs to. */
@@ -30,6 +30,10 @@ export interface SessionSettings {
    * `Runtime.keepAliveLimits`.
    */
   keepAlive?: KeepAlive;
+  /** Close a tunnel after this many seconds without a byte either way (`idle_timeout`); absent or 0: never. */
+  idleTimeout?: number;
+  /** Which addresses of a destination name a direct CONNECT tries, in which order (`address_family_preference`). */
+  addressFamily?: AddressFamilyPreference;
 }
 
 /** Shared by every session of a server: set when the server closes what outlived the grace period. */
@@ -45,9 +49,8 @@ export interface SessionContext {
   dial: Dialer;
   probeBind: BindProbe;
   observer: ProxyObserver;
-  /** Access hooks; absent (today) allows everything. */
+  /** Access hooks; absent allows everything (a server sets its `PolicyAccess`). */
   access?: SessionAccess;
   /** The server's shutdown flag, for the `"shutdown"` end; absent outside a server. */
   shutdown?: ShutdownState;
 }
-

@@ -3,16 +3,33 @@
  *
  * @module
  */
-export { ProxyServer, type ProxyServerOptions } from "./server.ts";
+export { type AccessUserEntry, ProxyServer, type ProxyServerOptions } from "./server.ts";
+export { PolicyAccess, type PolicyAccessOptions } from "./access-control.ts";
 export { type ProxyListenerSpec } from "./listener-spec.ts";
 export { type BoundListener, type ProxyServerUpdate, type ReconfigureResult } from "./reload.ts";
-export { type BindProbe, type Dialer, directDialer, type EgressRoute, type OutboundRequest } from "./dialer.ts";
+export {
+  type AddressFamilyPreference,
+  type BindProbe,
+  type Dialer,
+  directDialer,
+  type DirectDialerOptions,
+  type EgressRoute,
+  orderAddresses,
+  type OutboundRequest,
+} from "./dialer.ts";
 export { type SessionContext, type SessionSettings, type ShutdownState } from "./context.ts";
 export { runSession } from "./session.ts";
 export { type ClientState, type RequestStatus } from "./request.ts";
 export { failureReason, type SessionEnd, type SessionOutcome } from "./outcome.ts";
-export { AccessDeniedError, type AccessAnswer, type AccessDecision, type SessionAccess } from "./access.ts";
-export { type Direction, type FailureReason, NULL_OBSERVER, type ProxyObserver } from "./observer.ts";
+export { type AccessAnswer, type AccessDecision, AccessDeniedError, type SessionAccess } from "./access.ts";
+export {
+  DENIED_REASONS,
+  type DeniedReason,
+  type Direction,
+  type FailureReason,
+  NULL_OBSERVER,
+  type ProxyObserver,
+} from "./observer.ts";
 export {
   type AuthLimit,
   type AuthObserver,

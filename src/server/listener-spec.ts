@@ -6,7 +6,9 @@
  *
  * @module
  */
+import type { RateConfig } from "../access/index.ts";
 import type { SessionSettings } from "./context.ts";
+import type { AddressFamilyPreference } from "./dialer.ts";
 
 /** One proxy listener as the server needs it (a subset of the `proxy_listeners` config entry). */
 export interface ProxyListenerSpec {
@@ -34,6 +36,18 @@ export interface ProxyListenerSpec {
    * either runtime and are only reported (one start-up notice).
    */
   tcp_keepalive?: { enabled: boolean; time: number; interval?: number; retries?: number };
+  /** Clients that may connect (IP addresses and CIDR blocks); absent: every client. */
+  allowed_clients?: readonly string[];
+  /** Most sessions open at once on the listener. */
+  max_connections?: number;
+  /** Most sessions open at once per client IP on the listener. */
+  max_connections_per_client?: number;
+  /** New connections per client IP on the listener. */
+  connection_rate?: RateConfig;
+  /** Seconds a tunnel may carry no byte before it is closed; absent or 0: no limit. */
+  idle_timeout?: number;
+  /** Which addresses of a destination name a direct CONNECT tries, in which order; default `"system"`. */
+  address_family_preference?: AddressFamilyPreference;
 }
 
 /** The {@linkcode SessionSettings} of a listener's sessions (keep-alive only when enabled). */
@@ -46,6 +60,10 @@ export function sessionSettings(spec: ProxyListenerSpec): SessionSettings {
     allowDomainNames: spec.allow_domain_names,
     egressPool: spec.egress_pool,
     ...(keepAlive ? { keepAlive } : {}),
+    ...(spec.idle_timeout ? { idleTimeout: spec.idle_timeout } : {}),
+    ...(spec.address_family_preference && spec.address_family_preference !== "system"
+      ? { addressFamily: spec.address_family_preference }
+      : {}),
   };
 }
 

@@ -18,7 +18,34 @@ export type Direction = "client_to_dest" | "dest_to_client";
  * access hook's denial before any request (see `failureReason` in
  * `outcome.ts` for the mapping from a {@linkcode SessionOutcome}).
  */
-export type FailureReason = "handshake" | "auth" | "timeout" | "relay" | "denied";
+export type FailureReason = "handshake" | "auth" | "timeout" | "relay" | "denied" | "idle";
+
+/**
+ * Why access control refused a connection or request: the `reason` label of
+ * `proxy_connections_denied_total` (see `DenialReason` in `src/access/`),
+ * plus `self`, a CONNECT to one of the proxy's own listeners.
+ */
+export type DeniedReason =
+  | "client"
+  | "rule"
+  | "source_address"
+  | "listener_limit"
+  | "client_limit"
+  | "user_limit"
+  | "rate"
+  | "self";
+
+/** Every {@linkcode DeniedReason}, for declaring the metric's label values up front. */
+export const DENIED_REASONS: readonly DeniedReason[] = Object.freeze([
+  "client",
+  "rule",
+  "source_address",
+  "listener_limit",
+  "client_limit",
+  "user_limit",
+  "rate",
+  "self",
+]);
 
 /** Session events; see each member. All are synchronous and must not throw. */
 export interface ProxyObserver {
@@ -46,6 +73,12 @@ export interface ProxyObserver {
    * counts it as a failed connection).
    */
   tlsHandshakeFailed(listener: string): void;
+  /**
+   * Access control refused a connection (at accept: closed without a
+   * reply) or a request (REP 0x02), for `reason`. Called before the
+   * session's `failed` or `completed`. Optional.
+   */
+  connectionDenied?(listener: string, reason: DeniedReason): void;
   /**
    * The session is over and `outcome` is its final value: the one seam for
    * an access log (one line per session with the outcome's fields).

@@ -24,6 +24,8 @@ import type { FailureReason } from "./observer.ts";
  * - `timeout`: a handshake step exceeded the listener `timeout`.
  * - `relay_error`: an I/O error on either side tore the tunnel down.
  * - `error`: any other I/O error (e.g. writing a reply to a client that left).
+ * - `idle`: the tunnel carried no byte either way for the listener's
+ *   `idle_timeout` and was closed on both sides.
  * - `shutdown`: the session was still open when the server's grace period
  *   ran out and was closed by the server.
  */
@@ -36,7 +38,8 @@ export type SessionEnd =
   | "timeout"
   | "relay_error"
   | "error"
-  | "shutdown";
+  | "shutdown"
+  | "idle";
 
 /**
  * Everything known about one session when it ends. Allocated once, at
@@ -138,6 +141,8 @@ export function failureReason(outcome: SessionOutcome): FailureReason | undefine
       return "timeout";
     case "relay_error":
       return "relay";
+    case "idle":
+      return "idle";
     case "denied":
       return outcome.reply === undefined ? "denied" : undefined;
     default:

@@ -8,8 +8,9 @@
  * @module
  */
 import { formatHostPort, type Listener, type NetAddr } from "../runtime/index.ts";
+import type { AccessAction, AccessRuleConfig } from "../access/index.ts";
 import { getLog } from "../log/index.ts";
-import { UserStore, type UserEntry } from "./auth.ts";
+import { type UserEntry, UserStore } from "./auth.ts";
 import type { Dialer } from "./dialer.ts";
 import { needsRebind, type ProxyListenerSpec, sessionSettings } from "./listener-spec.ts";
 import type { SessionContext } from "./context.ts";
@@ -37,8 +38,14 @@ export type OpenFn = (spec: ProxyListenerSpec, users: UserStore, dial: Dialer) =
 
 /** What a reload may replace: see `ProxyServer.reconfigure`. */
 export interface ProxyServerUpdate {
+  /** The proxy listeners. */
   listeners: readonly ProxyListenerSpec[];
-  users: readonly UserEntry[];
+  /** The RFC 1929 users, with their access keys (`source_addresses`, `max_connections`). */
+  users: readonly (UserEntry & { source_addresses?: readonly string[]; max_connections?: number })[];
+  /** `access_rules` for new sessions (open tunnels keep what they were allowed). */
+  access_rules?: readonly AccessRuleConfig[];
+  /** What a request no rule matches gets; default `"allow"`. */
+  default_action?: AccessAction;
   /** Opens outbound connections; default connects directly with `runtime.connect`. */
   dial?: Dialer;
 }

@@ -7,7 +7,17 @@
  * @module
  */
 import { type Conn, formatHostPort, withTimeout } from "../runtime/index.ts";
-import { ATYP, type ByteReader, CMD, decodeRequest, encodeReply, REP, Socks5EofError, Socks5ProtocolError } from "../socks5/index.ts";
+import {
+  ATYP,
+  type ByteReader,
+  CMD,
+  decodeRequest,
+  encodeReply,
+  REP,
+  Socks5DomainNameError,
+  Socks5EofError,
+  Socks5ProtocolError,
+} from "../socks5/index.ts";
 import { getLog } from "../log/index.ts";
 import { AccessDeniedError } from "./access.ts";
 import type { SessionContext } from "./context.ts";
@@ -44,7 +54,14 @@ const BOUND = { kind: "bound" } as const;
  * another command, the mapped connect error (see `replyForConnectError`).
  * A client that closes before sending a request completes the session.
  */
-export async function request(client: Conn, reader: ByteReader, ctx: SessionContext, o: SessionOutcome, state: ClientState, expire: () => void): Promise<RequestStatus> {
+export async function request(
+  client: Conn,
+  reader: ByteReader,
+  ctx: SessionContext,
+  o: SessionOutcome,
+  state: ClientState,
+  expire: () => void,
+): Promise<RequestStatus> {
   const { settings } = ctx;
   let req;
   try {
@@ -55,6 +72,13 @@ export async function request(client: Conn, reader: ByteReader, ctx: SessionCont
     if (error instanceof Socks5EofError && error.received.length === 0) {
       return ended(o, "completed", "client closed the connection before sending a request");
     }
+    // A DOMAINNAME no resolver accepts (a NUL byte, a bad label): answered
+    // like a failed lookup (0x04) before any runtime call, or 0x08 where
+    // domain names are not accepted at all; a request answered, so completed.
+    if (error instanceof Socks5DomainNameError) {
+      const rep = settings.allowDomainNames ? error.rep! : REP.ADDRESS_TYPE_NOT_SUPPORTED;
+      return refuse(client, o, rep, "completed", `DOMAINNAME refused: ${error.problem}`);
+    }
     // A malformed request that still deserves a reply (unknown ATYP: 0x08).
     if (error instanceof Socks5ProtocolError && error.rep !== undefined) {
       o.reply = error.rep;
@@ -64,11 +88,19 @@ export async function request(client: Conn, reader: ByteReader, ctx: SessionCont
   }
   o.command = req.cmd;
   if (req.atyp === ATYP.DOMAINNAME && !settings.allowDomainNames) {
-    return refuse(client, o, REP.ADDRESS_TYPE_NOT_SUPPORTED, "completed", "domain names are not allowed on this listener");
+    return refuse(
+      client,
+      o,
+      REP.ADDRESS_TYPE_NOT_SUPPORTED,
+      "completed",
+      "domain names are not allowed on this listener",
+    );
   }
   try {
     if (req.cmd === CMD.BIND) {
-      if (state !== "none") return refuse(client, o, REP.GENERAL_FAILURE, "completed", "BIND is accepted only as the first request");
+      if (state !== "none") {
+        return refuse(client, o, REP.GENERAL_FAILURE, "completed", "BIND is accepted only as the first request");
+      }
       const source = req.dstAddr.host;
       const hook = ctx.access?.bind;
       const denied = hook && await denial(hook.call(ctx.access, o, source));
@@ -107,14 +139,31 @@ async function connect(client: Conn, ctx: SessionContext, o: SessionOutcome): Pr
   let dest: Conn;
   try {
     dest = await withTimeout("connect", settings.timeout, (signal) => {
-      outbound = { destination: o.destination!, localAddress: o.bindAddress, username: o.user, egressPool: settings.egressPool, signal, timeout: settings.timeout };
+      outbound = {
+        destination: o.destination!,
+        localAddress: o.bindAddress,
+        username: o.user,
+        egressPool: settings.egressPool,
+        signal,
+        timeout: settings.timeout,
+        addressFamily: settings.addressFamily,
+      };
       if (checkAddress) outbound.checkAddress = (address) => checkAddress.call(access, o, address);
       return ctx.dial(outbound);
     });
   } catch (error) {
-    log.debug("CONNECT {destination} failed: {error}", { destination: formatHostPort(o.destination!), error: String(error) });
+    log.debug("CONNECT {destination} failed: {error}", {
+      destination: formatHostPort(o.destination!),
+      error: String(error),
+    });
     const rep = replyForConnectError(error);
-    return refuse(client, o, rep, error instanceof AccessDeniedError ? "denied" : "completed", `CONNECT ${formatHostPort(o.destination!)} failed`);
+    return refuse(
+      client,
+      o,
+      rep,
+      error instanceof AccessDeniedError ? "denied" : "completed",
+      `CONNECT ${formatHostPort(o.destination!)} failed`,
+    );
   }
   const route = outbound!.route;
   if (route !== undefined) {
@@ -135,4 +184,3 @@ async function connect(client: Conn, ctx: SessionContext, o: SessionOutcome): Pr
   }
   return { kind: "connected", dest };
 }
-

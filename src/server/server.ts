@@ -7,11 +7,13 @@
  *
  * @module
  */
-import { type Conn, formatHostPort, NetError, type Runtime } from "../runtime/index.ts";
+import { type Conn, formatHostPort, type NetAddr, NetError, type Runtime } from "../runtime/index.ts";
+import { type AccessAction, type AccessPolicy, type AccessRuleConfig, compileAccessPolicy } from "../access/index.ts";
 import { getLog } from "../log/index.ts";
 import { listenerTls } from "../tls/index.ts";
 import type { SessionAccess } from "./access.ts";
-import { UserStore, type UserEntry } from "./auth.ts";
+import { PolicyAccess } from "./access-control.ts";
+import { type UserEntry, UserStore } from "./auth.ts";
 import { type BindProbe, type Dialer, directDialer } from "./dialer.ts";
 import { type ProxyListenerSpec, sessionSettings } from "./listener-spec.ts";
 import { NULL_OBSERVER, type ProxyObserver } from "./observer.ts";
@@ -29,18 +31,46 @@ const log = getLog("server");
 
 /** Options of {@linkcode ProxyServer.start}. */
 export interface ProxyServerOptions {
+  /** The runtime to listen and connect with. */
   runtime: Runtime;
+  /** The proxy listeners. */
   listeners: readonly ProxyListenerSpec[];
-  users: readonly UserEntry[];
+  /** The RFC 1929 users, with their access keys (`source_addresses`, `max_connections`). */
+  users: readonly AccessUserEntry[];
+  /** `access_rules`: first match wins. Default none. */
+  access_rules?: readonly AccessRuleConfig[];
+  /** What a request no rule matches gets; default `"allow"`. */
+  default_action?: AccessAction;
+  /**
+   * The process's other listening addresses (the HTTP listeners), read at
+   * each check: a CONNECT to one of them, or to one of the proxy listeners,
+   * answers REP 0x02.
+   */
+  selfAddresses?: () => readonly NetAddr[];
   /** Receives session events (metrics); default records nothing. */
   observer?: ProxyObserver;
   /** Opens outbound connections; default connects directly with `runtime.connect`. */
   dial?: Dialer;
   /** Checks a BIND source address; default binds a probe socket via the runtime. */
   probeBind?: BindProbe;
-  /** Access hooks for every listener's sessions; default none (everything allowed). */
+  /**
+   * Access hooks for every listener's sessions, in place of the server's
+   * own (a {@linkcode PolicyAccess} over `listeners`, `users`,
+   * `access_rules` and `default_action`, with the self-connect guard).
+   */
   access?: SessionAccess;
 }
+
+/** A user as the server needs it: the RFC 1929 entry plus its access keys. */
+export type AccessUserEntry = UserEntry & {
+  /** The BIND source addresses (CIDR blocks) the user may ask for; absent: any. */
+  source_addresses?: readonly string[];
+  /** Most sessions of the user open at once. */
+  max_connections?: number;
+};
+
+/** The soft open-file limit is raised once per process, not once per server. */
+let fileLimitRaised = false;
 
 /** A running SOCKS5 proxy. Create with {@linkcode ProxyServer.start}. */
 export class ProxyServer {
@@ -50,14 +80,30 @@ export class ProxyServer {
   #runtime: Runtime;
   #observer: ProxyObserver;
   #probeBind: BindProbe;
-  #access: SessionAccess | undefined;
+  #access: SessionAccess;
+  #policy: PolicyAccess | undefined;
   #shutdown: ShutdownState = { forced: false };
 
   private constructor(options: ProxyServerOptions) {
     this.#runtime = options.runtime;
     this.#observer = options.observer ?? NULL_OBSERVER;
-    this.#probeBind = options.probeBind ?? ((address) => options.runtime.probeBind(address));
-    this.#access = options.access;
+    const probeBind = options.probeBind ?? ((address) => options.runtime.probeBind(address));
+    this.#probeBind = probeBind;
+    if (options.access !== undefined) {
+      this.#access = options.access;
+    } else {
+      const others = options.selfAddresses;
+      this.#policy = new PolicyAccess({
+        policy: compilePolicy(options, undefined),
+        observer: this.#observer,
+        selfAddresses: () => {
+          const own = this.#listeners.map((l) => l.bound.addr);
+          return others === undefined ? own : [...own, ...others()];
+        },
+        isLocal: (address) => probeBind(address).then(() => true, () => false),
+      });
+      this.#access = this.#policy;
+    }
   }
 
   /**
@@ -70,6 +116,10 @@ export class ProxyServer {
    */
   static async start(options: ProxyServerOptions): Promise<ProxyServer> {
     const server = new ProxyServer(options);
+    if (!fileLimitRaised) {
+      fileLimitRaised = true;
+      await raiseFileLimit(options.runtime);
+    }
     logKeepAliveLimits(options.runtime, options.listeners);
     const users = new UserStore(options.users);
     const dial = server.#dialer(options.dial);
@@ -79,6 +129,7 @@ export class ProxyServer {
       await Promise.all(server.#listeners.map((l) => l.handle.close()));
       throw error;
     }
+    if (server.#policy !== undefined) logOpenProxies(server.#policy.policy);
     return server;
   }
 
@@ -153,6 +204,9 @@ export class ProxyServer {
    * @throws {NetError} when a new listener cannot be bound; nothing is changed then.
    */
   async reconfigure(update: ProxyServerUpdate): Promise<ReconfigureResult> {
+    // Compiled first: a policy that cannot compile changes nothing. Over the
+    // old store, so live sessions stay counted under the new limits.
+    const policy = this.#policy === undefined ? undefined : compilePolicy(update, this.#policy.policy.store);
     const { next, result } = await reloadListeners(
       this.#listeners,
       update,
@@ -160,6 +214,10 @@ export class ProxyServer {
       (spec, users, dial) => this.#open(spec, users, dial),
     );
     this.#listeners = next;
+    if (policy !== undefined) {
+      this.#policy!.policy = policy;
+      logOpenProxies(policy);
+    }
     logKeepAliveLimits(this.#runtime, update.listeners);
     return result;
   }
@@ -225,4 +283,42 @@ function logKeepAliveLimits(runtime: Runtime, listeners: readonly ProxyListenerS
     runtime: `${runtime.name} ${runtime.version}`,
     limits: runtime.keepAliveLimits.join("; "),
   });
+}
+
+/** The access policy of `config` over `store` (a fresh one at start; the old policy's on reload). */
+function compilePolicy(
+  config: Pick<ProxyServerOptions, "listeners" | "users" | "access_rules" | "default_action">,
+  store: AccessPolicy["store"] | undefined,
+): AccessPolicy {
+  return compileAccessPolicy({
+    proxy_listeners: config.listeners,
+    users: config.users,
+    access_rules: config.access_rules,
+    default_action: config.default_action,
+  }, store);
+}
+
+/** One WARN per open-proxy listener (non-loopback, neither `require_auth` nor `allowed_clients`), at start and reload. */
+function logOpenProxies(policy: AccessPolicy): void {
+  // A listener written with a host name is one entry per address, under one listen text.
+  for (const listener of new Set(policy.openProxies)) {
+    log.warn(
+      "{listener} is an open proxy: it listens on a non-loopback address with neither require_auth nor " +
+        "allowed_clients, so anyone who reaches it can use it",
+      { listener },
+    );
+  }
+}
+
+/**
+ * Raise the soft open-file limit to the hard limit (as KumoProxy does) and
+ * log both numbers, or say once that the runtime cannot.
+ */
+async function raiseFileLimit(runtime: Runtime): Promise<void> {
+  const limit = await runtime.raiseFileLimit();
+  if ("unsupported" in limit) {
+    log.info("open-file limit not raised: {why}", { why: limit.unsupported });
+  } else {
+    log.info("open-file limit: soft {soft} (was {before}), hard {hard}", limit);
+  }
 }

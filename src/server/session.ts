@@ -32,7 +32,13 @@ const log = getLog("server");
  * go first, then both directions until FIN or an I/O error. Counts the bytes
  * into `o`.
  */
-async function tunnel(client: Conn, reader: ByteReader, ctx: SessionContext, o: SessionOutcome, dest: Conn): Promise<void> {
+async function tunnel(
+  client: Conn,
+  reader: ByteReader,
+  ctx: SessionContext,
+  o: SessionOutcome,
+  dest: Conn,
+): Promise<void> {
   const observer = ctx.observer;
   const listener = o.listener;
   const early = reader.takeBuffered();
@@ -47,9 +53,15 @@ async function tunnel(client: Conn, reader: ByteReader, ctx: SessionContext, o: 
     o.bytesUp = early.length;
     observer.relayed(listener, "client_to_dest", early.length);
   }
-  const result = await relay(client, dest, (direction, n) => observer.relayed(listener, direction, n));
+  const result = await relay(client, dest, (direction, n) => observer.relayed(listener, direction, n), {
+    idleTimeout: ctx.settings.idleTimeout,
+  });
   o.bytesUp += result.clientToDest;
   o.bytesDown = result.destToClient;
+  if (result.idle) {
+    ended(o, "idle", `tunnel idle for ${ctx.settings.idleTimeout}s (idle_timeout)`);
+    return;
+  }
   if (result.error !== undefined) {
     ended(o, "relay_error", `relay error: ${String(result.error)}`);
     return;
@@ -80,6 +92,7 @@ function finish(client: Conn, ctx: SessionContext, o: SessionOutcome, started: n
     observer.failed(listener, reason);
   }
   client.close();
+  ctx.access?.ended?.(o);
   observer.closed(listener);
   if (observer.sessionEnded) {
     if (ctx.shutdown?.forced) o.end = "shutdown";
@@ -138,4 +151,3 @@ export async function runSession(client: Conn, ctx: SessionContext): Promise<Ses
     finish(client, ctx, o, started);
   }
 }
-

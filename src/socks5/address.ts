@@ -7,7 +7,8 @@
  */
 import ipaddr from "ipaddr.js";
 import { ATYP, type Atyp, REP } from "./constants.ts";
-import { Socks5ProtocolError } from "./errors.ts";
+import { domainNameProblem } from "./domain-name.ts";
+import { Socks5DomainNameError, Socks5ProtocolError } from "./errors.ts";
 
 /**
  * A SOCKS5 endpoint (DST.ADDR/DST.PORT or BND.ADDR/BND.PORT).
@@ -29,9 +30,7 @@ const utf8Strict = new TextDecoder("utf-8", { fatal: true });
 
 /** Parse `host` as an IP literal, or `null` when it is a domain name. */
 function parseIp(host: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
-  const bare = host.startsWith("[") && host.endsWith("]")
-    ? host.slice(1, -1)
-    : host;
+  const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
   if (bare !== host && !ipaddr.IPv6.isValid(bare)) return null;
   // Only dotted quads are IPv4: "127.1" or "0x7f.1" are sent as domain names,
   // as a SOCKS client cannot know how the proxy's resolver would read them.
@@ -81,9 +80,7 @@ export function encodeAddress(addr: SocksAddress): Uint8Array {
     const name = utf8.encode(host);
     if (name.length < 1 || name.length > 255) {
       throw new RangeError(
-        `SOCKS5 domain name must be 1-255 bytes, got ${name.length}: ${
-          JSON.stringify(host)
-        }`,
+        `SOCKS5 domain name must be 1-255 bytes, got ${name.length}: ${JSON.stringify(host)}`,
       );
     }
     atyp = ATYP.DOMAINNAME;
@@ -133,12 +130,16 @@ export interface DecodedAddress {
  * 4-5). Returns `null` when more bytes are needed, else the address and
  * `length`, the number of bytes it occupies from `offset`.
  *
- * `side` sets the `rep` of the errors: `"server"` (decoding a request) gives
- * REP 0x08 for an unknown ATYP and REP 0x01 for an empty or non-UTF-8 domain
- * name; `"client"` (decoding a reply) gives `undefined`.
+ * `side` sets the checks and the `rep` of the errors: `"server"` (decoding
+ * a request) gives REP 0x08 for an unknown ATYP and REP 0x04 (host
+ * unreachable) for a domain name no resolver accepts (empty, or failing
+ * `domainNameProblem`: a NUL or other byte outside letters, digits, `-`, `_`
+ * and `.`, an empty or over-long label); `"client"` (decoding a reply)
+ * accepts any non-empty UTF-8 name and gives `undefined`.
  *
- * @throws {Socks5ProtocolError} unknown ATYP, zero-length or non-UTF-8
- * domain name.
+ * @throws {Socks5ProtocolError} unknown ATYP; a zero-length domain name; on
+ * the server side a name `domainNameProblem` refuses, on the client side a
+ * non-UTF-8 one.
  */
 export function decodeAddress(
   bytes: Uint8Array,
@@ -157,14 +158,10 @@ export function decodeAddress(
     addrStart += 1;
     if (addrLength === 0) {
       // ATYP X'03' is supported, so X'08' would misstate the problem: the
-      // name is empty, which no resolver accepts. Answer X'01' (general
-      // SOCKS server failure, RFC 1928 section 6), as KumoMTA's
-      // proxy-server answers every error it does not map to a code of its
-      // own (status_from_io_error in crates/proxy-server/src/proxy_handler.rs).
-      throw new Socks5ProtocolError(
-        "DOMAINNAME of length 0",
-        side === "server" ? REP.GENERAL_FAILURE : undefined,
-      );
+      // name is empty, which no resolver accepts. It is answered as a name
+      // that does not resolve is: X'04' (see below).
+      if (side === "server") throw new Socks5DomainNameError("", "empty name");
+      throw new Socks5ProtocolError("DOMAINNAME of length 0");
     }
   } else {
     throw new Socks5ProtocolError(
@@ -178,14 +175,21 @@ export function decodeAddress(
   let host: string;
   if (atyp === ATYP.IPV4) host = raw.join(".");
   else if (atyp === ATYP.IPV6) host = formatIpv6(raw);
-  else {
+  else if (side === "server") {
+    // A name no resolver accepts (a NUL byte, a space, non-ASCII, a label
+    // over 63 bytes, ...) is refused here, before any runtime call: passed
+    // on, a NUL makes Bun.connect throw synchronously, and the rest fail
+    // only after a lookup. Answered X'04' (host unreachable), the REP of a
+    // name that does not resolve.
+    const text = String.fromCharCode(...raw);
+    const problem = domainNameProblem(text);
+    if (problem !== undefined) throw new Socks5DomainNameError(text, problem);
+    host = text; // ASCII only, so the bytes are the text
+  } else {
     try {
       host = utf8Strict.decode(raw);
     } catch {
-      throw new Socks5ProtocolError(
-        "DOMAINNAME is not valid UTF-8",
-        side === "server" ? REP.GENERAL_FAILURE : undefined,
-      );
+      throw new Socks5ProtocolError("DOMAINNAME is not valid UTF-8");
     }
   }
   const port = (bytes[end - 2] << 8) | bytes[end - 1];

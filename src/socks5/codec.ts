@@ -21,11 +21,7 @@
  * @module
  */
 import { decodeAddress, encodeAddress, type SocksAddress } from "./address.ts";
-import {
-  type Atyp,
-  SOCKS_VERSION,
-  USERNAME_PASSWORD_VERSION,
-} from "./constants.ts";
+import { type Atyp, SOCKS_VERSION, USERNAME_PASSWORD_VERSION } from "./constants.ts";
 import { Socks5ProtocolError } from "./errors.ts";
 
 /** A decoded message and the number of bytes it occupied. */
@@ -178,10 +174,19 @@ export interface Request {
  * REP 0x07 (COMMAND_NOT_SUPPORTED). RSV is ignored (it is reserved,
  * and rejecting it would gain nothing).
  *
+ * A DOMAINNAME is checked with `domainNameProblem` (`domain-name.ts`) once the
+ * whole request is in, so a name no resolver accepts (empty, a NUL byte,
+ * bytes other than letters, digits, `-`, `_`, `.`, non-ASCII, an empty
+ * label, a label over 63 bytes, over 253 bytes) never reaches a runtime's
+ * connect: the decoder throws `Socks5DomainNameError` (`rep`
+ * 0x04) and the server answers that REP and closes, as it does for any
+ * decoder error that carries a `rep`.
+ *
  * @throws {Socks5ProtocolError} VER not 5 (`rep` undefined: close); unknown
- * ATYP (`rep` 0x08 ADDRESS_TYPE_NOT_SUPPORTED); DOMAINNAME of length 0 or
- * not UTF-8 (`rep` 0x01 GENERAL_FAILURE: the ATYP is supported, the name is
- * one no resolver accepts, which is answered like a failed resolution).
+ * ATYP (`rep` 0x08 ADDRESS_TYPE_NOT_SUPPORTED).
+ * @throws {Socks5DomainNameError} a DOMAINNAME no resolver accepts (`rep`
+ * 0x04 HOST_UNREACHABLE: the ATYP is supported, the name cannot resolve,
+ * which is answered like a failed resolution).
  */
 export function decodeRequest(bytes: Uint8Array): Decoded<Request> | null {
   checkVersion(bytes, "request");

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { REP } from "./constants.ts";
 
 /**
  * Malformed SOCKS5 / RFC 1929 input: a decoder saw bytes no conforming peer
@@ -21,6 +22,28 @@ export class Socks5ProtocolError extends Error {
     super(message);
     this.name = "Socks5ProtocolError";
     this.rep = rep;
+  }
+}
+
+/**
+ * A request's DOMAINNAME that no resolver accepts (empty, a NUL or other
+ * byte outside letters, digits, `-`, `_`, `.`, non-ASCII, an empty or
+ * over-long label, over 253 bytes): a {@linkcode Socks5ProtocolError} with
+ * `rep` 0x04 (host unreachable), thrown by `decodeRequest` before the name
+ * can reach a runtime's connect. Its own class so a server can tell it from
+ * other decoder errors, e.g. to answer 0x08 on a listener that refuses
+ * domain names altogether (`allow_domain_names: false`).
+ */
+export class Socks5DomainNameError extends Socks5ProtocolError {
+  /** The DOMAINNAME bytes as Latin-1 text (one character per byte), for logs: escape before printing. */
+  readonly domainName: string;
+  /** Why it was refused, e.g. `"byte 0x00 at offset 3 is not a letter, ..."`. */
+  readonly problem: string;
+  constructor(domainName: string, problem: string) {
+    super(`DOMAINNAME ${JSON.stringify(domainName)} is not a host name: ${problem}`, REP.HOST_UNREACHABLE);
+    this.name = "Socks5DomainNameError";
+    this.domainName = domainName;
+    this.problem = problem;
   }
 }
 

@@ -26,7 +26,7 @@
  * @module
  */
 export { ATYP, AUTH_STATUS, CMD, METHOD, REP, SOCKS_VERSION } from "./constants.ts";
-export { Socks5ClientError, Socks5EofError, Socks5ProtocolError } from "./errors.ts";
+export { Socks5ClientError, Socks5DomainNameError, Socks5EofError, Socks5ProtocolError } from "./errors.ts";
 export type { SocksAddress } from "./address.ts";
 export {
   decodeGreeting,
@@ -37,4 +37,5 @@ export {
   encodeUsernamePasswordReply,
 } from "./codec.ts";
 export { ByteReader } from "./reader.ts";
+export { domainNameProblem, isResolvableDomainName } from "./domain-name.ts";
 export { socks5ClientHandshake, type Socks5Credentials, socks5Probe } from "./client.ts";

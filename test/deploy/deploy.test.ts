@@ -32,11 +32,17 @@ function dockerArgv(instruction: RegExp): string[] {
   return JSON.parse(m[1]);
 }
 
-/** A config file like deploy/proxy.json but on a loopback port `port`. */
-function deployConfig(port: number): string {
+/** deploy/proxy.json with its proxy listener on loopback port `port` and its HTTP listener on a free loopback port. */
+function loopbackConfig(port: number) {
   const config = JSON.parse(readFileSync(join(ROOT, "deploy/proxy.json"), "utf8"));
   config.proxy_listeners[0].listen = `127.0.0.1:${port}`;
-  return writeTempConfig(config);
+  for (const l of config.http_listeners ?? []) l.listen = "127.0.0.1:0";
+  return config;
+}
+
+/** A config file like deploy/proxy.json but on loopback, the proxy listener on `port`. */
+function deployConfig(port: number): string {
+  return writeTempConfig(loopbackConfig(port));
 }
 
 test("the systemd unit passes systemd-analyze verify and keeps its promises (restart, file limit, reload)", async () => {
@@ -60,6 +66,33 @@ test("the systemd unit passes systemd-analyze verify and keeps its promises (res
   assert.equal(validated.code, 0, validated.stderr);
 });
 
+test("the systemd unit is hardened to a systemd-analyze security exposure of 2.5 or better; a bad config is not restarted; W^X stays off for the JIT", async () => {
+  const file = join(mkdtempSync(join(tmpdir(), "proxy-server-unit-")), "proxy-server.service");
+  writeFileSync(file, unit);
+  const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile("systemd-analyze", ["security", "--offline=yes", "--no-pager", file], (error, stdout, stderr) =>
+      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }));
+  });
+  const m = /Overall exposure level for proxy-server\.service: (\d+(?:\.\d+)?)/.exec(result.stdout);
+  assert.ok(m, `no exposure level in:\n${result.stdout}${result.stderr}`);
+  assert.ok(Number(m[1]) <= 2.5, `exposure ${m[1]} > 2.5:\n${result.stdout}`);
+  assert.equal(unitValue("CapabilityBoundingSet"), "", "no capabilities (add CAP_NET_BIND_SERVICE for ports below 1024)");
+  assert.equal(unitValue("SystemCallFilter"), "@system-service");
+  assert.equal(unitValue("RestrictAddressFamilies"), "AF_INET AF_INET6 AF_UNIX");
+  for (const key of ["ProtectClock", "ProtectKernelTunables", "NoNewPrivileges", "DynamicUser"]) assert.equal(unitValue(key), "yes", key);
+  // A bad config exits 2: systemd must not restart it in a loop.
+  assert.equal(unitValue("RestartPreventExitStatus"), "2");
+  const bad = await runCli(["--config", writeTempConfig({ proxy_listeners: [{ listen: "nowhere" }] })]);
+  assert.equal(bad.code, 2, bad.stderr);
+  // Bun's and Deno's JIT write code pages: MemoryDenyWriteExecute stays off.
+  assert.doesNotMatch(unit, /^MemoryDenyWriteExecute=yes/m);
+  // The shipped config listens above 1024, which needs no capability.
+  const config = JSON.parse(readFileSync(join(ROOT, "deploy/proxy.json"), "utf8"));
+  for (const l of [...config.proxy_listeners, ...(config.http_listeners ?? [])]) {
+    assert.ok(Number(/:(\d+)$/.exec(l.listen)![1]) >= 1024, l.listen);
+  }
+});
+
 test("the Dockerfile runs `proxy-server --config` on the config it copies, and its HEALTHCHECK command reports that proxy healthy", async () => {
   assert.match(dockerfile, new RegExp(`^COPY deploy/proxy\\.json ${CONFIG.replace(/\./g, "\\.")}$`, "m"));
   const entrypoint = dockerArgv(/^ENTRYPOINT (\[.*\])$/m);
@@ -68,10 +101,8 @@ test("the Dockerfile runs `proxy-server --config` on the config it copies, and i
   assert.deepEqual(entrypoint, [BIN]);
   assert.deepEqual(cmd, ["--config", CONFIG]);
   assert.equal(healthcheck[0], BIN);
-  // Start with the copied config on a free port (startProxy passes --config FILE itself).
-  const config = JSON.parse(readFileSync(join(ROOT, "deploy/proxy.json"), "utf8"));
-  config.proxy_listeners[0].listen = "127.0.0.1:0";
-  const proxy = await startProxy(config);
+  // Start with the copied config on free ports (startProxy passes --config FILE itself).
+  const proxy = await startProxy(loopbackConfig(0));
   try {
     const args = healthcheck.slice(1).map((a) => a === CONFIG ? deployConfig(proxy.ports[0]) : a);
     const result = await runCli(args);

@@ -31,7 +31,9 @@ test("the app answers liveness 503 with the reason while starting, 200 once oper
     status: 503,
     body: "shutting down: the proxy listeners no longer accept clients\n",
   });
-  assert.deepEqual(await get("/proxy/status"), { status: 200, body: "proxy-server stopping\n" });
+  // KumoProxy's simple check answers the same while the process serves HTTP; the phase is in the status document.
+  assert.deepEqual(await get("/proxy/status"), { status: 200, body: "KumoProxy OK" });
+  assert.equal(JSON.parse((await get("/api/status/v1")).body).status, "stopping");
 });
 
 test("after SIGTERM, liveness answers 503 'shutting down' while open tunnels finish; the HTTP listener closes last", async () => {

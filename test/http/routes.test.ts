@@ -81,7 +81,7 @@ test("GET /proxy/status: 200 with a one-line text body", async () => {
   const r = await httpRequest(`${base}/proxy/status`);
   assert.equal(r.status, 200);
   assert.match(r.headers["content-type"], /^text\/plain/);
-  assert.equal(r.body, "proxy-server operational\n");
+  assert.equal(r.body, "KumoProxy OK", "the body KumoProxy answers");
 });
 
 test("GET /api/check-liveness/v1: 200 ok while every proxy listener accepts", async () => {

@@ -129,6 +129,21 @@ test("CONNECT to a name that does not resolve: reply 0x04 (host unreachable)", a
   await stillServes();
 });
 
+test("a CONNECT to a name with a NUL byte answers 0x04 before any lookup, and nothing reaches stderr", async () => {
+  const before = proxy.log().length;
+  const name = new TextEncoder().encode("a\0b.example");
+  const c = await noAuthClient();
+  c.send([5, 1, 0, 3, name.length, ...name, 0, 80]);
+  assert.deepEqual([...(await c.readUntilClose(5_000)).subarray(0, 2)], [5, 4]);
+  // Where domain names are off, the same request is the address type refused (0x08).
+  const strict = await noAuthClient(strictPort, "127.0.0.2");
+  strict.send([5, 1, 0, 3, name.length, ...name, 0, 80]);
+  const reply = await strict.readUntilClose(5_000);
+  assert.deepEqual([reply[0], reply[1]], [5, 8]);
+  await stillServes();
+  assert.equal(proxy.log().slice(before), "", "the proxy wrote to stderr");
+});
+
 test("allow_domain_names false: a DOMAINNAME request gets 0x08, an IP literal still works", async () => {
   const c = await noAuthClient(strictPort, "127.0.0.2");
   const name = new TextEncoder().encode("localhost");

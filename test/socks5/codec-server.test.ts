@@ -191,16 +191,21 @@ test("RFC 1928 s4: UDP ASSOCIATE and an unknown CMD are returned, not thrown", (
   assert.equal(unknown?.length, 10);
 });
 
-test("RFC 1928 s4: domain of 255 bytes, the longest request (262 bytes)", () => {
-  const name = "a".repeat(63) + "." + "b".repeat(63) + "." + "c".repeat(63) +
-    "." +
-    "d".repeat(63);
-  assert.equal(name.length, 255);
-  const decoded = decodeRequest(
-    bytes(0x05, 0x01, 0x00, 0x03, 255, name, 0x00, 0x19),
-  );
-  assert.equal(decoded?.length, 262);
+test("RFC 1928 s4: domain of 253 bytes, the longest name that resolves (260-byte request)", () => {
+  const name = ["a".repeat(63), "b".repeat(63), "c".repeat(63), "d".repeat(61)].join(".");
+  assert.equal(name.length, 253);
+  const decoded = decodeRequest(bytes(0x05, 0x01, 0x00, 0x03, 253, name, 0x00, 0x19));
+  assert.equal(decoded?.length, 260);
   assert.equal(decoded?.value.dstAddr.host, name);
+});
+
+test("RFC 1928 s4: domain of 255 bytes (262-byte request) is read whole, then refused with 0x04", () => {
+  const name = ["a".repeat(63), "b".repeat(63), "c".repeat(63), "d".repeat(63)].join(".");
+  assert.equal(name.length, 255);
+  const request = bytes(0x05, 0x01, 0x00, 0x03, 255, name, 0x00, 0x19);
+  assert.equal(request.length, 262);
+  assert.equal(decodeRequest(request.subarray(0, 261)), null);
+  assertProtocolError(() => decodeRequest(request), REP.HOST_UNREACHABLE);
 });
 
 test("RFC 1928 s4: request with VER 4 throws, rep undefined", () => {
@@ -222,18 +227,17 @@ test("RFC 1928 s4/s6: unknown ATYP throws with rep ADDRESS_TYPE_NOT_SUPPORTED (0
   );
 });
 
-test("RFC 1928 s4/s6: DOMAINNAME of length 0 throws with rep GENERAL_FAILURE (0x01)", () => {
+test("RFC 1928 s4/s6: DOMAINNAME of length 0 throws with rep HOST_UNREACHABLE (0x04)", () => {
   assertProtocolError(
     () => decodeRequest(bytes(0x05, 0x01, 0x00, 0x03, 0, 0x00, 0x19)),
-    REP.GENERAL_FAILURE,
+    REP.HOST_UNREACHABLE,
   );
 });
 
-test("RFC 1928 s4: DOMAINNAME that is not UTF-8 throws with rep GENERAL_FAILURE", () => {
+test("RFC 1928 s4: DOMAINNAME that is not UTF-8 throws with rep HOST_UNREACHABLE", () => {
   assertProtocolError(
-    () =>
-      decodeRequest(bytes(0x05, 0x01, 0x00, 0x03, 2, 0xc3, 0x28, 0x00, 0x19)),
-    REP.GENERAL_FAILURE,
+    () => decodeRequest(bytes(0x05, 0x01, 0x00, 0x03, 2, 0xc3, 0x28, 0x00, 0x19)),
+    REP.HOST_UNREACHABLE,
   );
 });
 

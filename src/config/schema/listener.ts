@@ -117,6 +117,23 @@ export const ProxyListenerSchema = v.pipe(strictObject({
       "then an optional count and a unit s, m, h or d), with bursts of up to N; past it a new connection " +
       "is closed at accept. Loaded as { limit, period } (period in seconds). Default: no limit.",
   ),
+  address_family_preference: v.optional(
+    v.pipe(
+      v.picklist(
+        ["system", "ipv4_first", "ipv6_first", "ipv4_only", "ipv6_only"],
+        (issue) =>
+          `expected "system", "ipv4_first", "ipv6_first", "ipv4_only" or "ipv6_only", got ${JSON.stringify(issue.input)}`,
+      ),
+      v.description(
+        "Which addresses of a destination name a direct CONNECT tries, and in which order. The proxy " +
+          "resolves the name itself (node:dns lookup, honouring /etc/hosts) and connects to one address at a " +
+          "time, the next only after a failure or after its share of the timeout, so a target sees one " +
+          'connection per CONNECT. "system": the resolver\'s order; "ipv4_first" / "ipv6_first": that family ' +
+          'first; "ipv4_only" / "ipv6_only": only that family (anything else answers REP 0x04). ' +
+          'Default: "system".',
+      ),
+    ),
+  ),
   use_splice: v.optional(flag(
     "Accepted for KumoProxy compatibility and ignored: proxy-server relays without splice(2) on both " +
       "runtimes, and the relay behaves the same. When any listener sets it, one notice says so at start, " +

@@ -40,6 +40,9 @@ export const StatusBody = v.pipe(
   v.description("What runs, since when, and in which phase."),
 );
 
+/** The body of `GET /proxy/status`, byte for byte KumoProxy's (`proxy_status` in its proxy-server crate). */
+export const KUMOPROXY_STATUS_BODY = "KumoProxy OK";
+
 /** Register the health and status routes on `app`. */
 export function healthRoutes(app: Hono<HttpEnv>, { services, settings }: RouteContext): void {
   const { health, info } = services;
@@ -49,10 +52,12 @@ export function healthRoutes(app: Hono<HttpEnv>, { services, settings }: RouteCo
       operationId: "getProxyStatus",
       tags: ["health"],
       summary: "Simple health check",
-      description: "200 with a one-line text body while the proxy process serves HTTP (KumoProxy's /proxy/status).",
-      responses: { 200: textResponse("The process is up; the body names its phase.", "proxy-server operational\n"), ...COMMON_RESPONSES },
+      description: "200 with the body KumoProxy answers, `KumoProxy OK`, while the process serves HTTP " +
+        "(KumoProxy's /proxy/status, so checks written for KumoProxy keep working). The phase and the " +
+        "rest are at /api/status/v1.",
+      responses: { 200: textResponse("The process is up.", KUMOPROXY_STATUS_BODY), ...COMMON_RESPONSES },
     }),
-    (c) => c.text(`${info.product} ${health.phase}\n`),
+    (c) => c.text(KUMOPROXY_STATUS_BODY),
   );
   app.get(
     "/api/check-liveness/v1",

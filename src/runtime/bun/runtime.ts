@@ -17,6 +17,7 @@ import { NetError, toNetError } from "../errors.ts";
 import { nodeConnect } from "../node/conn.ts";
 import { probeBind } from "../node/bind-probe.ts";
 import { resolveHost } from "../node/resolve.ts";
+import { raiseFileLimit } from "./file-limit.ts";
 import { handshakeTimeoutError, handshakeTimeoutMs, reportHandshakeError } from "../tls-handshake.ts";
 import type { Conn, ConnectOptions, Listener, ListenOptions, Runtime, SignalName } from "../types.ts";
 import { bunServeHttp } from "./serve-http.ts";
@@ -164,6 +165,7 @@ export const bunRuntime: Runtime = {
   serveHttp: bunServeHttp,
   resolve: resolveHost,
   probeBind,
+  raiseFileLimit,
   embeddedFilePath(pattern: RegExp): string | undefined {
     const file = (bunGlobal() as unknown as { embeddedFiles?: ReadonlyArray<{ name?: string }> }).embeddedFiles
       ?.find((f) => pattern.test(f.name ?? ""));
@@ -173,6 +175,13 @@ export const bunRuntime: Runtime = {
     "the keep-alive interval and retries cannot be set on Bun (the kernel's " +
     "net.ipv4.tcp_keepalive_intvl and tcp_keepalive_probes apply)",
   ],
+  onUnhandledRejection(handler: (reason: unknown) => void): () => void {
+    const listener = (reason: unknown) => handler(reason);
+    process.on("unhandledRejection", listener);
+    return () => {
+      process.off("unhandledRejection", listener);
+    };
+  },
   onSignal(signal: SignalName, handler: () => void): () => void {
     process.on(signal, handler);
     return () => {

@@ -17,6 +17,7 @@ import { pullPipe } from "../pipe.ts";
 import { NodeConn } from "../node/conn.ts";
 import { NetError, toNetError } from "../errors.ts";
 import type { Conn, KeepAlive, NetAddr } from "../types.ts";
+import { memoryTrimmer } from "./trim.ts";
 
 /** Buffer size (bytes) of an idle or interactive pipe direction. */
 export const PIPE_BUFFER_SMALL = 1024;
@@ -45,6 +46,7 @@ export class DenoConn implements Conn {
     const r = conn.remoteAddr as Deno.NetAddr;
     this.localAddr = { host: l.hostname, port: l.port };
     this.remoteAddr = { host: r.hostname, port: r.port };
+    memoryTrimmer.noteOpened();
   }
 
   /** One native read; `null` at EOF or after a local {@linkcode close}. */
@@ -104,6 +106,7 @@ export class DenoConn implements Conn {
     } catch {
       // Already closed by the runtime.
     }
+    memoryTrimmer.noteClosed();
   }
 
   /** See {@linkcode Conn.setNoDelay}; a no-op on TLS connections (Deno has no setter). */

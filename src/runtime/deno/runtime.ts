@@ -16,6 +16,7 @@ import { DenoConn } from "./conn.ts";
 import { nodeConnect } from "../node/conn.ts";
 import { probeBind } from "../node/bind-probe.ts";
 import { resolveHost } from "../node/resolve.ts";
+import { raiseFileLimit } from "./file-limit.ts";
 import { raceAbort } from "../deadline.ts";
 import { toNetError } from "../errors.ts";
 import { handshakeTimeoutError, handshakeTimeoutMs, reportHandshakeError } from "../tls-handshake.ts";
@@ -137,6 +138,7 @@ export const denoRuntime: Runtime = {
   serveHttp: denoServeHttp,
   resolve: resolveHost,
   probeBind,
+  raiseFileLimit,
   embeddedFilePath: () => undefined,
   keepAliveLimits: [
     "the keep-alive time cannot be set on Deno's own sockets: accepted TCP connections and " +
@@ -145,6 +147,14 @@ export const denoRuntime: Runtime = {
     "the keep-alive interval and retries cannot be set on Deno (the kernel's " +
     "net.ipv4.tcp_keepalive_intvl and tcp_keepalive_probes apply)",
   ],
+  onUnhandledRejection(handler: (reason: unknown) => void): () => void {
+    const listener = (event: PromiseRejectionEvent) => {
+      event.preventDefault();
+      handler(event.reason);
+    };
+    globalThis.addEventListener("unhandledrejection", listener);
+    return () => globalThis.removeEventListener("unhandledrejection", listener);
+  },
   onSignal(signal: SignalName, handler: () => void): () => void {
     Deno.addSignalListener(signal, handler);
     return () => Deno.removeSignalListener(signal, handler);
