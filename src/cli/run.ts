@@ -7,9 +7,9 @@
 import { type Config, ConfigError } from "../config/index.ts";
 import { type HttpListeners, ServiceHealth, type ServiceInfo, startHttpListeners } from "../http/index.ts";
 import { configureLogging, getLog, hourlyFileWriter, reopenAccessFile } from "../log/index.ts";
-import { EgressMetricsObserver, MetricsObserver, ProxyMetrics } from "../metrics/index.ts";
+import { AuthMetricsObserver, EgressMetricsObserver, MetricsObserver, ProxyMetrics } from "../metrics/index.ts";
 import type { Runtime } from "../runtime/index.ts";
-import { ProxyServer, withAccessLog } from "../server/index.ts";
+import { configureAuth, ProxyServer, withAccessLog } from "../server/index.ts";
 import { BUILD, BUILD_STAMP, PRODUCT, VERSION } from "./version.ts";
 import { buildEgress } from "./egress.ts";
 import type { DiagOptions } from "./args.ts";
@@ -73,6 +73,7 @@ export async function runProxy(
     maxOutboundDestinations: config.metrics.max_outbound_destinations,
     perUser: config.metrics.per_user,
   }));
+  configureAuth({ cacheTtl: config.users_cache_ttl, observer: new AuthMetricsObserver(metrics) });
   const health = new ServiceHealth();
   let http: HttpListeners | undefined;
   // Signal handlers go in before any listener is bound, so a stop that
@@ -147,6 +148,8 @@ export async function runProxy(
       }
       const nextEgress = buildEgress(runtime, next, egressObserver);
       try {
+        // Read by the UserStore that reconfigure builds for the new users.
+        configureAuth({ cacheTtl: next.users_cache_ttl });
         const changes = await server.reconfigure({
           listeners: next.proxy_listeners,
           users: next.users,

@@ -95,6 +95,24 @@ export const METRICS = {
     help: "RFC 1929 username/password checks that failed.",
     labels: LISTENER,
   },
+  proxy_auth_hash_verifications_total: {
+    type: "counter",
+    help: "Password hashes (argon2id, bcrypt) computed on the hash worker pool to check RFC 1929 logins " +
+      "(and the admin API's Basic accounts); includes the dummy hash an unknown username is checked against, " +
+      "excludes logins answered from the users_cache_ttl cache.",
+    labels: [],
+  },
+  proxy_auth_cache_hits_total: {
+    type: "counter",
+    help: "RFC 1929 logins of users with a password_hash answered from the users_cache_ttl cache, without a hash.",
+    labels: [],
+  },
+  proxy_auth_verifications_refused_total: {
+    type: "counter",
+    help: "RFC 1929 logins failed at once, without a hash, because too many hash verifications were in flight, " +
+      "by limit (client: this client address's; overall: the worker pool's queue).",
+    labels: ["limit"],
+  },
   proxy_connections_denied_total: {
     type: "counter",
     help: "Connections closed at accept (reason client, rate, listener_limit, client_limit) and requests " +

@@ -27,4 +27,5 @@ export {
 } from "./registry.ts";
 export { MetricsObserver, type MetricsObserverOptions } from "./observer.ts";
 export { EgressMetricsObserver } from "./egress-observer.ts";
+export { AuthMetricsObserver } from "./auth-observer.ts";
 export { BUN_DROPPED_METRICS } from "./bun-process.ts";

@@ -109,7 +109,7 @@ export async function authenticate(
   try {
     if (method === METHOD.USERNAME_PASSWORD) {
       const auth = await withTimeout("authentication", ctx.settings.timeout, () => reader.next(decodeUsernamePasswordRequest), expire);
-      if (!(await ctx.users.verify(auth.username, auth.password))) {
+      if (!(await ctx.users.verify(auth.username, auth.password, client.remoteAddr.host))) {
         ctx.observer.authFailed(o.listener);
         // The formatters escape control characters in the (client-chosen) username.
         authFailureWarn.warn(

@@ -31,7 +31,17 @@ export {
   NULL_OBSERVER,
   type ProxyObserver,
 } from "./observer.ts";
-export { type UserEntry, UserStore } from "./auth.ts";
+export {
+  type AuthLimit,
+  type AuthObserver,
+  closeSharedHashPool,
+  configureAuth,
+  DEFAULT_USERS_CACHE_TTL,
+  NULL_AUTH_OBSERVER,
+  type UserEntry,
+  UserStore,
+  type UserStoreOptions,
+} from "./auth.ts";
 export { replyForConnectError } from "./replies.ts";
 export { egressDialer, type EgressDialerOptions } from "./egress-dial.ts";
 export { checkListener, type HealthcheckOptions, type HealthcheckResult, localTarget } from "./liveness-probe.ts";

@@ -3,10 +3,12 @@
 // an empty directory (no node_modules anywhere above it), and run from
 // there: --version, --validate-config, --dump-openapi-spec, a real tunnel
 // with curl, /metrics and the offline /rapidoc page, TLS with a generated
-// certificate, --healthcheck, and a clean stop on SIGTERM.
+// certificate, --healthcheck, an argon2id user's login checked on the
+// bundled hash worker, and a clean stop on SIGTERM.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
+import { argon2id } from "hash-wasm";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -138,5 +140,43 @@ test("the binary generates a TLS certificate (bundled x509 library) and --health
     assert.match(healthy.stdout, /\(TLS\) answered the SOCKS5 greeting/);
   } finally {
     assert.equal(await proxy.stop("SIGTERM"), 0);
+  }
+});
+
+test("the binary checks an argon2id password_hash on its bundled hash worker (curl --socks5 user:pass@)", async () => {
+  const target = await startHttpTarget();
+  const salt = crypto.getRandomValues(new Uint8Array(16));
+  const hash = await argon2id({
+    password: "s3cret",
+    salt,
+    parallelism: 1,
+    iterations: 1,
+    memorySize: 256,
+    hashLength: 32,
+    outputType: "encoded",
+  });
+  const proxy = await startProxy(
+    {
+      proxy_listeners: [{ listen: "127.0.0.1:0", require_auth: true }],
+      http_listeners: [{ listen: "127.0.0.1:0" }],
+      users: [{ username: "mta", password_hash: hash }],
+    },
+    { command, cwd: runDir },
+  );
+  try {
+    const port = proxy.ports[0];
+    const url = `http://127.0.0.1:${target.port}/`;
+    const ok = await curl(["--socks5", `mta:s3cret@127.0.0.1:${port}`, url]);
+    assert.equal(ok.code, 0, `${ok.stderr}\n${proxy.log()}`);
+    assert.equal(ok.stdout, "hello from target\n");
+    const bad = await curl(["--socks5", `mta:wrong@127.0.0.1:${port}`, url]);
+    assert.notEqual(bad.code, 0);
+    assert.equal(bad.stdout, "");
+    const metrics = await curl([`http://127.0.0.1:${proxy.httpPorts[0]}/metrics`]);
+    assert.match(metrics.stdout, /^proxy_auth_hash_verifications_total 2$/m, "both logins were hashed on the worker");
+    assert.doesNotMatch(proxy.log(), /hash worker failed/);
+  } finally {
+    assert.equal(await proxy.stop("SIGTERM"), 0);
+    await target.close();
   }
 });

@@ -39,6 +39,7 @@ test("a minimal config gets every default", async () => {
     http_listeners: [],
     metrics: { max_outbound_destinations: 1000, per_user: false },
     users: [],
+    users_cache_ttl: 300,
     sources: {},
     pools: {},
     access_rules: [],

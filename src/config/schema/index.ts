@@ -34,6 +34,16 @@ export const ConfigEntries = {
   http_listeners: v.optional(HttpListenersSchema, []),
   metrics: v.optional(MetricsSchema, {}),
   users: v.optional(UsersSchema, []),
+  users_cache_ttl: v.optional(
+    duration(
+      "How long a successful check of a user's password_hash is remembered, as a duration " +
+        '("5m", "1h"), in seconds once loaded, so a client that logs in on every connection ' +
+        "pays the argon2id/bcrypt cost once per period rather than once per tunnel. What is kept " +
+        "is a keyed digest (HMAC-SHA-256 under a per-process random key), never the password; " +
+        'a wrong password is never kept; a reload starts empty. "0s" turns it off. Default: "5m".',
+    ),
+    "5m",
+  ),
   sources: v.optional(SourcesSchema, {}),
   pools: v.optional(PoolsSchema, {}),
   sources_file: v.optional(SourcesFileSchema),
