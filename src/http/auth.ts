@@ -4,7 +4,7 @@
  * `auth.bearer_tokens`, or `Authorization: Basic ...` with one of the
  * `auth.basic` accounts. Tokens are compared in constant time; passwords and
  * password hashes (argon2id, bcrypt) are checked by the same verifier as
- * SOCKS5 users (`UserStore` of `server/auth.ts`); a Basic credential that
+ * SOCKS5 users (`UserStore` of `src/auth/`); a Basic credential that
  * verified is remembered for {@linkcode BASIC_CACHE_SECONDS} (as a SHA-256
  * digest), so a script calling the API does not pay for an argon2id or
  * bcrypt verification (about 200 ms each) on every request, as KumoMTA
@@ -18,7 +18,7 @@
 import type { MiddlewareHandler } from "hono";
 import { createHash } from "node:crypto";
 import { getLog, rateLimited } from "../log/index.ts";
-import { constantTimeEqual, UserStore } from "../server/auth.ts";
+import { constantTimeEqual, UserStore } from "../auth/index.ts";
 import type { HttpAuthSettings, HttpEnv } from "./context.ts";
 
 const log = getLog("http");

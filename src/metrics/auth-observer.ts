@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { AuthLimit, AuthObserver } from "../server/auth.ts";
+import type { AuthLimit, AuthObserver } from "../auth/index.ts";
 import type { ProxyMetrics } from "./registry.ts";
 
 /**

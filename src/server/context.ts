@@ -7,7 +7,7 @@
  */
 import type { KeepAlive } from "../runtime/index.ts";
 import type { SessionAccess } from "./access.ts";
-import type { UserStore } from "./auth.ts";
+import type { UserStore } from "../auth/index.ts";
 import type { AddressFamilyPreference, BindProbe, Dialer } from "./dialer.ts";
 import type { ProxyObserver } from "./observer.ts";
 

@@ -41,7 +41,7 @@ export {
   type UserEntry,
   UserStore,
   type UserStoreOptions,
-} from "./auth.ts";
+} from "../auth/index.ts";
 export { replyForConnectError } from "./replies.ts";
 export { egressDialer, type EgressDialerOptions } from "./egress-dial.ts";
 export { checkListener, type HealthcheckOptions, type HealthcheckResult, localTarget } from "./liveness-probe.ts";

@@ -10,7 +10,7 @@
 import { formatHostPort, type Listener, type NetAddr } from "../runtime/index.ts";
 import type { AccessAction, AccessRuleConfig } from "../access/index.ts";
 import { getLog } from "../log/index.ts";
-import { type UserEntry, UserStore } from "./auth.ts";
+import { type UserEntry, UserStore } from "../auth/index.ts";
 import type { Dialer } from "./dialer.ts";
 import { needsRebind, type ProxyListenerSpec, sessionSettings } from "./listener-spec.ts";
 import type { SessionContext } from "./context.ts";

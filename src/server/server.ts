@@ -13,7 +13,7 @@ import { getLog } from "../log/index.ts";
 import { listenerTls } from "../tls/index.ts";
 import type { SessionAccess } from "./access.ts";
 import { PolicyAccess } from "./access-control.ts";
-import { type UserEntry, UserStore } from "./auth.ts";
+import { type UserEntry, UserStore } from "../auth/index.ts";
 import { type BindProbe, type Dialer, directDialer } from "./dialer.ts";
 import { type ProxyListenerSpec, sessionSettings } from "./listener-spec.ts";
 import { NULL_OBSERVER, type ProxyObserver } from "./observer.ts";

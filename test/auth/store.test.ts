@@ -5,10 +5,10 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { argon2id, bcrypt } from "hash-wasm";
-import { type AuthLimit, type AuthObserver, dummyHashFor, HashWorkerPool, UserStore } from "../../src/server/auth.ts";
-import { compiledWorkerUrl, type HashWorker } from "../../src/server/auth/pool.ts";
-import type { HashRequest, HashResponse } from "../../src/server/auth/protocol.ts";
-import { verifyHash } from "../../src/server/auth/verify-hash.ts";
+import { type AuthLimit, type AuthObserver, dummyHashFor, HashWorkerPool, UserStore } from "../../src/auth/index.ts";
+import { compiledWorkerUrl, type HashWorker } from "../../src/auth/pool.ts";
+import type { HashRequest, HashResponse } from "../../src/auth/protocol.ts";
+import { verifyHash } from "../../src/auth/verify-hash.ts";
 
 const salt = new Uint8Array(16).map((_, i) => i * 7);
 

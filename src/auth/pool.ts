@@ -23,7 +23,7 @@
  */
 import { existsSync } from "node:fs";
 import { clearTimeout as nodeClearTimeout, setTimeout as nodeSetTimeout } from "node:timers";
-import { getLog } from "../../log/index.ts";
+import { getLog } from "../log/index.ts";
 import type { HashRequest, HashResponse } from "./protocol.ts";
 
 const log = getLog("auth");
@@ -70,7 +70,7 @@ export function defaultPoolSize(): number {
 }
 
 /** `hash-worker.ts`'s path in the repository, folder by folder, without the extension. */
-const WORKER_SOURCE = ["src", "server", "auth", "hash-worker"] as const;
+const WORKER_SOURCE = ["src", "auth", "hash-worker"] as const;
 
 /**
  * The worker inside a `bun build --compile` executable, or `undefined` when

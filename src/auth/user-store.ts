@@ -27,11 +27,11 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { LRUCache } from "lru-cache";
-import { dummyHashFor } from "./auth/dummy-hash.ts";
-import { HashWorkerPool } from "./auth/pool.ts";
+import { dummyHashFor } from "./dummy-hash.ts";
+import { HashWorkerPool } from "./pool.ts";
 
-export { dummyHashFor } from "./auth/dummy-hash.ts";
-export { defaultPoolSize, HashWorkerPool, type HashWorkerPoolOptions } from "./auth/pool.ts";
+export { dummyHashFor } from "./dummy-hash.ts";
+export { defaultPoolSize, HashWorkerPool, type HashWorkerPoolOptions } from "./pool.ts";
 
 /** One configured user: a literal (already resolved) password or a standard hash string. */
 export interface UserEntry {
