@@ -9,7 +9,7 @@ import {
   createMemoryAccessStore,
   DENIAL_REASONS,
   type Lease,
-  MemoryConnectionCounts,
+  type MemoryConnectionCounts,
   MemoryRateLimiter,
   openProxyListeners,
   parseIp,

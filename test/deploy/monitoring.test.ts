@@ -19,8 +19,27 @@ import { startPrometheus } from "./prometheus-server.ts";
 import { dashboard as generate } from "../../deploy/grafana/dashboard.mjs";
 
 const RULES = join(ROOT, "deploy/prometheus/alerts.yml");
-const dashboard = JSON.parse(readFileSync(join(ROOT, "deploy/grafana/proxy-server.json"), "utf8"));
-const rules: { alert: string; expr: string }[] = parseYaml(readFileSync(RULES, "utf8")).groups.flatMap((g: any) => g.rules);
+/** The parts of a Grafana panel the checks read. */
+interface Panel {
+  id: number;
+  title: string;
+  gridPos: { x: number; w: number };
+  targets?: { expr: string }[];
+  panels?: Panel[];
+}
+/** The parts of the dashboard the checks read. */
+interface Dashboard {
+  panels: Panel[];
+  templating: { list: { type: string; name: string; query: { query: string } }[] };
+}
+/** An alerting rule as alerts.yml writes it. */
+interface Rule {
+  alert: string;
+  expr: string;
+}
+const dashboard: Dashboard = JSON.parse(readFileSync(join(ROOT, "deploy/grafana/proxy-server.json"), "utf8"));
+const rules: Rule[] = (parseYaml(readFileSync(RULES, "utf8")) as { groups: { rules: Rule[] }[] }).groups
+  .flatMap((g) => g.rules);
 
 function promtool(args: string[], cwd = ROOT): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
@@ -31,8 +50,8 @@ function promtool(args: string[], cwd = ROOT): Promise<{ code: number; output: s
 
 /** Every panel target (rows included, in case one is collapsed) as [panel title, expr]. */
 function panelExprs(): [string, string][] {
-  const panels = dashboard.panels.flatMap((p: any) => [p, ...(p.panels ?? [])]);
-  return panels.flatMap((p: any) => (p.targets ?? []).map((t: any) => [p.title, t.expr]));
+  const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
+  return panels.flatMap((p) => (p.targets ?? []).map((t): [string, string] => [p.title, t.expr]));
 }
 
 /** Grafana's variables as Prometheus sees them once chosen: every job, instance, listener and source. */
@@ -70,7 +89,7 @@ test("metricSelectors finds the selectors of an expression and nothing else", ()
 
 test("deploy/grafana/proxy-server.json is what dashboard.mjs generates, with unique panel ids inside a 24-column grid", () => {
   assert.deepEqual(dashboard, JSON.parse(JSON.stringify(generate())));
-  const ids = dashboard.panels.map((p: any) => p.id);
+  const ids = dashboard.panels.map((p) => p.id);
   assert.equal(new Set(ids).size, ids.length);
   for (const p of dashboard.panels) assert.ok(p.gridPos.x + p.gridPos.w <= 24, p.title);
   assert.ok(panelExprs().length >= 20);
@@ -83,8 +102,12 @@ test("deploy/prometheus/alerts.yml passes promtool check rules and its unit test
   const unit = await promtool(["test", "rules", "alerts.test.yml"], join(ROOT, "deploy/prometheus"));
   assert.equal(unit.code, 0, unit.output);
   // Every alert has a unit test that expects it to fire.
-  const tests = parseYaml(readFileSync(join(ROOT, "deploy/prometheus/alerts.test.yml"), "utf8")).tests;
-  const fired = new Set(tests.flatMap((t: any) => t.alert_rule_test.filter((a: any) => a.exp_alerts.length > 0).map((a: any) => a.alertname)));
+  const tests = (parseYaml(readFileSync(join(ROOT, "deploy/prometheus/alerts.test.yml"), "utf8")) as {
+    tests: { alert_rule_test: { alertname: string; exp_alerts: unknown[] }[] }[];
+  }).tests;
+  const fired = new Set(
+    tests.flatMap((t) => t.alert_rule_test.filter((a) => a.exp_alerts.length > 0).map((a) => a.alertname)),
+  );
   assert.deepEqual([...fired].sort(), rules.map((r) => r.alert).sort());
 });
 
@@ -147,7 +170,7 @@ test("every dashboard panel and every alert returns data from a real Prometheus 
     }
     assert.deepEqual(blank, [], "dashboard panels without data");
 
-    for (const variable of dashboard.templating.list.filter((v: any) => v.type === "query")) {
+    for (const variable of dashboard.templating.list.filter((v) => v.type === "query")) {
       const m = /^label_values\((.*),\s*(\w+)\)$/.exec(variable.query.query);
       assert.ok(m, `variable ${variable.name}: ${variable.query.query}`);
       const values = await prometheus.api(`/api/v1/label/${m[2]}/values`, { "match[]": substitute(m[1]) });
@@ -164,8 +187,9 @@ test("every dashboard panel and every alert returns data from a real Prometheus 
     }
     // Prometheus itself loaded and evaluated every rule without error.
     await prometheus.until("every rule evaluated", async () => {
-      const loaded = (await prometheus.api("/api/v1/rules")).data.groups.flatMap((g: any) => g.rules);
-      return loaded.length === rules.length && loaded.every((r: any) => r.health === "ok");
+      const { data } = await prometheus.api("/api/v1/rules");
+      const loaded = (data as { groups: { rules: { health: string }[] }[] }).groups.flatMap((g) => g.rules);
+      return loaded.length === rules.length && loaded.every((r) => r.health === "ok");
     });
     // The suspension is visible to its alert (pending: `for` has not elapsed).
     const suspended = await prometheus.query(rules.find((r) => r.alert === "EgressSourceSuspended")!.expr);
