@@ -50,6 +50,16 @@ export interface ProxyServerUpdate {
   dial?: Dialer;
 }
 
+/**
+ * What identifies a listener across a reload: its `listen` text and the
+ * address it binds. A `"HOST:PORT"` listen (KumoProxy accepts host names)
+ * becomes one listener per address the name resolves to, all with the same
+ * text, so the text alone would fold them into one.
+ */
+function reloadKey(spec: ProxyListenerSpec): string {
+  return `${spec.listen.text} ${spec.listen.host}`;
+}
+
 /** What `ProxyServer.reconfigure` did, by `listen` text. */
 export interface ReconfigureResult {
   added: string[];
@@ -75,7 +85,7 @@ export async function reloadListeners(
   open: OpenFn,
 ): Promise<{ next: OpenListener[]; result: ReconfigureResult }> {
   const users = new UserStore(update.users);
-  const current = new Map(listeners.map((l) => [l.spec.listen.text, l]));
+  const current = new Map(listeners.map((l) => [reloadKey(l.spec), l]));
   const result: ReconfigureResult = { added: [], removed: [], changed: [] };
   const opened: OpenListener[] = [];
   const next: OpenListener[] = [];
@@ -83,8 +93,8 @@ export async function reloadListeners(
   const kept: [OpenListener, ProxyListenerSpec][] = [];
   try {
     for (const spec of update.listeners) {
-      const old = current.get(spec.listen.text);
-      current.delete(spec.listen.text);
+      const old = current.get(reloadKey(spec));
+      current.delete(reloadKey(spec));
       if (old && !needsRebind(old.spec, spec)) {
         next.push(old);
         kept.push([old, spec]);
