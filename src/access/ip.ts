@@ -10,6 +10,9 @@
  * shorter than /96 (`"::/0"`) matches IPv6 addresses only, never IPv4 ones:
  * write `"0.0.0.0/0"` for those.
  *
+ * One file because it is one value type, `Ip`, with the CIDR sets built from
+ * it (IPv4-mapped IPv6 folded to IPv4 in one place).
+ *
  * @module
  */
 

@@ -24,6 +24,10 @@
  * else for (const a of await resolve(name)) keep a if policy.checkResolved(req, a).action === "allow";
  * ```
  *
+ * One file because it is one class, `AccessPolicy`, and its leases:
+ * admission, request checks and counts over one store, in the order the
+ * session calls them.
+ *
  * @module
  */
 

@@ -28,6 +28,10 @@
  * [".example.com"]` followed by a catch-all deny allows every address of
  * `www.example.com`: the name still matches when the address is known.
  *
+ * One file because it is one compiler: the rule grammar (matchers,
+ * destinations, port ranges) and the compiled matcher that evaluates it,
+ * which must stay in step.
+ *
  * @module
  */
 

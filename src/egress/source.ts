@@ -24,6 +24,12 @@
  * allows (a proxy waiting for a slow destination is not unhealthy); a reply
  * that started gets `connect_timeout` to complete.
  *
+ * One file because it is one class, `EgressSource`: its connect paths
+ * (direct, SOCKS5 upstream, HAProxy) share the suspension, the per-source
+ * deadline and the failure classification, and splitting them would spread
+ * one source's state over files (failure classes and the deadline already
+ * live in `failure.ts` and `handshake-deadline.ts`).
+ *
  * @module
  */
 import { getLog } from "../log/index.ts";

@@ -5,6 +5,9 @@
  * `src/runtime/bun/` implement it, and `src/runtime/index.ts` picks one once
  * at start. Modelled on Hono's `src/adapter/*` folders.
  *
+ * One file because it is one interface: `Runtime` and the types of its
+ * members, the whole contract each runtime folder implements, read together.
+ *
  * @module
  */
 

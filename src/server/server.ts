@@ -5,6 +5,10 @@
  * listener spec is in `listener-spec.ts`, the in-place reload in
  * `reload.ts`, the outbound seam in `dialer.ts`, a session in `session.ts`.
  *
+ * One file because it is one class, `ProxyServer`: start, accept, the set of
+ * live sessions and the graceful stop share that state (reload, listener
+ * specs and the dialer are in their own files).
+ *
  * @module
  */
 import { type Conn, formatHostPort, type NetAddr, NetError, type Runtime } from "../runtime/index.ts";

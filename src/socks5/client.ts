@@ -5,6 +5,10 @@
  * Egress uses it to send through upstream proxies; health checks use
  * {@linkcode socks5Probe}.
  *
+ * One file because it is one exchange: the client side of the handshake
+ * kumod performs (greeting, RFC 1929, BIND, CONNECT) and the probe that is
+ * its first half, sharing their error classes.
+ *
  * @module
  */
 import { type Conn, formatHostPort } from "../runtime/index.ts";

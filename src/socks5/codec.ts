@@ -18,6 +18,10 @@
  * const reply = encodeReply(REP.SUCCEEDED, { host: "192.0.2.1", port: 40000 });
  * ```
  *
+ * One file because it is one codec: every RFC 1928/1929 message's encoder
+ * beside its decoder, so each wire format is read and written in one place;
+ * it has no I/O and no state.
+ *
  * @module
  */
 import { decodeAddress, encodeAddress, type SocksAddress } from "./address.ts";

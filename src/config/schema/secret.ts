@@ -19,6 +19,10 @@
  * that need the value (a certificate against its key) can step aside
  * while every other check still runs.
  *
+ * One file because it is one concept: the three forms of a secret (literal,
+ * `{ env }`, `{ file }`), their form-only check for `--validate-config` and
+ * their resolution, which must agree with each other.
+ *
  * @module
  */
 

@@ -19,6 +19,10 @@
  * Sockets must be opened with `allowHalfOpen: true`, otherwise Bun closes
  * the socket on the peer's FIN and the other direction of a relay is lost.
  *
+ * One file because it is one class, `BunConn`, on Bun's hot path: its read
+ * queue, backpressure and close handling share per-socket state that is
+ * tuned for idle memory.
+ *
  * @module
  */
 
