@@ -18,7 +18,7 @@ import {
   Socks5EofError,
   Socks5ProtocolError,
 } from "../socks5/index.ts";
-import { getLog } from "../log/index.ts";
+import { getLog, rateLimited } from "../log/index.ts";
 import { AccessDeniedError } from "./access.ts";
 import type { SessionContext } from "./context.ts";
 import type { OutboundRequest } from "./dialer.ts";
@@ -27,6 +27,11 @@ import { replyForConnectError } from "./replies.ts";
 import { denial, type Ended, ended, endedBy, refuse } from "./step.ts";
 
 const log = getLog("server");
+/**
+ * Failed BINDs can be repeated by any client (before authentication on a
+ * no-auth listener): one WARN a minute, with the count of those dropped.
+ */
+const bindFailures = rateLimited(log, 60);
 
 /**
  * Where a session stands between requests (KumoProxy's `ClientState`):
@@ -108,7 +113,7 @@ export async function request(
       try {
         await ctx.probeBind(source);
       } catch (error) {
-        log.warn("BIND of source address {address} failed: {error}", { address: source, error: String(error) });
+        bindFailures.warn("bind", "BIND of source address {address} failed: {error}", { address: source, error: String(error) });
         return refuse(client, o, replyForConnectError(error), "completed", `BIND ${source} failed`);
       }
       o.bindAddress = source;
