@@ -4,10 +4,15 @@
 // with one line `N passed, N failed` over both runtimes. Exit status 0 only
 // when both runtimes ran and nothing failed.
 //
-// The two runtimes run at the same time (one per core on a 2-core machine).
-// Each one's output is held back and printed whole when it finishes, so the
-// two logs do not interleave; a `started` / `finished` line for each says
-// where things stand meanwhile.
+// The two runtimes run at the same time, and each runs its test files in
+// parallel as well (`deno test --parallel` with DENO_JOBS workers, `bun test
+// --parallel=N`): most of a test's time is spent waiting (for a timeout, a
+// child process, a peer), not computing, so a 2-core machine can run several
+// files at once. TEST_JOBS sets the number of files each runtime runs at once
+// (default 3; TEST_JOBS=1 runs them one after another, as a single file
+// would). Each runtime's output is held back and printed whole when it
+// finishes, so the two logs do not interleave; a `started` / `finished` line
+// for each says where things stand meanwhile.
 //
 // Usage: node scripts/test.mjs [--only deno|bun] [test paths...]
 import { spawn, spawnSync } from "node:child_process";
@@ -25,6 +30,12 @@ if (args[0] === "--only") {
   args.splice(0, 2);
 }
 const paths = args.length > 0 ? args : ["test/"];
+const jobs = Number(process.env.TEST_JOBS ?? 3);
+if (!Number.isInteger(jobs) || jobs < 1) {
+  console.error(`TEST_JOBS=${process.env.TEST_JOBS}: expected a whole number of at least 1`);
+  console.log("0 passed, 1 failed");
+  process.exit(1);
+}
 
 const peers = spawnSync("bash", [join(root, "scripts", "test-peers.sh")], { stdio: "inherit", cwd: root });
 if (peers.status !== 0) {
@@ -61,13 +72,18 @@ const strip = stripVTControlCharacters;
 
 const runners = {
   deno: async () => {
-    const r = await run(bin("deno"), ["test", "--allow-all", "--config", "deno.json", ...paths], { NO_COLOR: "1" });
+    const parallel = jobs > 1 ? ["--parallel"] : [];
+    const r = await run(bin("deno"), ["test", "--allow-all", "--config", "deno.json", ...parallel, ...paths], {
+      NO_COLOR: "1",
+      DENO_JOBS: String(jobs),
+    });
     const m = strip(r.text).match(/(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
     return { ...r, passed: m ? +m[1] : 0, failed: m ? +m[2] : 0, parsed: !!m };
   },
   bun: async () => {
     const files = paths.map((p) => "./" + p.replace(/^\.\//, ""));
-    const r = await run(bin("bun"), ["test", "--timeout", "120000", ...files], { NO_COLOR: "1" });
+    const parallel = jobs > 1 ? [`--parallel=${jobs}`] : [];
+    const r = await run(bin("bun"), ["test", "--timeout", "120000", ...parallel, ...files], { NO_COLOR: "1" });
     const t = strip(r.text);
     const p = t.match(/^\s*(\d+) pass$/m);
     const f = t.match(/^\s*(\d+) fail$/m);
