@@ -71,11 +71,13 @@ function run(cmd, argv, env) {
 const strip = stripVTControlCharacters;
 
 // Files that must not share their process with other test files: they
-// measure the test process itself (its RSS), which in `deno test --parallel`
-// also holds every other worker and in a busy `bun test` worker holds what
-// earlier files left behind. They run in a runner process of their own, one
-// after another, next to the parallel run.
-const ALONE = ["test/runtime/backpressure.test.ts"];
+// measure the test process itself, which in `deno test --parallel` also
+// holds every other worker (threads of one process) and in a `bun test
+// --parallel` worker holds what earlier files left behind. backpressure
+// bounds the process's RSS growth; accept bounds a client's service time
+// behind 400 reset connections to 100 ms. They run in a runner process of
+// their own, one after another, next to the parallel run.
+const ALONE = ["test/runtime/accept.test.ts", "test/runtime/backpressure.test.ts"];
 const clean = (p) => p.replace(/^\.\//, "").replace(/\/+$/, "");
 const alone = jobs > 1
   ? ALONE.filter((file) =>
