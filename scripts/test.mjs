@@ -76,7 +76,8 @@ const strip = stripVTControlCharacters;
 // --parallel` worker holds what earlier files left behind. backpressure
 // bounds the process's RSS growth; accept bounds a client's service time
 // behind 400 reset connections to 100 ms. They run in a runner process of
-// their own, one after another, next to the parallel run.
+// their own, one after another, before the parallel run starts (so they
+// share the machine only with the other runtime's, as every file used to).
 const ALONE = ["test/runtime/accept.test.ts", "test/runtime/backpressure.test.ts"];
 const clean = (p) => p.replace(/^\.\//, "").replace(/\/+$/, "");
 const alone = jobs > 1
@@ -86,9 +87,17 @@ const alone = jobs > 1
   : [];
 const rest = paths.filter((p) => !alone.includes(clean(p)));
 
-/** Run `invocations` (argument lists) of one runner at once and add their counts up. */
-async function runAll(cmd, invocations, env, count) {
-  const rs = await Promise.all(invocations.map((argv) => run(cmd, argv, env)));
+/**
+ * Run `chains` of invocations (argument lists) of one runner: the chains at
+ * once, each chain's invocations one after the other; add their counts up.
+ */
+async function runAll(cmd, chains, env, count) {
+  const invocations = chains.flat();
+  const done = new Map();
+  await Promise.all(chains.map(async (chain) => {
+    for (const argv of chain) done.set(argv, await run(cmd, argv, env));
+  }));
+  const rs = invocations.map((argv) => done.get(argv));
   const counts = rs.map((r, i) => count(strip(r.text), invocations[i], r.code));
   return {
     code: rs.find((r) => r.code !== 0)?.code ?? 0,
@@ -106,13 +115,13 @@ const runners = {
     // front of them; a type error fails the run all the same.
     const base = ["test", "--allow-all", "--config", "deno.json", "--no-check"];
     const check = ["check", "--config", "deno.json", ...paths];
-    const invocations = [check];
+    const tests = [];
+    if (alone.length > 0) tests.push([...base, ...alone]);
     if (rest.length > 0) {
       const parallel = jobs > 1 ? ["--parallel", ...alone.map((f) => `--ignore=${f}`)] : [];
-      invocations.push([...base, ...parallel, ...rest]);
+      tests.push([...base, ...parallel, ...rest]);
     }
-    if (alone.length > 0) invocations.push([...base, ...alone]);
-    return runAll(bin("deno"), invocations, { NO_COLOR: "1", DENO_JOBS: String(jobs) }, (t, argv, code) => {
+    return runAll(bin("deno"), [[check], tests], { NO_COLOR: "1", DENO_JOBS: String(jobs) }, (t, argv, code) => {
       if (argv === check) return { passed: 0, failed: code === 0 ? 0 : 1 };
       const m = t.match(/(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
       return m ? { passed: +m[1], failed: +m[2] } : undefined;
@@ -121,13 +130,13 @@ const runners = {
   bun: () => {
     const files = (list) => list.map((p) => "./" + clean(p));
     const base = ["test", "--timeout", "120000"];
-    const invocations = [];
+    const tests = [];
+    if (alone.length > 0) tests.push([...base, ...files(alone)]);
     if (rest.length > 0) {
       const parallel = jobs > 1 ? [`--parallel=${jobs}`, ...alone.map((f) => `--path-ignore-patterns=${f}`)] : [];
-      invocations.push([...base, ...parallel, ...files(rest)]);
+      tests.push([...base, ...parallel, ...files(rest)]);
     }
-    if (alone.length > 0) invocations.push([...base, ...files(alone)]);
-    return runAll(bin("bun"), invocations, { NO_COLOR: "1" }, (t) => {
+    return runAll(bin("bun"), [tests], { NO_COLOR: "1" }, (t) => {
       const p = t.match(/^\s*(\d+) pass$/m);
       const f = t.match(/^\s*(\d+) fail$/m);
       return p ? { passed: +p[1], failed: f ? +f[1] : 0 } : undefined;
