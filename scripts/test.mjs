@@ -4,10 +4,15 @@
 // with one line `N passed, N failed` over both runtimes. Exit status 0 only
 // when both runtimes ran and nothing failed.
 //
-// The two runtimes run at the same time (one per core on a 2-core machine).
-// Each one's output is held back and printed whole when it finishes, so the
-// two logs do not interleave; a `started` / `finished` line for each says
-// where things stand meanwhile.
+// The two runtimes run at the same time, and each runs its test files in
+// parallel as well (`deno test --parallel` with DENO_JOBS workers, `bun test
+// --parallel=N`): most of a test's time is spent waiting (for a timeout, a
+// child process, a peer), not computing, so a 2-core machine can run several
+// files at once. TEST_JOBS sets the number of files each runtime runs at once
+// (default 3; TEST_JOBS=1 runs them one after another, as a single file
+// would). Each runtime's output is held back and printed whole when it
+// finishes, so the two logs do not interleave; a `started` / `finished` line
+// for each says where things stand meanwhile.
 //
 // Usage: node scripts/test.mjs [--only deno|bun] [test paths...]
 import { spawn, spawnSync } from "node:child_process";
@@ -25,6 +30,12 @@ if (args[0] === "--only") {
   args.splice(0, 2);
 }
 const paths = args.length > 0 ? args : ["test/"];
+const jobs = Number(process.env.TEST_JOBS ?? 3);
+if (!Number.isInteger(jobs) || jobs < 1) {
+  console.error(`TEST_JOBS=${process.env.TEST_JOBS}: expected a whole number of at least 1`);
+  console.log("0 passed, 1 failed");
+  process.exit(1);
+}
 
 const peers = spawnSync("bash", [join(root, "scripts", "test-peers.sh")], { stdio: "inherit", cwd: root });
 if (peers.status !== 0) {
@@ -59,19 +70,77 @@ function run(cmd, argv, env) {
 // line can be read back.
 const strip = stripVTControlCharacters;
 
+// Files that must not share their process with other test files: they
+// measure the test process itself, which in `deno test --parallel` also
+// holds every other worker (threads of one process) and in a `bun test
+// --parallel` worker holds what earlier files left behind. backpressure
+// bounds the process's RSS growth; accept bounds a client's service time
+// behind 400 reset connections to 100 ms. They run in a runner process of
+// their own, one after another, before the parallel run starts (so they
+// share the machine only with the other runtime's, as every file used to).
+const ALONE = ["test/runtime/accept.test.ts", "test/runtime/backpressure.test.ts"];
+const clean = (p) => p.replace(/^\.\//, "").replace(/\/+$/, "");
+const alone = jobs > 1
+  ? ALONE.filter((file) =>
+    paths.some((p) => clean(p) === "" || clean(p) === "." || file === clean(p) || file.startsWith(clean(p) + "/"))
+  )
+  : [];
+const rest = paths.filter((p) => !alone.includes(clean(p)));
+
+/**
+ * Run `chains` of invocations (argument lists) of one runner: the chains at
+ * once, each chain's invocations one after the other; add their counts up.
+ */
+async function runAll(cmd, chains, env, count) {
+  const invocations = chains.flat();
+  const done = new Map();
+  await Promise.all(chains.map(async (chain) => {
+    for (const argv of chain) done.set(argv, await run(cmd, argv, env));
+  }));
+  const rs = invocations.map((argv) => done.get(argv));
+  const counts = rs.map((r, i) => count(strip(r.text), invocations[i], r.code));
+  return {
+    code: rs.find((r) => r.code !== 0)?.code ?? 0,
+    passed: counts.reduce((n, c) => n + (c?.passed ?? 0), 0),
+    failed: counts.reduce((n, c) => n + (c?.failed ?? 0), 0),
+    parsed: counts.every((c) => c !== undefined),
+    replay: () => rs.forEach((r) => r.replay()),
+  };
+}
+
 const runners = {
-  deno: async () => {
-    const r = await run(bin("deno"), ["test", "--allow-all", "--config", "deno.json", ...paths], { NO_COLOR: "1" });
-    const m = strip(r.text).match(/(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
-    return { ...r, passed: m ? +m[1] : 0, failed: m ? +m[2] : 0, parsed: !!m };
+  deno: () => {
+    // The type check (what `deno test` does before it runs anything) is a
+    // `deno check` of the same paths next to the tests rather than a step in
+    // front of them; a type error fails the run all the same.
+    const base = ["test", "--allow-all", "--config", "deno.json", "--no-check"];
+    const check = ["check", "--config", "deno.json", ...paths];
+    const tests = [];
+    if (alone.length > 0) tests.push([...base, ...alone]);
+    if (rest.length > 0) {
+      const parallel = jobs > 1 ? ["--parallel", ...alone.map((f) => `--ignore=${f}`)] : [];
+      tests.push([...base, ...parallel, ...rest]);
+    }
+    return runAll(bin("deno"), [[check], tests], { NO_COLOR: "1", DENO_JOBS: String(jobs) }, (t, argv, code) => {
+      if (argv === check) return { passed: 0, failed: code === 0 ? 0 : 1 };
+      const m = t.match(/(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
+      return m ? { passed: +m[1], failed: +m[2] } : undefined;
+    });
   },
-  bun: async () => {
-    const files = paths.map((p) => "./" + p.replace(/^\.\//, ""));
-    const r = await run(bin("bun"), ["test", "--timeout", "120000", ...files], { NO_COLOR: "1" });
-    const t = strip(r.text);
-    const p = t.match(/^\s*(\d+) pass$/m);
-    const f = t.match(/^\s*(\d+) fail$/m);
-    return { ...r, passed: p ? +p[1] : 0, failed: f ? +f[1] : 0, parsed: !!p };
+  bun: () => {
+    const files = (list) => list.map((p) => "./" + clean(p));
+    const base = ["test", "--timeout", "120000"];
+    const tests = [];
+    if (alone.length > 0) tests.push([...base, ...files(alone)]);
+    if (rest.length > 0) {
+      const parallel = jobs > 1 ? [`--parallel=${jobs}`, ...alone.map((f) => `--path-ignore-patterns=${f}`)] : [];
+      tests.push([...base, ...parallel, ...files(rest)]);
+    }
+    return runAll(bin("bun"), [tests], { NO_COLOR: "1" }, (t) => {
+      const p = t.match(/^\s*(\d+) pass$/m);
+      const f = t.match(/^\s*(\d+) fail$/m);
+      return p ? { passed: +p[1], failed: f ? +f[1] : 0 } : undefined;
+    });
   },
 };
 
