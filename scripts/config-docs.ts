@@ -44,13 +44,15 @@ function cell(text: string): string {
 
 function rows(s: Schema, path: string, out: string[]): void {
   const objects: [string, Schema][] = [];
-  if (s.properties) for (const [k, v] of Object.entries(s.properties)) objects.push([`${path}.${k}`, v]);
+  if (s.properties) { for (const [k, v] of Object.entries(s.properties)) objects.push([`${path}.${k}`, v]); }
   for (const [p, v] of objects) {
     if (p.endsWith(".$schema")) continue;
     const required = s.required?.includes(p.slice(p.lastIndexOf(".") + 1)) ? "yes" : "";
     const def = v.default === undefined ? "" : `\`${JSON.stringify(v.default)}\``;
     out.push(`| \`${p.slice(1)}\` | ${cell(typeOf(v))} | ${required} | ${def} | ${cell(v.description ?? "")} |`);
-    for (const nested of [v, v.items, typeof v.additionalProperties === "object" ? v.additionalProperties : undefined]) {
+    for (
+      const nested of [v, v.items, typeof v.additionalProperties === "object" ? v.additionalProperties : undefined]
+    ) {
       if (!nested) continue;
       const suffix = nested === v.items ? "[]" : nested === v ? "" : ".*";
       if (nested.properties) rows(nested, `${p}${suffix}`, out);
@@ -82,7 +84,7 @@ export function renderConfigDocs(schema: Record<string, unknown>): string {
     "one object. Each problem is one line, `FILE:LINE:COLUMN: $.json.path: what was expected, what was found`,",
     "at the value the path names (or the object that lacks a required key).",
     "",
-    "Durations are strings such as `\"60s\"`, `\"60 seconds\"`, `\"5m\"`, `\"1h 30m\"`, or a number of seconds",
+    'Durations are strings such as `"60s"`, `"60 seconds"`, `"5m"`, `"1h 30m"`, or a number of seconds',
     "(`30`, as KumoMTA's duration fields also take), and are read as seconds.",
     "A path ending in `[]` is an array element; `.*` is any name in a map.",
     "",

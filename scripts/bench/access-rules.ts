@@ -30,7 +30,10 @@ function rules(): AccessRuleConfig[] {
         out.push({ action: "allow", users: [`user${i}`, `other${i}`], ports: [25, 587] });
         break;
       case 2:
-        out.push({ action: "deny", destinations: [`10.${i}.0.0/16`, `.blocked${i}.example`, `fd00:${i.toString(16)}::/32`] });
+        out.push({
+          action: "deny",
+          destinations: [`10.${i}.0.0/16`, `.blocked${i}.example`, `fd00:${i.toString(16)}::/32`],
+        });
         break;
       case 3:
         out.push({ action: "deny", ports: [`${1000 + i}-${1010 + i}`, 9000 + i], commands: ["connect"] });
@@ -63,14 +66,25 @@ function measure(label: string, n: number, fn: (i: number) => unknown): void {
 }
 
 const client = parseIp("192.0.2.7")!;
-const byAddress: AccessRequest = { listener: LISTENER, client, user: "mta1", command: "connect", destination: parseIp("93.184.215.14")!, port: 443 };
+const byAddress: AccessRequest = {
+  listener: LISTENER,
+  client,
+  user: "mta1",
+  command: "connect",
+  destination: parseIp("93.184.215.14")!,
+  port: 443,
+};
 const byName: AccessRequest = { ...byAddress, destination: "mx1.mail.example.net" };
 const byText: AccessRequest = { ...byAddress, client: "192.0.2.7", destination: "93.184.215.14" };
 const resolved = parseIp("93.184.215.14")!;
 
 console.log(`${policy.rules.size} rules, ${CHECKS} checks each (${typeof Deno === "undefined" ? "bun" : "deno"})`);
 measure("checkRequest, destination an Ip", CHECKS, () => policy.checkRequest(byAddress).action === "allow");
-measure("checkRequest, addresses as text (parsed per call)", CHECKS, () => policy.checkRequest(byText).action === "allow");
+measure(
+  "checkRequest, addresses as text (parsed per call)",
+  CHECKS,
+  () => policy.checkRequest(byText).action === "allow",
+);
 measure("checkRequest, destination a name", CHECKS, () => policy.checkRequest(byName).action === "allow");
 measure("checkResolved, name + address", CHECKS, () => policy.checkResolved(byName, resolved).action === "allow");
 measure("admit + release (no limits configured)", CHECKS, () => {

@@ -125,7 +125,11 @@ export async function throughput(server: Server, target: Target, plan: Plan): Pr
  * echo, so both relay directions are set up. A warm-up of 200 tunnels runs
  * first so that code paths are compiled before the baseline is taken.
  */
-export async function idle(server: Server, target: Target, plan: Plan): Promise<Pick<Figures, "idleKiB" | "idleOpened">> {
+export async function idle(
+  server: Server,
+  target: Target,
+  plan: Plan,
+): Promise<Pick<Figures, "idleKiB" | "idleOpened">> {
   if (server.alwaysBinds) await waitForQuietPorts();
   const port = await freePort();
   const child = spawnServer(server.argv(port, false));

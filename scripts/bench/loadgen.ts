@@ -58,7 +58,11 @@ export interface Held<T> {
 }
 
 /** Start a loadgen mode that holds on (target, idle) and resolve with its first output line. */
-export function holdLoadgen<T>(args: (string | number)[], timeoutMs: number, parse: (line: string) => T): Promise<Held<T>> {
+export function holdLoadgen<T>(
+  args: (string | number)[],
+  timeoutMs: number,
+  parse: (line: string) => T,
+): Promise<Held<T>> {
   return new Promise((resolve, reject) => {
     const child = spawn(BINARY, args.map(String), { stdio: ["pipe", "pipe", "inherit"] });
     track(child);

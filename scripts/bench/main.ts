@@ -76,7 +76,9 @@ function header(list: Server[]): string {
     `Date: ${date}. Machine: ${cpu.length} cores (${cpu[0]?.model ?? "?"}), ${gib} GiB, Linux ${os.release()}, ` +
     `hard file limit ${nofile}.`,
     `Versions: ${versions}; gcc ${firstLine("gcc", ["-dumpversion"]) ?? "?"} (load generator).`,
-    `Plan: ${runs} run(s) per figure (median shown); bulk ${plan.bulkBytes / 1e6} MB; rate ${plan.clients} clients × ${plan.rateSeconds} s; ` +
+    `Plan: ${runs} run(s) per figure (median shown); bulk ${
+      plan.bulkBytes / 1e6
+    } MB; rate ${plan.clients} clients × ${plan.rateSeconds} s; ` +
     `idle ${plan.idleTunnels} tunnels.`,
   ].join("\n");
 }

@@ -40,7 +40,10 @@ function kill(child: ChildProcess, signal: NodeJS.Signals): void {
  * limit when that is lower and we are not root), output discarded.
  * `stdin` "pipe" lets the caller end the child by closing its input.
  */
-export function spawnServer(argv: string[], options: { cwd?: string; env?: Record<string, string> } = {}): ChildProcess {
+export function spawnServer(
+  argv: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): ChildProcess {
   const script = `ulimit -n ${NOFILE} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`;
   const child = spawn("bash", ["-c", script, "bash", ...argv], {
     cwd: options.cwd,

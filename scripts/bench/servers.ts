@@ -59,8 +59,7 @@ function danteConfig(port: number): string {
   return file;
 }
 
-const dpkgVersion = (pkg: string) =>
-  firstLine("dpkg-query", ["-W", "-f", "${Version}", pkg]) ?? "?";
+const dpkgVersion = (pkg: string) => firstLine("dpkg-query", ["-W", "-f", "${Version}", pkg]) ?? "?";
 
 /** microsocks (Debian package `microsocks`); `-b` is its source-address option. */
 export const microsocks: Server = {
@@ -100,7 +99,9 @@ export const proxyBun: Server = {
 export const proxyDeno: Server = {
   name: "proxy-server (Deno)",
   key: "deno",
-  argv: (port) => [bin("deno"), "run", "--allow-all", "--quiet", "--config", join(ROOT, "deno.json"), MAIN, ...listenArgs(port)],
+  argv: (
+    port,
+  ) => [bin("deno"), "run", "--allow-all", "--quiet", "--config", join(ROOT, "deno.json"), MAIN, ...listenArgs(port)],
   kumoBind: true,
   version: () => firstLine(bin("deno"), ["--version"]) ?? "deno ?",
 };

@@ -93,7 +93,9 @@ export function markdown(rows: Row[], idleTunnels: number): string {
       if (v === undefined) return "–";
       const text = c.key === "idleOpened" ? `${Math.round(v)}/${idleTunnels}` : v.toFixed(c.digits);
       if (!c.ratio || r === ms || r === dante) return text;
-      return `${text} (${ratio(v, ms?.[c.key] as number | undefined)} / ${ratio(v, dante?.[c.key] as number | undefined)})`;
+      return `${text} (${ratio(v, ms?.[c.key] as number | undefined)} / ${
+        ratio(v, dante?.[c.key] as number | undefined)
+      })`;
     });
     lines.push(`| ${r.name} | ${cells.join(" | ")} |`);
   }
@@ -111,7 +113,9 @@ export function ceilingNotes(rows: Row[]): string[] {
       const v = r[key];
       const d = direct[key];
       if (v !== undefined && d !== undefined && v >= 0.9 * d) {
-        notes.push(`${r.name}: ${key} is within 10% of the direct row (the load generator's ceiling), so it is a lower bound.`);
+        notes.push(
+          `${r.name}: ${key} is within 10% of the direct row (the load generator's ceiling), so it is a lower bound.`,
+        );
       }
     }
   }

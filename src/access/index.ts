@@ -21,7 +21,16 @@
  * @module
  */
 
-export { type Cidr, type CidrParseResult, type CidrSet, compileCidrSet, Ip, isLoopback, parseCidr, parseIp } from "./ip.ts";
+export {
+  type Cidr,
+  type CidrParseResult,
+  type CidrSet,
+  compileCidrSet,
+  Ip,
+  isLoopback,
+  parseCidr,
+  parseIp,
+} from "./ip.ts";
 export {
   type DestinationParseResult,
   type DestinationPattern,
@@ -57,8 +66,8 @@ export {
   type AccessPolicy,
   type Admission,
   compileAccessPolicy,
-  DENIAL_REASONS,
   type Denial,
+  DENIAL_REASONS,
   type DenialReason,
   isOpenProxy,
   type Lease,

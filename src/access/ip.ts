@@ -280,7 +280,16 @@ export function compileCidrSet(entries: readonly string[]): CidrSet {
       const size = prefix === 0 ? 2 ** 32 : 2 ** (32 - prefix);
       v4.push([n.w3, n.w3 + size - 1]);
     } else {
-      v6.push(n.w0, n.w1, n.w2, n.w3, wordMask(prefix, 0), wordMask(prefix, 1), wordMask(prefix, 2), wordMask(prefix, 3));
+      v6.push(
+        n.w0,
+        n.w1,
+        n.w2,
+        n.w3,
+        wordMask(prefix, 0),
+        wordMask(prefix, 1),
+        wordMask(prefix, 2),
+        wordMask(prefix, 3),
+      );
     }
   }
   const ranges = mergeRanges(v4);

@@ -56,11 +56,16 @@ export function parseDestination(text: string): DestinationParseResult {
     return parsed.ok ? { ok: true, pattern: { kind: "cidr", cidr: parsed.cidr } } : parsed;
   }
   if (text.startsWith("*")) {
-    return { ok: false, reason: 'wildcards are not supported; write ".example.com" for a domain and every name below it' };
+    return {
+      ok: false,
+      reason: 'wildcards are not supported; write ".example.com" for a domain and every name below it',
+    };
   }
   const suffix = text.startsWith(".");
   const name = normalizeName(suffix ? text.slice(1) : text);
-  if (name === "") return { ok: false, reason: "the name is empty (leave destinations out to match every destination)" };
+  if (name === "") {
+    return { ok: false, reason: "the name is empty (leave destinations out to match every destination)" };
+  }
   if (name.length > MAX_NAME) return { ok: false, reason: `the name is longer than ${MAX_NAME} characters` };
   for (const label of name.split(".")) {
     if (!LABEL.test(label)) {

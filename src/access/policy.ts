@@ -251,7 +251,10 @@ export function openProxyListeners(config: AccessConfig): string[] {
  * policy = compileAccessPolicy(newConfig, policy.store);
  * ```
  */
-export function compileAccessPolicy(config: AccessConfig, store: AccessStore = createMemoryAccessStore()): AccessPolicy {
+export function compileAccessPolicy(
+  config: AccessConfig,
+  store: AccessStore = createMemoryAccessStore(),
+): AccessPolicy {
   const listeners = new Map<string, ListenerAccess>();
   for (const l of config.proxy_listeners) {
     const text = l.listen.text;

@@ -254,7 +254,9 @@ export function compileRules(
   }
   const compiled: CompiledRule[] = rules.map((rule, index) => {
     const action = rule.action;
-    if (action !== "allow" && action !== "deny") throw new TypeError(`rule ${index}: unknown action ${JSON.stringify(action)}`);
+    if (action !== "allow" && action !== "deny") {
+      throw new TypeError(`rule ${index}: unknown action ${JSON.stringify(action)}`);
+    }
     let commands = 0;
     for (const c of rule.commands ?? []) {
       const bit = COMMAND_BIT[c];
@@ -280,8 +282,16 @@ export function compileRules(
   if (defaultAction !== "allow" && defaultAction !== "deny") {
     throw new TypeError(`unknown default action ${JSON.stringify(defaultAction)}`);
   }
-  const defaultDecided: RequestDecision = Object.freeze({ action: defaultAction, ruleIndex: undefined, needsAddress: false });
-  const defaultUndecided: RequestDecision = Object.freeze({ action: defaultAction, ruleIndex: undefined, needsAddress: true });
+  const defaultDecided: RequestDecision = Object.freeze({
+    action: defaultAction,
+    ruleIndex: undefined,
+    needsAddress: false,
+  });
+  const defaultUndecided: RequestDecision = Object.freeze({
+    action: defaultAction,
+    ruleIndex: undefined,
+    needsAddress: true,
+  });
   const defaultDeny = defaultAction === "deny";
 
   /** Parse a request's text once. */

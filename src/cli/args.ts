@@ -213,7 +213,9 @@ function diagOf(values: { "diag-format"?: string; "diag-log-dir"?: string }): { 
 export function parseCommand(argv: string[]): Command {
   if (argv[0] === "completion") {
     const shell = argv[1];
-    if (argv.length !== 2 || (shell !== "bash" && shell !== "zsh" && shell !== "fish")) throw new UsageError("usage: proxy-server completion bash|zsh|fish");
+    if (argv.length !== 2 || (shell !== "bash" && shell !== "zsh" && shell !== "fish")) {
+      throw new UsageError("usage: proxy-server completion bash|zsh|fish");
+    }
     return { kind: "completion", shell };
   }
   let parsed;

@@ -69,10 +69,18 @@ function bash(all: Flag[]): string {
   const arms: string[] = [];
   const files = all.filter((f) => f.value && takesFile(f));
   if (files.length) {
-    arms.push(`    ${files.flatMap(names).join("|")})\n      compopt -o filenames 2>/dev/null\n      COMPREPLY=($(compgen -f -- "$cur"))\n      return 0 ;;`);
+    arms.push(
+      `    ${
+        files.flatMap(names).join("|")
+      })\n      compopt -o filenames 2>/dev/null\n      COMPREPLY=($(compgen -f -- "$cur"))\n      return 0 ;;`,
+    );
   }
   for (const f of all.filter((f) => f.value && choices(f).length > 0)) {
-    arms.push(`    ${names(f).join("|")})\n      COMPREPLY=($(compgen -W ${sq(choices(f).join(" "))} -- "$cur"))\n      return 0 ;;`);
+    arms.push(
+      `    ${names(f).join("|")})\n      COMPREPLY=($(compgen -W ${
+        sq(choices(f).join(" "))
+      } -- "$cur"))\n      return 0 ;;`,
+    );
   }
   const others = all.filter((f) => f.value && !takesFile(f) && choices(f).length === 0);
   if (others.length) arms.push(`    ${others.flatMap(names).join("|")})\n      COMPREPLY=()\n      return 0 ;;`);
@@ -116,7 +124,9 @@ const zshText = (s: string) => s.replace(/([\\\[\]:])/g, "\\$1");
 function zsh(all: Flag[]): string {
   const specs = all.map((f) => {
     const action = f.value
-      ? `:${zshText(f.valueName ?? "value")}:${takesFile(f) ? "_files" : choices(f).length ? `(${choices(f).join(" ")})` : " "}`
+      ? `:${zshText(f.valueName ?? "value")}:${
+        takesFile(f) ? "_files" : choices(f).length ? `(${choices(f).join(" ")})` : " "
+      }`
       : "";
     const desc = `[${zshText(f.description)}]`;
     const spec = f.short

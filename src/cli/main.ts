@@ -97,7 +97,10 @@ async function execute(runtime: Runtime, command: Command): Promise<number> {
         "--listen",
         io,
       );
-      return await runProxy(runtime, config, { source: command.listen.map((a) => `--listen ${a}`).join(" "), diag: command.diag });
+      return await runProxy(runtime, config, {
+        source: command.listen.map((a) => `--listen ${a}`).join(" "),
+        diag: command.diag,
+      });
     }
   }
 }

@@ -24,7 +24,13 @@ export const KUMO_LOG_ENV = "KUMO_PROXY_LOG";
 
 /** The identity of this process, started now (for `/api/status/v1` and the OpenAPI document). */
 export function serviceInfo(runtime: Runtime): ServiceInfo {
-  return { product: PRODUCT, version: VERSION, build: BUILD, runtime: `${runtime.name} ${runtime.version}`, startedAt: new Date() };
+  return {
+    product: PRODUCT,
+    version: VERSION,
+    build: BUILD,
+    runtime: `${runtime.name} ${runtime.version}`,
+    startedAt: new Date(),
+  };
 }
 
 /**
@@ -68,11 +74,13 @@ export async function runProxy(
   const info = serviceInfo(runtime);
   const metrics = new ProxyMetrics({ version: VERSION, runtime, build: BUILD_STAMP });
   // One observer: metrics, plus the access log's line at the end of each session.
-  const observer = withAccessLog(new MetricsObserver(metrics, {
-    listeners: config.proxy_listeners.map((l) => l.listen.text),
-    maxOutboundDestinations: config.metrics.max_outbound_destinations,
-    perUser: config.metrics.per_user,
-  }));
+  const observer = withAccessLog(
+    new MetricsObserver(metrics, {
+      listeners: config.proxy_listeners.map((l) => l.listen.text),
+      maxOutboundDestinations: config.metrics.max_outbound_destinations,
+      perUser: config.metrics.per_user,
+    }),
+  );
   configureAuth({ cacheTtl: config.users_cache_ttl, observer: new AuthMetricsObserver(metrics) });
   const health = new ServiceHealth();
   let http: HttpListeners | undefined;
@@ -164,7 +172,12 @@ export async function runProxy(
         // The HTTP listeners are rebuilt so the admin routes see the new sources.
         await http?.close();
         http = undefined;
-        http = await startHttpListeners(runtime, config.http_listeners, { info, metrics, health, egress: egress.registry })
+        http = await startHttpListeners(runtime, config.http_listeners, {
+          info,
+          metrics,
+          health,
+          egress: egress.registry,
+        })
           .catch((error) => {
             log.error("HTTP listeners could not be restarted after the reload: {error}", { error: String(error) });
             return undefined;

@@ -42,7 +42,11 @@ export function mergeEgress(config: Config, file: string, files: SourcesFiles): 
   }
   for (const [name, { file: from, pool }] of files.pools) {
     if (name in config.pools) {
-      problems.push({ file, path: named("pools", name), message: `pool ${JSON.stringify(name)} is also defined in ${from}` });
+      problems.push({
+        file,
+        path: named("pools", name),
+        message: `pool ${JSON.stringify(name)} is also defined in ${from}`,
+      });
       continue;
     }
     config.pools[name] = pool;
@@ -65,7 +69,11 @@ export function mergeEgress(config: Config, file: string, files: SourcesFiles): 
     (pools.length === 0 ? "no pools are defined" : `expected one of: ${pools.join(", ")}`);
   config.proxy_listeners.forEach((listener, index) => {
     if (listener.egress_pool !== undefined && !(listener.egress_pool in config.pools)) {
-      problems.push({ file, path: `$.proxy_listeners[${index}].egress_pool`, message: unknownPool(listener.egress_pool) });
+      problems.push({
+        file,
+        path: `$.proxy_listeners[${index}].egress_pool`,
+        message: unknownPool(listener.egress_pool),
+      });
     }
   });
   config.users.forEach((user, index) => {

@@ -30,18 +30,29 @@ export const SourceStatusSchema = v.pipe(
     ),
     healthy: v.pipe(
       v.boolean(),
-      v.description("Usable: its health check, if any, passes and it is not suspended (the egress_source_healthy gauge)."),
+      v.description(
+        "Usable: its health check, if any, passes and it is not suspended (the egress_source_healthy gauge).",
+      ),
     ),
     suspended: v.pipe(v.boolean(), v.description("Pool selection skips it now.")),
     reason: v.pipe(
       v.nullable(v.string()),
-      v.description('Reason of the suspension in force ("ProxyUnhealthy", "Unplumbed", "HealthCheck" or an operator\'s), else null.'),
+      v.description(
+        'Reason of the suspension in force ("ProxyUnhealthy", "Unplumbed", "HealthCheck" or an operator\'s), else null.',
+      ),
     ),
     remaining_seconds: v.pipe(
       v.nullable(v.number()),
-      v.description("Seconds until the suspension ends by itself; null when not suspended or when it waits for a passing health check."),
+      v.description(
+        "Seconds until the suspension ends by itself; null when not suspended or when it waits for a passing health check.",
+      ),
     ),
-    active_connections: v.pipe(v.number(), v.integer(), v.minValue(0), v.description("Connections through it open now.")),
+    active_connections: v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(0),
+      v.description("Connections through it open now."),
+    ),
     failures_in_window: v.pipe(
       v.number(),
       v.integer(),
@@ -50,7 +61,9 @@ export const SourceStatusSchema = v.pipe(
     ),
     window_seconds: v.pipe(
       v.number(),
-      v.description("The window of failures_in_window: the longest Threshold period of its suspend_when_* rules, else 300."),
+      v.description(
+        "The window of failures_in_window: the longest Threshold period of its suspend_when_* rules, else 300.",
+      ),
     ),
     health_check: v.pipe(v.boolean(), v.description("Whether a health_check is configured.")),
   }),

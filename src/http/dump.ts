@@ -22,7 +22,11 @@ import { renderOpenApi } from "./openapi.ts";
 export function openApiText(info: ServiceInfo): Promise<string> {
   // Real parts, so the app is built exactly as a listener builds it; its
   // handlers never run here, only the route descriptions are read.
-  const metrics = new ProxyMetrics({ version: info.version, runtime: { name: info.runtime, version: "" }, processMetrics: false });
+  const metrics = new ProxyMetrics({
+    version: info.version,
+    runtime: { name: info.runtime, version: "" },
+    processMetrics: false,
+  });
   const app = createApp({ info, metrics, health: new ServiceHealth() }, {
     trusted_hosts: [],
     request_body_limit: 1,

@@ -8,7 +8,7 @@
 import { getLog } from "../log/index.ts";
 import type { HttpServer, NetAddr, Runtime } from "../runtime/index.ts";
 import { formatHostPort, NetError } from "../runtime/index.ts";
-import { type ListenerTlsConfig, listenerTls } from "../tls/index.ts";
+import { listenerTls, type ListenerTlsConfig } from "../tls/index.ts";
 import { createApp } from "./app.ts";
 import type { HttpListenerSettings, HttpServices } from "./context.ts";
 

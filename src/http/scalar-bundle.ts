@@ -12,4 +12,3 @@ import bundle from "@scalar/api-reference/browser/standalone.js" with { type: "t
 
 /** The bundle's JavaScript source (about 3.5 MB). */
 export const SCALAR_BUNDLE: string = bundle;
-

@@ -19,9 +19,9 @@ export {
   DROPPED_DEFAULT_METRICS,
   type ExpositionFormat,
   type MetricMetadata,
+  type MetricSet,
   OPENMETRICS_CONTENT_TYPE,
   PROMETHEUS_CONTENT_TYPE,
-  type MetricSet,
   ProxyMetrics,
   type ProxyMetricsOptions,
 } from "./registry.ts";

@@ -138,7 +138,9 @@ export class ProxyMetrics {
       const counters = this.registry.getMetricsAsArray().filter((m) => String(m.type) === "counter");
       const names = counters.map((m) => m.name);
       // prom-client types a registry by its content type; this one switches for the render.
-      const registry = this.registry as unknown as Registry<typeof OPENMETRICS_CONTENT_TYPE | typeof PROMETHEUS_CONTENT_TYPE>;
+      const registry = this.registry as unknown as Registry<
+        typeof OPENMETRICS_CONTENT_TYPE | typeof PROMETHEUS_CONTENT_TYPE
+      >;
       registry.setContentType(OPENMETRICS_CONTENT_TYPE);
       try {
         return await this.registry.metrics();

@@ -86,7 +86,11 @@ export function withTimeout<T>(
  * @param signal a caller's signal, if any.
  * @param fallbackSeconds used when neither is given (seconds).
  */
-export function timeoutSignal(seconds: number | undefined, signal: AbortSignal | undefined, fallbackSeconds: number): AbortSignal {
+export function timeoutSignal(
+  seconds: number | undefined,
+  signal: AbortSignal | undefined,
+  fallbackSeconds: number,
+): AbortSignal {
   if (seconds === undefined && signal !== undefined) return signal;
   const timer = AbortSignal.timeout((seconds ?? fallbackSeconds) * 1000);
   return signal === undefined ? timer : AbortSignal.any([signal, timer]);

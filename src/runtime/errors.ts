@@ -113,7 +113,10 @@ export function toNetError(err: unknown): NetError {
   if (typeof e.code === "string" && ERRNO_NAME.test(e.code)) code = e.code;
   if (code === "EAI_AGAIN" || code === "EAI_NONAME" || code === "EAI_FAIL") code = "ENOTFOUND";
   if (!code && typeof e.name === "string") code = DENO_ERROR_NAMES[e.name];
-  if (!code && /getaddrinfo|lookup address|name or service not known|no address associated|nodename nor servname/i.test(message)) {
+  if (
+    !code &&
+    /getaddrinfo|lookup address|name or service not known|no address associated|nodename nor servname/i.test(message)
+  ) {
     code = "ENOTFOUND";
   }
   if (!code) {

@@ -66,7 +66,13 @@ const AUTH_FAILURE_REPLY = encodeUsernamePasswordReply(AUTH_STATUS.FAILURE);
  * answered NO ACCEPTABLE METHODS; anything that is not SOCKS5 is closed
  * without a reply.
  */
-export async function negotiate(client: Conn, reader: ByteReader, ctx: SessionContext, o: SessionOutcome, expire: () => void): Promise<Negotiated> {
+export async function negotiate(
+  client: Conn,
+  reader: ByteReader,
+  ctx: SessionContext,
+  o: SessionOutcome,
+  expire: () => void,
+): Promise<Negotiated> {
   let offered: number[];
   try {
     offered = (await withTimeout("greeting", ctx.settings.timeout, () => reader.next(decodeGreeting), expire)).methods;
@@ -78,7 +84,9 @@ export async function negotiate(client: Conn, reader: ByteReader, ctx: SessionCo
   }
   try {
     const noUsers = !ctx.settings.requireAuth && ctx.users.size === 0;
-    if (offered.includes(METHOD.USERNAME_PASSWORD) && !(noUsers && offered.includes(METHOD.NO_AUTHENTICATION_REQUIRED))) {
+    if (
+      offered.includes(METHOD.USERNAME_PASSWORD) && !(noUsers && offered.includes(METHOD.NO_AUTHENTICATION_REQUIRED))
+    ) {
       await client.write(USERNAME_PASSWORD_REPLY);
       return SELECTED_USERNAME_PASSWORD;
     }
@@ -108,7 +116,12 @@ export async function authenticate(
 ): Promise<Authenticated> {
   try {
     if (method === METHOD.USERNAME_PASSWORD) {
-      const auth = await withTimeout("authentication", ctx.settings.timeout, () => reader.next(decodeUsernamePasswordRequest), expire);
+      const auth = await withTimeout(
+        "authentication",
+        ctx.settings.timeout,
+        () => reader.next(decodeUsernamePasswordRequest),
+        expire,
+      );
       if (!(await ctx.users.verify(auth.username, auth.password, client.remoteAddr.host))) {
         ctx.observer.authFailed(o.listener);
         // The formatters escape control characters in the (client-chosen) username.
@@ -137,4 +150,3 @@ export async function authenticate(
     return endedBy(o, error);
   }
 }
-

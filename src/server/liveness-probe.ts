@@ -54,7 +54,10 @@ export async function checkListener(options: HealthcheckOptions): Promise<Health
   const target = localTarget(listener.listen);
   const where = `${formatHostPort(target)}${listener.use_tls ? " (TLS)" : ""}`;
   if (target.port === 0) {
-    return { healthy: false, message: `cannot check ${listener.listen.text}: port 0 is chosen at start and unknown here` };
+    return {
+      healthy: false,
+      message: `cannot check ${listener.listen.text}: port 0 is chosen at start and unknown here`,
+    };
   }
   if (listener.require_auth && !credentials) {
     return {
@@ -68,7 +71,9 @@ export async function checkListener(options: HealthcheckOptions): Promise<Health
     conn = await options.runtime.connect({
       ...target,
       signal,
-      ...(listener.use_tls ? { tls: { verify: false, ...(listener.hostname ? { serverName: listener.hostname } : {}) } } : {}),
+      ...(listener.use_tls
+        ? { tls: { verify: false, ...(listener.hostname ? { serverName: listener.hostname } : {}) } }
+        : {}),
     });
   } catch (error) {
     const e = error as { code?: string; message?: string };
@@ -76,7 +81,9 @@ export async function checkListener(options: HealthcheckOptions): Promise<Health
   }
   try {
     const result = await socks5Probe(conn, { ...(credentials ? { auth: credentials } : {}), signal });
-    const how = credentials ? "and accepted the username/password" : `(method 0x${result.method.toString(16).padStart(2, "0")})`;
+    const how = credentials
+      ? "and accepted the username/password"
+      : `(method 0x${result.method.toString(16).padStart(2, "0")})`;
     return { healthy: true, message: `${where} answered the SOCKS5 greeting ${how}` };
   } catch (error) {
     return { healthy: false, message: `${where} did not pass the SOCKS5 check: ${(error as Error).message}` };

@@ -113,7 +113,10 @@ export async function request(
       try {
         await ctx.probeBind(source);
       } catch (error) {
-        bindFailures.warn("bind", "BIND of source address {address} failed: {error}", { address: source, error: String(error) });
+        bindFailures.warn("bind", "BIND of source address {address} failed: {error}", {
+          address: source,
+          error: String(error),
+        });
         return refuse(client, o, replyForConnectError(error), "completed", `BIND ${source} failed`);
       }
       o.bindAddress = source;

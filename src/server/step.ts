@@ -46,9 +46,14 @@ export async function denial(answer: AccessAnswer): Promise<string | undefined> 
  * the session with `end` (`completed`, or `denied` for REP 0x02 from an
  * access hook). A failed write is ignored: the session ends either way.
  */
-export async function refuse(client: Conn, o: SessionOutcome, rep: number, end: SessionEnd, detail: string): Promise<Ended> {
+export async function refuse(
+  client: Conn,
+  o: SessionOutcome,
+  rep: number,
+  end: SessionEnd,
+  detail: string,
+): Promise<Ended> {
   o.reply = rep;
   await client.write(encodeReply(rep, ZERO_ADDR)).catch(() => {});
   return ended(o, end, detail);
 }
-

@@ -23,20 +23,8 @@ import {
   encodeUsernamePasswordRequest,
   type Reply,
 } from "./codec.ts";
-import {
-  AUTH_STATUS,
-  CMD,
-  METHOD,
-  REP,
-  repText,
-  SOCKS_VERSION,
-} from "./constants.ts";
-import {
-  Socks5ClientError,
-  type Socks5ClientStage,
-  Socks5EofError,
-  Socks5ProtocolError,
-} from "./errors.ts";
+import { AUTH_STATUS, CMD, METHOD, REP, repText, SOCKS_VERSION } from "./constants.ts";
+import { Socks5ClientError, type Socks5ClientStage, Socks5EofError, Socks5ProtocolError } from "./errors.ts";
 import { ByteReader } from "./reader.ts";
 
 /** RFC 1929 credentials; each 1-255 bytes of UTF-8 (the password may be empty). */
@@ -190,9 +178,7 @@ async function request(
         return await reader.next(decodeReplyLenient);
       } catch (error) {
         // A proxy that sends `VER REP` of an error reply and closes still said why.
-        const got = error instanceof Socks5EofError
-          ? error.received
-          : undefined;
+        const got = error instanceof Socks5EofError ? error.received : undefined;
         if (
           got && got.length >= 2 && got[0] === SOCKS_VERSION &&
           got[1] !== REP.SUCCEEDED
@@ -207,9 +193,7 @@ async function request(
     const hex = reply.rep.toString(16).padStart(2, "0");
     throw new Socks5ClientError(
       stage,
-      `SOCKS5 ${stage}: proxy answered ${verb} ${target} with REP 0x${hex} (${
-        repText(reply.rep)
-      })`,
+      `SOCKS5 ${stage}: proxy answered ${verb} ${target} with REP 0x${hex} (${repText(reply.rep)})`,
       { rep: reply.rep },
     );
   }
@@ -247,9 +231,7 @@ async function negotiate(
   if (!planned.offered.includes(method)) {
     throw new Socks5ClientError(
       "greeting",
-      `SOCKS5 greeting: proxy selected METHOD 0x${
-        method.toString(16).padStart(2, "0")
-      }, which was not offered`,
+      `SOCKS5 greeting: proxy selected METHOD 0x${method.toString(16).padStart(2, "0")}, which was not offered`,
     );
   }
   if (method === METHOD.USERNAME_PASSWORD && planned.auth) {
@@ -269,9 +251,7 @@ async function negotiate(
     if (status !== AUTH_STATUS.SUCCESS) {
       throw new Socks5ClientError(
         "auth",
-        `SOCKS5 auth: proxy rejected the username/password (RFC 1929 STATUS 0x${
-          status.toString(16).padStart(2, "0")
-        })`,
+        `SOCKS5 auth: proxy rejected the username/password (RFC 1929 STATUS 0x${status.toString(16).padStart(2, "0")})`,
       );
     }
   }

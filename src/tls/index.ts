@@ -15,4 +15,4 @@
  */
 export { certificateFingerprint, checkKeyPair, checkPrivateKey, parseCertificate, PemError } from "./pem.ts";
 export { generateSelfSigned, SELF_SIGNED_VALIDITY_DAYS, type SelfSignedCertificate } from "./self-signed.ts";
-export { defaultHostname, type ListenerTls, type ListenerTlsConfig, listenerTls } from "./listener.ts";
+export { defaultHostname, type ListenerTls, listenerTls, type ListenerTlsConfig } from "./listener.ts";

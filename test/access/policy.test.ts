@@ -17,7 +17,10 @@ import {
 
 const L = "0.0.0.0:1080";
 
-function config(listener: Partial<AccessConfig["proxy_listeners"][number]> = {}, rest: Partial<AccessConfig> = {}): AccessConfig {
+function config(
+  listener: Partial<AccessConfig["proxy_listeners"][number]> = {},
+  rest: Partial<AccessConfig> = {},
+): AccessConfig {
   return { proxy_listeners: [{ listen: { text: L, host: "0.0.0.0" }, ...listener }], ...rest };
 }
 
@@ -32,7 +35,15 @@ function reason(a: Admission): string {
 }
 
 test("the denial reasons are the metric's label values", () => {
-  assert.deepEqual([...DENIAL_REASONS], ["client", "rule", "source_address", "listener_limit", "client_limit", "user_limit", "rate"]);
+  assert.deepEqual([...DENIAL_REASONS], [
+    "client",
+    "rule",
+    "source_address",
+    "listener_limit",
+    "client_limit",
+    "user_limit",
+    "rate",
+  ]);
 });
 
 test("allowed_clients: absent admits everyone; present admits IPv4, IPv6 and IPv4-mapped peers inside it", () => {
@@ -40,7 +51,9 @@ test("allowed_clients: absent admits everyone; present admits IPv4, IPv6 and IPv
   const policy = compileAccessPolicy(config({ allowed_clients: ["10.0.0.0/8", "2001:db8::/32"] }));
   for (const yes of ["10.1.2.3", "::ffff:10.1.2.3", "2001:db8::1"]) lease(policy.admit(L, yes, 0)).release();
   lease(policy.admit(L, parseIp("10.9.9.9")!, 0)).release();
-  for (const no of ["11.1.2.3", "::ffff:11.1.2.3", "2001:db9::1", "not an ip"]) assert.equal(reason(policy.admit(L, no, 0)), "client", no);
+  for (const no of ["11.1.2.3", "::ffff:11.1.2.3", "2001:db9::1", "not an ip"]) {
+    assert.equal(reason(policy.admit(L, no, 0)), "client", no);
+  }
 });
 
 test("a listener the policy does not know is refused", () => {
@@ -131,7 +144,9 @@ test("the rate limiter: odd periods, refusals cost nothing, full buckets are swe
 });
 
 test("user max_connections: past it the next request is refused; releases are idempotent; unlimited users are still counted", () => {
-  const policy = compileAccessPolicy(config({}, { users: [{ username: "mta1", max_connections: 2 }, { username: "mta2" }] }));
+  const policy = compileAccessPolicy(
+    config({}, { users: [{ username: "mta1", max_connections: 2 }, { username: "mta2" }] }),
+  );
   const a = lease(policy.acquireUser("mta1"));
   lease(policy.acquireUser("mta1"));
   assert.equal(reason(policy.acquireUser("mta1")), "user_limit");
@@ -169,8 +184,16 @@ test("the policy's rules come from access_rules and default_action, with listene
     default_action: "deny",
   });
   const req = { client: "10.0.0.1", command: "connect" as const, destination: "example.com", port: 25 };
-  assert.deepEqual(policy.checkRequest({ ...req, listener: "[::1]:1081" }), { action: "allow", ruleIndex: 0, needsAddress: false });
-  assert.deepEqual(policy.checkRequest({ ...req, listener: L }), { action: "deny", ruleIndex: undefined, needsAddress: false });
+  assert.deepEqual(policy.checkRequest({ ...req, listener: "[::1]:1081" }), {
+    action: "allow",
+    ruleIndex: 0,
+    needsAddress: false,
+  });
+  assert.deepEqual(policy.checkRequest({ ...req, listener: L }), {
+    action: "deny",
+    ruleIndex: undefined,
+    needsAddress: false,
+  });
   assert.equal(policy.checkResolved({ ...req, listener: L }, "93.184.215.14").action, "deny");
 });
 

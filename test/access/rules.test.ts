@@ -2,7 +2,13 @@
 // two-step check of destination names (by name, then each resolved address).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type AccessRequest, type AccessRuleConfig, compileRules, parseDestination, parsePortRange } from "../../src/access/index.ts";
+import {
+  type AccessRequest,
+  type AccessRuleConfig,
+  compileRules,
+  parseDestination,
+  parsePortRange,
+} from "../../src/access/index.ts";
 
 const base: AccessRequest = {
   listener: "0.0.0.0:1080",
@@ -61,14 +67,21 @@ test("listeners: by listen text, also when the rule spells the address different
 
 test("commands: connect and bind", () => {
   const rules: AccessRuleConfig[] = [{ action: "deny", commands: ["bind"] }];
-  assert.deepEqual(verdict(rules, { command: "bind", destination: undefined, port: undefined, sourceAddress: "10.0.0.1" }), ["deny", 0]);
+  assert.deepEqual(
+    verdict(rules, { command: "bind", destination: undefined, port: undefined, sourceAddress: "10.0.0.1" }),
+    ["deny", 0],
+  );
   assert.deepEqual(verdict(rules, { command: "connect" }), ["allow", undefined]);
 });
 
 test("ports: numbers and ranges, inclusive", () => {
   const rules: AccessRuleConfig[] = [{ action: "allow", ports: [25, "587", "1024-65535", "465-465"] }];
-  for (const port of [25, 587, 465, 1024, 65535, 40000]) assert.deepEqual(verdict(rules, { port }, "deny"), ["allow", 0], `${port}`);
-  for (const port of [0, 24, 26, 80, 1023]) assert.deepEqual(verdict(rules, { port }, "deny"), ["deny", undefined], `${port}`);
+  for (const port of [25, 587, 465, 1024, 65535, 40000]) {
+    assert.deepEqual(verdict(rules, { port }, "deny"), ["allow", 0], `${port}`);
+  }
+  for (const port of [0, 24, 26, 80, 1023]) {
+    assert.deepEqual(verdict(rules, { port }, "deny"), ["deny", undefined], `${port}`);
+  }
   assert.deepEqual(verdict(rules, { port: undefined }, "deny"), ["deny", undefined]);
 });
 
@@ -135,10 +148,22 @@ test("undecided rules of the same action as the deciding one leave the verdict f
     { action: "deny", destinations: [".evil.example"] },
     { action: "allow" },
   ], "allow");
-  assert.deepEqual(rules.checkRequest({ ...base, destination: "x.evil.example" }), { action: "deny", ruleIndex: 1, needsAddress: false });
-  assert.deepEqual(rules.checkRequest({ ...base, destination: "good.example" }), { action: "allow", ruleIndex: 2, needsAddress: true });
+  assert.deepEqual(rules.checkRequest({ ...base, destination: "x.evil.example" }), {
+    action: "deny",
+    ruleIndex: 1,
+    needsAddress: false,
+  });
+  assert.deepEqual(rules.checkRequest({ ...base, destination: "good.example" }), {
+    action: "allow",
+    ruleIndex: 2,
+    needsAddress: true,
+  });
   // Addresses never leave a rule undecided.
-  assert.deepEqual(rules.checkRequest({ ...base, destination: "10.0.0.1" }), { action: "deny", ruleIndex: 0, needsAddress: false });
+  assert.deepEqual(rules.checkRequest({ ...base, destination: "10.0.0.1" }), {
+    action: "deny",
+    ruleIndex: 0,
+    needsAddress: false,
+  });
 });
 
 test("a rule mixing names and blocks matches either", () => {
@@ -150,7 +175,10 @@ test("a rule mixing names and blocks matches either", () => {
 });
 
 test("every matcher of a rule must match (and), any entry of a matcher may (or)", () => {
-  const rules = compileRules([{ action: "allow", users: ["a", "b"], ports: [25, 587], clients: ["10.0.0.0/8"] }], "deny");
+  const rules = compileRules(
+    [{ action: "allow", users: ["a", "b"], ports: [25, 587], clients: ["10.0.0.0/8"] }],
+    "deny",
+  );
   const ok = { ...base, user: "b", port: 587, client: "10.0.0.1" };
   assert.equal(rules.checkRequest(ok).action, "allow");
   assert.equal(rules.checkRequest({ ...ok, user: "c" }).action, "deny");

@@ -60,7 +60,9 @@ test("the binary runs alone from an empty directory and prints its version, runt
   const result = await run(["--version"]);
   assert.equal(result.code, 0, result.stderr);
   const m = new RegExp(
-    `^proxy-server ${version.replace(/\./g, "\\.")} \\(bun \\d+\\.\\d+\\.\\d+; commit ([0-9a-f]{7,40}), built (\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ)\\)\\n$`,
+    `^proxy-server ${
+      version.replace(/\./g, "\\.")
+    } \\(bun \\d+\\.\\d+\\.\\d+; commit ([0-9a-f]{7,40}), built (\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ)\\)\\n$`,
   ).exec(result.stdout);
   assert.ok(m, `--version: ${result.stdout}`);
   assert.equal(m[1], headCommit(), "the commit hash of the checkout it was built from");
@@ -103,10 +105,19 @@ test("the binary tunnels a curl request, serves /metrics and an offline /rapidoc
     assert.equal(metrics.code, 0, metrics.stderr);
     assert.match(metrics.stdout, /^proxy_connections_accepted_total\{listener="127\.0\.0\.1:0"\} 1$/m);
     const commit = headCommit();
-    assert.match(metrics.stdout, new RegExp(`^proxy_build_info\\{version="[^"]+",commit="${commit}",build_date="\\d{4}-[^"]+Z",runtime="bun",`, "m"));
+    assert.match(
+      metrics.stdout,
+      new RegExp(
+        `^proxy_build_info\\{version="[^"]+",commit="${commit}",build_date="\\d{4}-[^"]+Z",runtime="bun",`,
+        "m",
+      ),
+    );
     const status = await curl(["--fail", `${http}/api/status/v1`]);
     assert.equal(status.code, 0, status.stderr);
-    assert.match(JSON.parse(status.stdout).build, new RegExp(`^commit ${commit}, built \\d{4}-\\d\\d-\\d\\dT[\\d:]+Z$`));
+    assert.match(
+      JSON.parse(status.stdout).build,
+      new RegExp(`^commit ${commit}, built \\d{4}-\\d\\d-\\d\\dT[\\d:]+Z$`),
+    );
     const page = await curl(["--fail", `${http}/rapidoc`]);
     assert.equal(page.code, 0, page.stderr);
     const referenced = [...page.stdout.matchAll(/(?:src|href)\s*=\s*["']([^"']+)["']/g)].map((m) => m[1]);
@@ -114,9 +125,19 @@ test("the binary tunnels a curl request, serves /metrics and an offline /rapidoc
     for (const ref of referenced) {
       assert.doesNotMatch(ref, /^(?:https?:)?\/\//, `the page references an external host: ${ref}`);
     }
-    const bundle = await curl(["--fail", "--output", "/dev/null", "--write-out", "%{size_download}", `${http}/rapidoc/scalar.js`]);
+    const bundle = await curl([
+      "--fail",
+      "--output",
+      "/dev/null",
+      "--write-out",
+      "%{size_download}",
+      `${http}/rapidoc/scalar.js`,
+    ]);
     assert.equal(bundle.code, 0, bundle.stderr);
-    assert.ok(Number(bundle.stdout) > 1_000_000, `the Scalar bundle is served from the binary (${bundle.stdout} bytes)`);
+    assert.ok(
+      Number(bundle.stdout) > 1_000_000,
+      `the Scalar bundle is served from the binary (${bundle.stdout} bytes)`,
+    );
     const healthy = await run(["--healthcheck", "--listen", `127.0.0.1:${port}`]);
     assert.equal(healthy.code, 0, healthy.stderr);
     const unhealthy = await run(["--healthcheck", "--listen", `127.0.0.1:${await closedPort()}`]);
@@ -133,7 +154,10 @@ test("the binary generates a TLS certificate (bundled x509 library) and --health
     { command, cwd: runDir },
   );
   try {
-    assert.match(proxy.log(), /self-signed certificate for binary\.test, SHA-256 fingerprint ([0-9A-F]{2}:){31}[0-9A-F]{2}/);
+    assert.match(
+      proxy.log(),
+      /self-signed certificate for binary\.test, SHA-256 fingerprint ([0-9A-F]{2}:){31}[0-9A-F]{2}/,
+    );
     const config = writeTempConfig({ proxy_listeners: [{ listen: `127.0.0.1:${proxy.ports[0]}`, use_tls: true }] });
     const healthy = await run(["--healthcheck", "--config", config]);
     assert.equal(healthy.code, 0, healthy.stderr);

@@ -19,7 +19,10 @@ test("--healthcheck exits 0 against a running proxy and 1 against a closed port"
     const config = writeTempConfig({ proxy_listeners: [{ listen: `127.0.0.1:${proxy.ports[0]}` }] });
     const healthy = await runCli(["--healthcheck", "--config", config]);
     assert.equal(healthy.code, 0, healthy.stderr);
-    assert.match(healthy.stdout, new RegExp(`^healthy: 127\\.0\\.0\\.1:${proxy.ports[0]} answered the SOCKS5 greeting \\(method 0x00\\)`));
+    assert.match(
+      healthy.stdout,
+      new RegExp(`^healthy: 127\\.0\\.0\\.1:${proxy.ports[0]} answered the SOCKS5 greeting \\(method 0x00\\)`),
+    );
     const legacy = await runCli(["--healthcheck", "--listen", `127.0.0.1:${proxy.ports[0]}`]);
     assert.equal(legacy.code, 0, legacy.stderr);
     // A wildcard listen address is checked on loopback.
@@ -63,7 +66,10 @@ test("--healthcheck speaks TLS to a use_tls listener and authenticates with the 
   const users = [{ username: "probe", password: "probe-secret" }];
   const proxy = await startProxy({ proxy_listeners: [{ listen: "127.0.0.1:0", ...listener }], users });
   try {
-    const config = writeTempConfig({ proxy_listeners: [{ listen: `127.0.0.1:${proxy.ports[0]}`, ...listener }], users });
+    const config = writeTempConfig({
+      proxy_listeners: [{ listen: `127.0.0.1:${proxy.ports[0]}`, ...listener }],
+      users,
+    });
     const env = (password: string) => ({
       PROXY_SERVER_HEALTHCHECK_USERNAME: "probe",
       PROXY_SERVER_HEALTHCHECK_PASSWORD: password,
@@ -76,7 +82,10 @@ test("--healthcheck speaks TLS to a use_tls listener and authenticates with the 
     assert.match(wrong.stderr, /proxy rejected the username\/password/);
     const none = await runCli(["--healthcheck", "--config", config]);
     assert.equal(none.code, 1);
-    assert.match(none.stderr, /requires authentication.*set PROXY_SERVER_HEALTHCHECK_USERNAME and PROXY_SERVER_HEALTHCHECK_PASSWORD/);
+    assert.match(
+      none.stderr,
+      /requires authentication.*set PROXY_SERVER_HEALTHCHECK_USERNAME and PROXY_SERVER_HEALTHCHECK_PASSWORD/,
+    );
     // A plain-text greeting to the TLS listener fails the check.
     const plain = await runCli(["--healthcheck", "--listen", `127.0.0.1:${proxy.ports[0]}`, "--timeout-seconds", "2"]);
     assert.equal(plain.code, 1);
@@ -93,7 +102,10 @@ test("--healthcheck reads ./proxy.json by default, and a config it cannot load e
     assert.equal(empty.code, 1);
     assert.match(empty.stderr, /^proxy\.json: \$: cannot read the file/);
     assert.match(empty.stderr, /unhealthy: cannot load the configuration/);
-    writeFileSync(join(dir, "proxy.json"), JSON.stringify({ proxy_listeners: [{ listen: `127.0.0.1:${proxy.ports[0]}` }] }));
+    writeFileSync(
+      join(dir, "proxy.json"),
+      JSON.stringify({ proxy_listeners: [{ listen: `127.0.0.1:${proxy.ports[0]}` }] }),
+    );
     const found = await runCli(["--healthcheck"], { cwd: dir });
     assert.equal(found.code, 0, found.stderr);
     writeFileSync(join(dir, "proxy.json"), JSON.stringify({ proxy_listeners: [{ listen: "nowhere" }] }));

@@ -26,7 +26,10 @@ async function canConnect(port: number, password: string, target: number): Promi
 
 test("SIGHUP: a new listener accepts, a changed password applies, an open tunnel keeps flowing; a broken file changes nothing", async () => {
   const echo = await startEchoTarget();
-  const first = { proxy_listeners: [{ listen: "127.0.0.1:0", require_auth: true }], users: [{ username: "mta", password: "old-secret" }] };
+  const first = {
+    proxy_listeners: [{ listen: "127.0.0.1:0", require_auth: true }],
+    users: [{ username: "mta", password: "old-secret" }],
+  };
   const proxy = await startProxy(first);
   try {
     const [port] = proxy.ports;
@@ -44,10 +47,13 @@ test("SIGHUP: a new listener accepts, a changed password applies, an open tunnel
     assert.equal((await tunnel.read(10))[1], 0);
 
     // Reload: the same listener (its port kept) plus a new one, and a new password.
-    writeFileSync(proxy.configFile, JSON.stringify({
-      proxy_listeners: [{ listen: "127.0.0.1:0", require_auth: true }, { listen: "127.0.0.2:0", require_auth: true }],
-      users: [{ username: "mta", password: "new-secret" }],
-    }));
+    writeFileSync(
+      proxy.configFile,
+      JSON.stringify({
+        proxy_listeners: [{ listen: "127.0.0.1:0", require_auth: true }, { listen: "127.0.0.2:0", require_auth: true }],
+        users: [{ username: "mta", password: "new-secret" }],
+      }),
+    );
     sendSignal(proxy.child, "SIGHUP");
     await proxy.waitForLog(/configuration reloaded/);
     const added = [...proxy.log().matchAll(/proxy listener on 127\.0\.0\.2:(\d+)/g)].map((m) => Number(m[1]));

@@ -28,30 +28,40 @@ test("defaults: no rules, default_action allow, no listener limits", async () =>
 });
 
 test("every access key loads, and the loaded config compiles into a policy", async () => {
-  const config = await parseConfig({
-    proxy_listeners: [
-      {
-        listen: "0.0.0.0:1080",
-        allowed_clients: ["10.0.0.0/8", "::ffff:192.168.0.0/112", "2001:db8::/32", "192.0.2.1"],
-        max_connections: 1000,
-        max_connections_per_client: 50,
-        connection_rate: "100/1s",
-        idle_timeout: "5m",
-      },
-      { listen: "[::1]:1081", idle_timeout: "0s" },
-    ],
-    users: [
-      { username: "mta1", password: "secret1", source_addresses: ["203.0.113.0/24"], max_connections: 10 },
-      { username: "mta2", password: "secret2" },
-    ],
-    access_rules: [
-      { action: "deny", destinations: ["10.0.0.0/8", "fc00::/7", ".internal.example"] },
-      { action: "allow", users: ["mta1"], listeners: ["[0::1]:1081"], commands: ["connect", "bind"], ports: [25, "587", "1024-65535"] },
-      { action: "allow", clients: ["127.0.0.1"], source_addresses: ["203.0.113.5"] },
-      { action: "deny" },
-    ],
-    default_action: "deny",
-  }, "test.json", fakeIo());
+  const config = await parseConfig(
+    {
+      proxy_listeners: [
+        {
+          listen: "0.0.0.0:1080",
+          allowed_clients: ["10.0.0.0/8", "::ffff:192.168.0.0/112", "2001:db8::/32", "192.0.2.1"],
+          max_connections: 1000,
+          max_connections_per_client: 50,
+          connection_rate: "100/1s",
+          idle_timeout: "5m",
+        },
+        { listen: "[::1]:1081", idle_timeout: "0s" },
+      ],
+      users: [
+        { username: "mta1", password: "secret1", source_addresses: ["203.0.113.0/24"], max_connections: 10 },
+        { username: "mta2", password: "secret2" },
+      ],
+      access_rules: [
+        { action: "deny", destinations: ["10.0.0.0/8", "fc00::/7", ".internal.example"] },
+        {
+          action: "allow",
+          users: ["mta1"],
+          listeners: ["[0::1]:1081"],
+          commands: ["connect", "bind"],
+          ports: [25, "587", "1024-65535"],
+        },
+        { action: "allow", clients: ["127.0.0.1"], source_addresses: ["203.0.113.5"] },
+        { action: "deny" },
+      ],
+      default_action: "deny",
+    },
+    "test.json",
+    fakeIo(),
+  );
   const l = config.proxy_listeners[0];
   assert.deepEqual(l.connection_rate, { limit: 100, period: 1 });
   assert.equal(l.idle_timeout, 300);
@@ -114,14 +124,20 @@ test("a matcher of the wrong type, an empty matcher, an unknown matcher", async 
   ];
   const found = await problems({ ...withListener({}), users, access_rules: rules });
   assert.deepEqual(found.slice(0, 2), [
-    ["$.access_rules[0].clients", 'expected an array of IP addresses or CIDR blocks such as "10.0.0.0/8", got "10.0.0.0/8"'],
+    [
+      "$.access_rules[0].clients",
+      'expected an array of IP addresses or CIDR blocks such as "10.0.0.0/8", got "10.0.0.0/8"',
+    ],
     [
       "$.access_rules[1].ports",
       'expected at least one of ports or port ranges (25, "1024-65535") (leave ports out to match every port), got an empty array',
     ],
   ]);
   assert.equal(found[2][0], "$.access_rules[2].from");
-  assert.match(found[2][1], /^unknown key "from"; expected one of: action, clients, users, listeners, commands, destinations, ports, source_addresses$/);
+  assert.match(
+    found[2][1],
+    /^unknown key "from"; expected one of: action, clients, users, listeners, commands, destinations, ports, source_addresses$/,
+  );
   assert.deepEqual(found.slice(3), [
     ["$.access_rules[3].commands[0]", 'expected "connect" or "bind", got "udp_associate"'],
     ["$.access_rules[4].users[0]", "expected a username, got 7"],
@@ -139,8 +155,14 @@ test("bad destinations and ports say what they look like", async () => {
   const d = 'expected a CIDR block such as "10.0.0.0/8" or a domain name such as "example.com" or ".example.com", got';
   const p = 'expected a port 0-65535 or a range such as "1024-65535", got';
   assert.deepEqual(found, [
-    ["$.access_rules[0].destinations[0]", `${d} "*.example.com" (wildcards are not supported; write ".example.com" for a domain and every name below it)`],
-    ["$.access_rules[0].destinations[1]", `${d} "exa mple.com" (label "exa mple" is not 1 to 63 letters, digits, "-" or "_")`],
+    [
+      "$.access_rules[0].destinations[0]",
+      `${d} "*.example.com" (wildcards are not supported; write ".example.com" for a domain and every name below it)`,
+    ],
+    [
+      "$.access_rules[0].destinations[1]",
+      `${d} "exa mple.com" (label "exa mple" is not 1 to 63 letters, digits, "-" or "_")`,
+    ],
     ["$.access_rules[0].destinations[2]", `${d} "10.0.0.256" ("10.0.0.256" is not an IP address)`],
     ["$.access_rules[1].ports[0]", `${p} "80-20" (the range starts above its end)`],
     ["$.access_rules[1].ports[1]", `${p} 70000`],
@@ -162,7 +184,10 @@ test("a bad rate, limit or idle_timeout", async () => {
   ]);
   assert.deepEqual(await problems(withListener({ max_connections: 0, max_connections_per_client: 1.5 })), [
     ["$.proxy_listeners[0].max_connections", "expected a whole number of connections of at least 1, got 0"],
-    ["$.proxy_listeners[0].max_connections_per_client", "expected a whole number of connections of at least 1, got 1.5"],
+    [
+      "$.proxy_listeners[0].max_connections_per_client",
+      "expected a whole number of connections of at least 1, got 1.5",
+    ],
   ]);
   const idle = await problems(withListener({ idle_timeout: "forever" }));
   assert.deepEqual(idle.map(([path]) => path), ["$.proxy_listeners[0].idle_timeout"]);
@@ -190,16 +215,22 @@ test("a rule naming an unknown user or listener is reported at the entry", async
   assert.deepEqual(await problems({ ...withListener({}), access_rules: [{ action: "allow", users: ["bob"] }] }), [
     ["$.access_rules[0].users[0]", 'unknown user "bob"; no users are defined'],
   ]);
-  assert.deepEqual(await problems({ ...withListener({}), access_rules: [{ action: "allow", listeners: ["localhost:1080"] }] }), [
+  assert.deepEqual(
+    await problems({ ...withListener({}), access_rules: [{ action: "allow", listeners: ["localhost:1080"] }] }),
     [
-      "$.access_rules[0].listeners[0]",
-      'expected a listen address "IP:PORT" of one of proxy_listeners, got "localhost:1080" ("localhost" is not an IP address literal (host names are not allowed))',
+      [
+        "$.access_rules[0].listeners[0]",
+        'expected a listen address "IP:PORT" of one of proxy_listeners, got "localhost:1080" ("localhost" is not an IP address literal (host names are not allowed))',
+      ],
     ],
-  ]);
+  );
 });
 
 test("--validate-config exits 2 on a bad access rule, naming the file and the JSON path", async () => {
-  const file = writeTempConfig({ ...withListener({}), access_rules: [{ action: "deny", destinations: ["10.0.0.0/33"] }] });
+  const file = writeTempConfig({
+    ...withListener({}),
+    access_rules: [{ action: "deny", destinations: ["10.0.0.0/33"] }],
+  });
   const result = await runCli(["--validate-config", file]);
   assert.equal(result.code, 2, result.stderr);
   // The bad item is on line 11 of the pretty-printed file, at column 9.

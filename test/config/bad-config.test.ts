@@ -208,11 +208,13 @@ test("both password and password_hash, or neither, is an error at the user", asy
 });
 
 test("a malformed password_hash is rejected without echoing it", async () => {
-  for (const [value, found] of [
-    ["hunter2hunter2", "a 14-character string that is not a hash"],
-    ["$argon2id$v=19$m=65536$abc", 'a malformed "$argon2id$" hash'],
-    ["$2b$10$tooshort", 'a malformed "$2b$" hash'],
-  ]) {
+  for (
+    const [value, found] of [
+      ["hunter2hunter2", "a 14-character string that is not a hash"],
+      ["$argon2id$v=19$m=65536$abc", 'a malformed "$argon2id$" hash'],
+      ["$2b$10$tooshort", 'a malformed "$2b$" hash'],
+    ]
+  ) {
     const problems = await problemsOfValue({ ...withListener({}), users: [{ username: "a", password_hash: value }] });
     assert.equal(problems.length, 1);
     assert.equal(problems[0].path, "$.users[0].password_hash");
@@ -281,7 +283,9 @@ test("several problems in one file are all reported, one line each in the messag
   assert.equal(lines.length, 6);
   assert.equal(
     lines[1],
-    `bad.json:1:${column('"sixty"')}: $.proxy_listeners[0].timeout: expected a duration such as "60s", "5m" or "1h 30m", got "sixty"`,
+    `bad.json:1:${
+      column('"sixty"')
+    }: $.proxy_listeners[0].timeout: expected a duration such as "60s", "5m" or "1h 30m", got "sixty"`,
   );
   const problems = error.problems;
   for (const [i, line] of lines.entries()) {
@@ -375,9 +379,14 @@ test("schema and cross-reference problems carry the line and column of the value
     `${file}:3:46: $.proxy_listeners[0].timeout: expected a duration such as "60s", "5m" or "1h 30m", got "sixty"`,
     `${file}:4:5: $.proxy_listeners[1].listen: missing required key "listen"`,
   ]);
-  const refs = await validate(`{\n${LISTENER}  "users": [{ "username": "u", "password": "p", "egress_pool": "nope" }]\n}`);
+  const refs = await validate(
+    `{\n${LISTENER}  "users": [{ "username": "u", "password": "p", "egress_pool": "nope" }]\n}`,
+  );
   assert.equal(refs.code, 2, refs.stderr);
-  assert.equal(refs.stderr, `${refs.file}:3:64: $.users[0].egress_pool: unknown egress pool "nope"; no pools are defined\n`);
+  assert.equal(
+    refs.stderr,
+    `${refs.file}:3:64: $.users[0].egress_pool: unknown egress pool "nope"; no pools are defined\n`,
+  );
 });
 
 test("problems of a JSON sources file carry positions in that file; a repeated source name is refused", async () => {
@@ -395,7 +404,10 @@ test("problems of a JSON sources file carry positions in that file; a repeated s
 
 test("JSON syntax errors inside strings and numbers point at the offending character", async () => {
   const cases: [string, string][] = [
-    ['{"a": "x\\q"}', 'line 1, column 10: expected an escape (\\", \\\\, \\/, \\b, \\f, \\n, \\r, \\t or \\uXXXX), got "q"'],
+    [
+      '{"a": "x\\q"}',
+      'line 1, column 10: expected an escape (\\", \\\\, \\/, \\b, \\f, \\n, \\r, \\t or \\uXXXX), got "q"',
+    ],
     ['{"a": "\\u12"}', 'line 1, column 9: expected 4 hex digits after \\u, got "u12"'],
     ['{"a": "x\ny"}', 'line 1, column 9: expected an escaped control character (\\n, \\t, ...), got "\\n"'],
     ['{"a": "abc', `line 1, column 11: expected a closing '"', got the end of the file`],
@@ -416,5 +428,5 @@ test("JSON paths read back into the keys and indexes they were written from", ()
     assert.deepEqual(parseJsonPath(path), segments, path);
   }
   assert.equal(jsonPathOf(["sources", "ip-1", "entries", 0]), '$.sources["ip-1"].entries[0]');
-  for (const bad of ["", "proxy_listeners", "$.", "$[x]", '$["open'] ) assert.equal(parseJsonPath(bad), undefined, bad);
+  for (const bad of ["", "proxy_listeners", "$.", "$[x]", '$["open']) assert.equal(parseJsonPath(bad), undefined, bad);
 });

@@ -53,7 +53,10 @@ function ioWith(files: Record<string, string>, notices: string[] = []) {
 test("the sources-helper TOML file of KumoMTA's sending-IPs guide loads; ehlo_domain is ignored with one notice", async () => {
   const notices: string[] = [];
   const io = ioWith({
-    "/etc/proxy/proxy.json": JSON.stringify({ ...withListener({ egress_pool: "pool-2" }), sources_file: "sources.toml" }),
+    "/etc/proxy/proxy.json": JSON.stringify({
+      ...withListener({ egress_pool: "pool-2" }),
+      sources_file: "sources.toml",
+    }),
     "/etc/proxy/sources.toml": SENDINGIPS_TOML,
   }, notices);
   const config = await loadConfig("/etc/proxy/proxy.json", io);
@@ -87,7 +90,11 @@ test("seed 002's suspend_when_proxy_unhealthy forms load from TOML and from JSON
     },
   });
   for (const [name, text] of [["s.toml", PROXY_TOML], ["s.json", json]]) {
-    const config = await parseConfig({ ...withListener({}), sources_file: name }, "test.json", ioWith({ [name]: text }));
+    const config = await parseConfig(
+      { ...withListener({}), sources_file: name },
+      "test.json",
+      ioWith({ [name]: text }),
+    );
     assert.deepEqual(config.sources["ip-1"], {
       socks5_proxy_server: { host: "proxy.example.com", port: 1080, text: "proxy.example.com:1080" },
       socks5_proxy_source_address: "10.0.0.1",
@@ -98,21 +105,25 @@ test("seed 002's suspend_when_proxy_unhealthy forms load from TOML and from JSON
 });
 
 test("inline sources and pools: defaults filled in, thresholds and durations parsed, passwords resolved", async () => {
-  const config = await parseConfig({
-    ...withListener({ egress_pool: "p" }),
-    users: [{ username: "u", password: "pw", egress_pool: "p" }],
-    sources: {
-      a: {
-        socks5_proxy_server: "[::1]:1080",
-        socks5_proxy_username: "kumo",
-        socks5_proxy_password: { env: "UPSTREAM_PASSWORD" },
-        suspend_when_proxy_unhealthy: { trigger: { Threshold: "1_000/2h" }, duration: "1m" },
-        health_check: { interval: "10s", fall: 3 },
+  const config = await parseConfig(
+    {
+      ...withListener({ egress_pool: "p" }),
+      users: [{ username: "u", password: "pw", egress_pool: "p" }],
+      sources: {
+        a: {
+          socks5_proxy_server: "[::1]:1080",
+          socks5_proxy_username: "kumo",
+          socks5_proxy_password: { env: "UPSTREAM_PASSWORD" },
+          suspend_when_proxy_unhealthy: { trigger: { Threshold: "1_000/2h" }, duration: "1m" },
+          health_check: { interval: "10s", fall: 3 },
+        },
+        b: { ha_proxy_server: "haproxy.internal:5000", ha_proxy_source_address: "192.0.2.9" },
       },
-      b: { ha_proxy_server: "haproxy.internal:5000", ha_proxy_source_address: "192.0.2.9" },
+      pools: { p: { entries: [{ name: "a" }, { name: "b", weight: 0 }] } },
     },
-    pools: { p: { entries: [{ name: "a" }, { name: "b", weight: 0 }] } },
-  }, "test.json", fakeIo({}, { UPSTREAM_PASSWORD: "secret" }));
+    "test.json",
+    fakeIo({}, { UPSTREAM_PASSWORD: "secret" }),
+  );
   assert.equal(config.sources.a.socks5_proxy_password, "secret");
   assert.deepEqual(config.sources.a.socks5_proxy_server, { host: "::1", port: 1080, text: "[::1]:1080" });
   assert.deepEqual(config.sources.a.suspend_when_proxy_unhealthy?.trigger, { limit: 1000, period: 7200 });
@@ -125,11 +136,14 @@ test("inline sources and pools: defaults filled in, thresholds and durations par
 test("a KumoMTA key-source password in a sources file: a string is a file path (relative to the file)", async () => {
   const toml = `[source.up]\nsocks5_proxy_server = "127.0.0.1:1080"\nsocks5_proxy_username = "u"\n` +
     `socks5_proxy_password = "up.secret"\n`;
-  const config = await loadConfig("/c/proxy.json", ioWith({
-    "/c/proxy.json": JSON.stringify({ ...withListener({}), sources_file: ["egress/sources.toml"] }),
-    "/c/egress/sources.toml": toml,
-    "/c/egress/up.secret": "hunter2\n",
-  }));
+  const config = await loadConfig(
+    "/c/proxy.json",
+    ioWith({
+      "/c/proxy.json": JSON.stringify({ ...withListener({}), sources_file: ["egress/sources.toml"] }),
+      "/c/egress/sources.toml": toml,
+      "/c/egress/up.secret": "hunter2\n",
+    }),
+  );
   assert.equal(config.sources.up.socks5_proxy_password, "hunter2");
 });
 
@@ -204,7 +218,9 @@ test("problems inside a sources file are reported under its own name with paths 
   ];
   for (const [name, text, expected] of cases) {
     const files: Record<string, string> = name === "missing.toml" ? {} : { [name]: text };
-    const problems = await problemsOf(parseConfig({ ...withListener({}), sources_file: name }, "test.json", ioWith(files)));
+    const problems = await problemsOf(
+      parseConfig({ ...withListener({}), sources_file: name }, "test.json", ioWith(files)),
+    );
     assert.equal(problems[0].file, name, text);
     assert.match(problems[0].message, expected, text);
   }
@@ -219,7 +235,17 @@ test("problems inside a sources file are reported under its own name with paths 
 
 test("threshold periods: every KumoMTA ThrottleSpec unit spelling, with and without a count", () => {
   const seconds: Record<string, number> = {
-    s: 1, sec: 1, second: 1, m: 60, min: 60, minute: 60, h: 3600, hr: 3600, hour: 3600, d: 86400, day: 86400,
+    s: 1,
+    sec: 1,
+    second: 1,
+    m: 60,
+    min: 60,
+    minute: 60,
+    h: 3600,
+    hr: 3600,
+    hour: 3600,
+    d: 86400,
+    day: 86400,
   };
   assert.deepEqual([...THRESHOLD_UNITS].sort(), Object.keys(seconds).sort());
   for (const [unit, length] of Object.entries(seconds)) {
@@ -235,11 +261,13 @@ test("threshold periods: every KumoMTA ThrottleSpec unit spelling, with and with
 });
 
 test("server addresses: HOST:PORT with a DNS name, IPv4 or bracketed IPv6; each bad form says why", async () => {
-  for (const [text, host, port] of [
-    ["proxy.example.com:1080", "proxy.example.com", 1080],
-    ["10.0.0.5:1", "10.0.0.5", 1],
-    ["[2001:db8::5]:65535", "2001:db8::5", 65535],
-  ] as const) {
+  for (
+    const [text, host, port] of [
+      ["proxy.example.com:1080", "proxy.example.com", 1080],
+      ["10.0.0.5:1", "10.0.0.5", 1],
+      ["[2001:db8::5]:65535", "2001:db8::5", 65535],
+    ] as const
+  ) {
     assert.deepEqual(parseServerAddress(text), { ok: true, address: { host, port, text } }, text);
   }
   const cases: [string, string][] = [
@@ -253,7 +281,10 @@ test("server addresses: HOST:PORT with a DNS name, IPv4 or bracketed IPv6; each 
   ];
   for (const [text, reason] of cases) {
     assert.deepEqual(parseServerAddress(text), { ok: false, reason }, text);
-    const problems = await problemsOfValue({ ...withListener({}), sources: { s: { ha_proxy_server: text, ha_proxy_source_address: "10.0.0.1" } } });
+    const problems = await problemsOfValue({
+      ...withListener({}),
+      sources: { s: { ha_proxy_server: text, ha_proxy_source_address: "10.0.0.1" } },
+    });
     assert.deepEqual(problems.map((p) => [p.path, p.message]), [[
       "$.sources.s.ha_proxy_server",
       `expected "HOST:PORT" such as "proxy.example.com:1080", "10.0.0.5:1080" or "[2001:db8::5]:1080", got ${

@@ -65,7 +65,10 @@ test("a duplicate HTTP listen address is reported at the duplicate; unknown keys
   ));
   const messages = problems.map((p) => `${p.path}: ${p.message}`);
   assert.ok(
-    messages.some((m) => /^\$\.http_listeners\[1\]\.listen: duplicate listen address "127.0.0.1:8080": already used by the HTTP listener at index 0$/.test(m)),
+    messages.some((m) =>
+      /^\$\.http_listeners\[1\]\.listen: duplicate listen address "127.0.0.1:8080": already used by the HTTP listener at index 0$/
+        .test(m)
+    ),
     messages.join("\n"),
   );
   assert.ok(messages.some((m) => /^\$\.http_listeners\[1\]\.trusted_host: unknown key/.test(m)), messages.join("\n"));

@@ -106,9 +106,15 @@ test("bad configs are rejected by ajv with the same JSON paths", async () => {
       { proxy_listeners: [{ listen: "127.0.0.1:1080" }], sources: { s: { suspend_when_unplumbed: {} } } },
       "/sources/s/suspend_when_unplumbed",
     ],
-    [{ proxy_listeners: [{ listen: "127.0.0.1:1080" }], pools: { p: { entries: [{ weight: 1 }] } } }, "/pools/p/entries/0"],
     [
-      { proxy_listeners: [{ listen: "127.0.0.1:1080" }], users: [{ username: "a", password: "x", password_hash: hash }] },
+      { proxy_listeners: [{ listen: "127.0.0.1:1080" }], pools: { p: { entries: [{ weight: 1 }] } } },
+      "/pools/p/entries/0",
+    ],
+    [
+      {
+        proxy_listeners: [{ listen: "127.0.0.1:1080" }],
+        users: [{ username: "a", password: "x", password_hash: hash }],
+      },
       "/users/0",
     ],
     [

@@ -15,17 +15,25 @@ const CLI = cliCommand().map((w) => `'${w.replaceAll("'", `'\\''`)}'`).join(" ")
 
 function shell(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: ROOT, timeout: 60_000, env: { ...process.env, NO_COLOR: "1" } }, (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }));
+    execFile(
+      cmd,
+      args,
+      { cwd: ROOT, timeout: 60_000, env: { ...process.env, NO_COLOR: "1" } },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }),
+    );
   });
 }
 
 /** What bash's completion function offers for the words `words` (the last one being completed). */
 async function bashComplete(words: string[]): Promise<string[]> {
   const array = words.map((w) => `'${w}'`).join(" ");
-  const r = await shell("bash", ["-c", `source <(${CLI} completion bash)
+  const r = await shell("bash", [
+    "-c",
+    `source <(${CLI} completion bash)
 COMP_WORDS=(${array}); COMP_CWORD=${words.length - 1}; COMP_LINE="\${COMP_WORDS[*]}"; COMP_POINT=\${#COMP_LINE}
-_proxy_server; printf '%s\\n' "\${COMPREPLY[@]}"`]);
+_proxy_server; printf '%s\\n' "\${COMPREPLY[@]}"`,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   return r.stdout.split("\n").filter((l) => l !== "");
 }
@@ -39,10 +47,14 @@ test("bash: source <(proxy-server completion bash) completes --conf to --config,
   assert.deepEqual(all.sort(), OPTION_TABLE.map((o) => `--${o.long}`).sort(), "every flag of the option table");
   assert.deepEqual(await bashComplete(["proxy-server", "--validate-config", "--format", ""]), ["text", "github"]);
   // --validate-config's values are the arguments after it.
-  assert.deepEqual(await bashComplete(["proxy-server", "--validate-config", "proxy.json", "deploy/proxy."]), ["deploy/proxy.json"]);
+  assert.deepEqual(await bashComplete(["proxy-server", "--validate-config", "proxy.json", "deploy/proxy."]), [
+    "deploy/proxy.json",
+  ]);
   assert.deepEqual(await bashComplete(["proxy-server", "completion", ""]), ["bash", "zsh", "fish"]);
   assert.ok((await bashComplete(["proxy-server", "co"])).includes("completion"));
-  assert.deepEqual((await bashComplete(["proxy-server", "--validate-config", "deploy/proxy."])).sort(), ["deploy/proxy.json"]);
+  assert.deepEqual((await bashComplete(["proxy-server", "--validate-config", "deploy/proxy."])).sort(), [
+    "deploy/proxy.json",
+  ]);
   assert.deepEqual(await bashComplete(["proxy-server", "--listen", ""]), [], "no guesses for an address");
 });
 
@@ -52,17 +64,25 @@ test("fish: proxy-server completion fish | source completes --conf to --config w
     assert.equal(r.code, 0, r.stderr);
     return r.stdout.split("\n").filter((l) => l !== "");
   };
-  assert.deepEqual(await complete("proxy-server --conf"), ["--config\tRun with the JSON config FILE (see config.schema.json)"]);
+  assert.deepEqual(await complete("proxy-server --conf"), [
+    "--config\tRun with the JSON config FILE (see config.schema.json)",
+  ]);
   assert.deepEqual((await complete("proxy-server --format ")).map((l) => l.split("\t")[0]).sort(), ["github", "text"]);
   assert.deepEqual((await complete("proxy-server completion ")).sort(), ["bash", "fish", "zsh"]);
-  assert.ok((await complete("proxy-server --validate-config deploy/proxy.")).some((l) => l.startsWith("deploy/proxy.json")));
+  assert.ok(
+    (await complete("proxy-server --validate-config deploy/proxy.")).some((l) => l.startsWith("deploy/proxy.json")),
+  );
 });
 
 test("zsh: the script parses and registers _proxy_server for proxy-server with compinit", async () => {
   const file = writeTempConfig(completionScript("zsh"), "_proxy_server");
   const syntax = await shell("zsh", ["-n", file]);
   assert.equal(syntax.code, 0, syntax.stderr);
-  const r = await shell("zsh", ["-f", "-c", `autoload -Uz compinit && compinit -u -D && source <(${CLI} completion zsh) && print -r -- $_comps[proxy-server]`]);
+  const r = await shell("zsh", [
+    "-f",
+    "-c",
+    `autoload -Uz compinit && compinit -u -D && source <(${CLI} completion zsh) && print -r -- $_comps[proxy-server]`,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.trim(), "_proxy_server");
 });

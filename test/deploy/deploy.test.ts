@@ -46,12 +46,19 @@ function deployConfig(port: number): string {
 }
 
 test("the systemd unit passes systemd-analyze verify and keeps its promises (restart, file limit, reload)", async () => {
-  const local = unit.replaceAll(BIN, join(ROOT, "scripts/proxy-server")).replaceAll(CONFIG, join(ROOT, "deploy/proxy.json"));
+  const local = unit.replaceAll(BIN, join(ROOT, "scripts/proxy-server")).replaceAll(
+    CONFIG,
+    join(ROOT, "deploy/proxy.json"),
+  );
   const file = join(mkdtempSync(join(tmpdir(), "proxy-server-unit-")), "proxy-server.service");
   writeFileSync(file, local);
   const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
-    execFile("systemd-analyze", ["verify", file], (error, _stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stderr }));
+    execFile(
+      "systemd-analyze",
+      ["verify", file],
+      (error, _stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stderr }),
+    );
   });
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.stderr.trim(), "", "no warnings (unknown keys, bad values)");
@@ -70,16 +77,26 @@ test("the systemd unit is hardened to a systemd-analyze security exposure of 2.5
   const file = join(mkdtempSync(join(tmpdir(), "proxy-server-unit-")), "proxy-server.service");
   writeFileSync(file, unit);
   const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile("systemd-analyze", ["security", "--offline=yes", "--no-pager", file], (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }));
+    execFile(
+      "systemd-analyze",
+      ["security", "--offline=yes", "--no-pager", file],
+      (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }),
+    );
   });
   const m = /Overall exposure level for proxy-server\.service: (\d+(?:\.\d+)?)/.exec(result.stdout);
   assert.ok(m, `no exposure level in:\n${result.stdout}${result.stderr}`);
   assert.ok(Number(m[1]) <= 2.5, `exposure ${m[1]} > 2.5:\n${result.stdout}`);
-  assert.equal(unitValue("CapabilityBoundingSet"), "", "no capabilities (add CAP_NET_BIND_SERVICE for ports below 1024)");
+  assert.equal(
+    unitValue("CapabilityBoundingSet"),
+    "",
+    "no capabilities (add CAP_NET_BIND_SERVICE for ports below 1024)",
+  );
   assert.equal(unitValue("SystemCallFilter"), "@system-service");
   assert.equal(unitValue("RestrictAddressFamilies"), "AF_INET AF_INET6 AF_UNIX");
-  for (const key of ["ProtectClock", "ProtectKernelTunables", "NoNewPrivileges", "DynamicUser"]) assert.equal(unitValue(key), "yes", key);
+  for (const key of ["ProtectClock", "ProtectKernelTunables", "NoNewPrivileges", "DynamicUser"]) {
+    assert.equal(unitValue(key), "yes", key);
+  }
   // A bad config exits 2: systemd must not restart it in a loop.
   assert.equal(unitValue("RestartPreventExitStatus"), "2");
   const bad = await runCli(["--config", writeTempConfig({ proxy_listeners: [{ listen: "nowhere" }] })]);

@@ -38,7 +38,9 @@ const MODELS: Record<string, new (data: any) => { validate(): void }> = {
 };
 
 test("every Kubernetes manifest validates against its kind's schema, and a wrong one does not", () => {
-  const kinds = objects.filter((o) => o.object.kind !== "Kustomization").map((o) => `${o.object.apiVersion}/${o.object.kind}`);
+  const kinds = objects.filter((o) => o.object.kind !== "Kustomization").map((o) =>
+    `${o.object.apiVersion}/${o.object.kind}`
+  );
   assert.deepEqual(kinds.sort(), Object.keys(MODELS).sort());
   for (const { file, object } of objects) {
     if (object.kind === "Kustomization") continue;
@@ -66,7 +68,9 @@ test("the manifests fit together: kustomization, selectors, port names, the imag
   assert.deepEqual(deployment.spec.selector.matchLabels, pod.metadata.labels);
   assert.deepEqual(service.spec.selector, pod.metadata.labels);
   assert.deepEqual(monitor.spec.selector.matchLabels, service.metadata.labels);
-  const containerPorts = new Map(container.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]));
+  const containerPorts = new Map(
+    container.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]),
+  );
   for (const p of service.spec.ports) assert.ok(containerPorts.has(p.targetPort), `Service port ${p.name}`);
   assert.ok(service.spec.ports.some((p: { name: string }) => p.name === monitor.spec.endpoints[0].port));
   for (const probe of ["livenessProbe", "readinessProbe", "startupProbe"]) {
@@ -86,7 +90,10 @@ test("the manifests fit together: kustomization, selectors, port names, the imag
   assert.ok(parseInt(config.shutdown_grace_period) < pod.spec.terminationGracePeriodSeconds);
   // The image's user and ports (deploy/Dockerfile).
   const dockerfile = readFileSync(join(ROOT, "deploy/Dockerfile"), "utf8");
-  assert.match(dockerfile, new RegExp(`^USER ${pod.spec.securityContext.runAsUser}:${pod.spec.securityContext.runAsGroup}$`, "m"));
+  assert.match(
+    dockerfile,
+    new RegExp(`^USER ${pod.spec.securityContext.runAsUser}:${pod.spec.securityContext.runAsGroup}$`, "m"),
+  );
   assert.match(dockerfile, new RegExp(`^EXPOSE ${containerPorts.get("socks5")} ${containerPorts.get("http")}$`, "m"));
   // The same config as deploy/proxy.json but for the grace period.
   const shipped = JSON.parse(readFileSync(join(ROOT, "deploy/proxy.json"), "utf8"));

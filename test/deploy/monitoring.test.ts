@@ -43,8 +43,13 @@ const rules: Rule[] = (parseYaml(readFileSync(RULES, "utf8")) as { groups: { rul
 
 function promtool(args: string[], cwd = ROOT): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
-    execFile("promtool", args, { cwd, timeout: 30_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, output: stdout + stderr }));
+    execFile(
+      "promtool",
+      args,
+      { cwd, timeout: 30_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, output: stdout + stderr }),
+    );
   });
 }
 
@@ -153,15 +158,21 @@ test("every dashboard panel and every alert returns data from a real Prometheus 
     });
     assert.equal(suspend.status, 200, await suspend.text());
 
-    await prometheus.until("the traffic in Prometheus", async () =>
-      await value(`sum(proxy_connections_failed_total{job="proxy-server"})`) >= 1 &&
-      await value(`sum(proxy_connections_accepted_total{job="proxy-server"})`) >= 5 &&
-      await value(`sum(egress_source_health_suspended{job="proxy-server"})`) === 1);
+    await prometheus.until(
+      "the traffic in Prometheus",
+      async () =>
+        await value(`sum(proxy_connections_failed_total{job="proxy-server"})`) >= 1 &&
+        await value(`sum(proxy_connections_accepted_total{job="proxy-server"})`) >= 5 &&
+        await value(`sum(egress_source_health_suspended{job="proxy-server"})`) === 1,
+    );
     // rate() and increase() need two samples of a series, and some series
     // (a destination, a suspension reason) are born with the traffic.
-    await prometheus.until("two scrapes of the new series", async () =>
-      await value(`min(count_over_time(proxy_outbound_connections_total[1m]))`) >= 2 &&
-      await value(`min(count_over_time(egress_source_health_suspended[1m]))`) >= 2);
+    await prometheus.until(
+      "two scrapes of the new series",
+      async () =>
+        await value(`min(count_over_time(proxy_outbound_connections_total[1m]))`) >= 2 &&
+        await value(`min(count_over_time(egress_source_health_suspended[1m]))`) >= 2,
+    );
 
     const blank: string[] = [];
     for (const [title, expr] of panelExprs()) {

@@ -20,8 +20,11 @@ export interface VectorSample {
 export interface PrometheusServer {
   url: string;
   /** GET `path` (with `params`) on the HTTP API; resolves with the parsed JSON whatever the status. */
-  // deno-lint-ignore no-explicit-any -- the shape of `data` differs per API endpoint; each caller reads its own.
-  api(path: string, params?: Record<string, string | string[]>): Promise<{ status: string; data?: any; error?: string; errorType?: string }>;
+  api(
+    path: string,
+    params?: Record<string, string | string[]>,
+    // deno-lint-ignore no-explicit-any -- the shape of `data` differs per API endpoint; each caller reads its own.
+  ): Promise<{ status: string; data?: any; error?: string; errorType?: string }>;
   /** Instant query; rejects when Prometheus answers an error. */
   query(expr: string): Promise<{ resultType: string; result: VectorSample[] }>;
   /** Poll `check` (every 200 ms, at most `timeoutMs`) until it returns true. */

@@ -109,7 +109,11 @@ test("GET /api/admin/egress/sources/v1 lists every source in config order with i
     assert.equal(sample(text, "egress_source_connections_total", { source }), 0, `connections{${source}}`);
     assert.equal(sample(text, "egress_source_active_connections", { source }), 0, `active{${source}}`);
     for (const kind of ["ProxyUnhealthy", "Unplumbed"]) {
-      assert.equal(sample(text, "egress_source_connection_failures_total", { source, kind }), 0, `failures{${source},${kind}}`);
+      assert.equal(
+        sample(text, "egress_source_connection_failures_total", { source, kind }),
+        0,
+        `failures{${source},${kind}}`,
+      );
     }
   }
 });
@@ -123,7 +127,10 @@ test("a hand-suspended source is skipped by the pool and shows in the metrics; D
   assert.equal(body.suspended, true);
   assert.equal(body.healthy, false);
   assert.equal(body.reason, "maintenance");
-  assert.ok(body.remaining_seconds !== null && body.remaining_seconds > 0 && body.remaining_seconds <= 600, `remaining ${body.remaining_seconds}`);
+  assert.ok(
+    body.remaining_seconds !== null && body.remaining_seconds > 0 && body.remaining_seconds <= 600,
+    `remaining ${body.remaining_seconds}`,
+  );
   const listed = await status("a");
   assert.deepEqual({ ...listed, remaining_seconds: 0 }, { ...body, remaining_seconds: 0 }, "the listing agrees");
   await proxy.waitForLog(/WARN.*egress source a suspended by an operator for 600s \(maintenance\)/);
@@ -156,7 +163,9 @@ test("a hand-suspended source is skipped by the pool and shows in the metrics; D
   const cleared = await clear("a");
   assert.equal(cleared.status, 200, cleared.body);
   assert.deepEqual(
-    (({ suspended, reason, remaining_seconds, healthy }) => ({ suspended, reason, remaining_seconds, healthy }))(json<SourceStatus>(cleared)),
+    (({ suspended, reason, remaining_seconds, healthy }) => ({ suspended, reason, remaining_seconds, healthy }))(
+      json<SourceStatus>(cleared),
+    ),
     { suspended: false, reason: null, remaining_seconds: null, healthy: true },
   );
   await proxy.waitForLog(/INFO.*egress source a suspension cleared by an operator \(other\)/);
@@ -188,7 +197,10 @@ test("an open tunnel counts in egress_source_active_connections and the listing;
   assert.equal((await status(source))?.active_connections, 1);
   client.socket.end();
   await client.readUntilClose();
-  const closed = await scrapeUntil(metricsUrl(), (t) => sample(t, "egress_source_active_connections", { source }) === 0);
+  const closed = await scrapeUntil(
+    metricsUrl(),
+    (t) => sample(t, "egress_source_active_connections", { source }) === 0,
+  );
   assert.equal(sample(closed, "egress_source_active_connections", { source }), 0);
   assert.equal((await status(source))?.active_connections, 0);
 });
@@ -234,13 +246,22 @@ test("an unknown source gets 404; a bad body gets 400 and suspends nothing", asy
   const text = await scrape();
   assert.equal(sample(text, "egress_source_healthy", { source: "a" }), 1);
   const suspensions = (t: string) =>
-    [...t.matchAll(/^egress_source_health_suspensions_total\{[^}]*source="a"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    [...t.matchAll(/^egress_source_health_suspensions_total\{[^}]*source="a"[^}]*\} (\d+)/gm)].reduce(
+      (n, m) => n + Number(m[1]),
+      0,
+    );
   assert.equal(suspensions(text), suspensions(before));
 });
 
 test("promtool check metrics accepts the exposition with egress series for every source, failure kind and reason", async () => {
   const text = await scrape();
-  for (const family of ["egress_source_health_suspended{", "egress_source_health_suspensions_total{", "egress_source_connection_failures_total{"]) {
+  for (
+    const family of [
+      "egress_source_health_suspended{",
+      "egress_source_health_suspensions_total{",
+      "egress_source_connection_failures_total{",
+    ]
+  ) {
     assert.ok(text.includes(family), family);
   }
   const check = await promtoolCheck(text);

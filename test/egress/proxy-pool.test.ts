@@ -66,7 +66,11 @@ test('closed-port upstream with Threshold "3/5m", duration "2s": clients never s
   try {
     for (let i = 0; i < 12; i++) assert.equal(await tunnel(proxy.ports[0], echo.port), 0, `tunnel ${i}`);
     await proxy.waitForLog(/WARN.*egress source bad auto-suspended for 2s \(ProxyUnhealthy\)/);
-    assert.equal(proxy.log().match(/source bad failed \(ProxyUnhealthy\)/g)?.length, 3, "the third failure suspended it");
+    assert.equal(
+      proxy.log().match(/source bad failed \(ProxyUnhealthy\)/g)?.length,
+      3,
+      "the third failure suspended it",
+    );
     await proxy.waitForLog(/INFO.*egress source bad auto-suspension cleared \(ProxyUnhealthy\)/, 6000);
   } finally {
     await proxy.stop();

@@ -2,12 +2,7 @@
 // suspended sources; "every source is suspended" names the earliest.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  AllSourcesSuspendedError,
-  EgressPool,
-  EgressSource,
-  NoSourcesError,
-} from "../../src/egress/index.ts";
+import { AllSourcesSuspendedError, EgressPool, EgressSource, NoSourcesError } from "../../src/egress/index.ts";
 import { runtime } from "./helpers.ts";
 
 function direct(name: string): EgressSource {
@@ -89,5 +84,8 @@ test("a contradictory source spec is refused by the library too", () => {
     () => new EgressSource("x", { ha_proxy_server: { host: "127.0.0.1", port: 1 } }, { runtime }),
     /ha_proxy_source_address/,
   );
-  assert.throws(() => new EgressSource("x", { health_check: { interval: 1, timeout: 1, fall: 1, rise: 1 } }, { runtime }), TypeError);
+  assert.throws(
+    () => new EgressSource("x", { health_check: { interval: 1, timeout: 1, fall: 1, rise: 1 } }, { runtime }),
+    TypeError,
+  );
 });

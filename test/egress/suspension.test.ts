@@ -10,8 +10,8 @@ import {
   EgressConnectError,
   EgressRegistry,
   InvalidSuspensionError,
-  SourceSuspendedError,
   SourceStatusSchema,
+  SourceSuspendedError,
   SourceSuspension,
   UnknownSourceError,
 } from "../../src/egress/index.ts";
@@ -121,11 +121,14 @@ test("source_address 192.0.2.1 (not on this host) with suspend_when_unplumbed: r
     },
     pools: {},
   }, { runtime, observer });
-  await assert.rejects(registry.source("unplumbed").connect({ host: "127.0.0.1", port: echo.port }), (error: unknown) => {
-    assert.ok(error instanceof EgressConnectError);
-    assert.equal(error.kind, "Unplumbed");
-    return true;
-  });
+  await assert.rejects(
+    registry.source("unplumbed").connect({ host: "127.0.0.1", port: echo.port }),
+    (error: unknown) => {
+      assert.ok(error instanceof EgressConnectError);
+      assert.equal(error.kind, "Unplumbed");
+      return true;
+    },
+  );
   assert.equal(observer.count("connectionFailed", "unplumbed", "Unplumbed"), 1);
   assert.equal(observer.count("suspended", "unplumbed", "Unplumbed"), 1);
   assert.equal(registry.status("unplumbed").reason, "Unplumbed");
@@ -225,7 +228,11 @@ test('Threshold "3/5m": failures count while inside the rolling 5 minutes and dr
   }
   clock.advance(299_999);
   assert.deepEqual(inside.failuresInWindow(), { count: 2, windowSeconds: 300 });
-  assert.equal(inside.recordFailure("ProxyUnhealthy"), true, "the third failure 1 ms before the first two leave the window");
+  assert.equal(
+    inside.recordFailure("ProxyUnhealthy"),
+    true,
+    "the third failure 1 ms before the first two leave the window",
+  );
   assert.equal(inside.current()?.reason, "ProxyUnhealthy");
   clock.advance(1);
   assert.deepEqual(outside.failuresInWindow(), { count: 0, windowSeconds: 300 }, "5 minutes on, the first two are out");

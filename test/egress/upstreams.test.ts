@@ -4,7 +4,7 @@
 // that is stopped and restarted.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { EgressConnectError, EgressRegistry, EgressSource, ActiveCheck } from "../../src/egress/index.ts";
+import { ActiveCheck, EgressConnectError, EgressRegistry, EgressSource } from "../../src/egress/index.ts";
 import { type RunningProxy, startProxy } from "../helpers/proxy-process.ts";
 import { type EchoTarget, startEchoTarget } from "../helpers/target.ts";
 import { closedPort as findClosedPort, freePort, type Peer, startHaproxy } from "../helpers/peers.ts";
@@ -114,12 +114,18 @@ test("several addresses for the proxy's name: a dead one is skipped; when all fa
   await roundTrip(conn);
   conn.close();
   assert.equal(observer.count("connectionFailed", "proxy.test"), 0);
-  await assert.rejects(via("dead.test").connect({ host: "127.0.0.1", port: echo.port }, { timeout: 5 }), (error: unknown) => {
-    assert.ok(error instanceof EgressConnectError);
-    assert.equal(error.kind, "ProxyUnhealthy");
-    assert.match(error.message, /every address of proxy dead\.test:\d+ failed: 127\.0\.0\.9:\d+: .*; 127\.0\.0\.10:\d+: /);
-    return true;
-  });
+  await assert.rejects(
+    via("dead.test").connect({ host: "127.0.0.1", port: echo.port }, { timeout: 5 }),
+    (error: unknown) => {
+      assert.ok(error instanceof EgressConnectError);
+      assert.equal(error.kind, "ProxyUnhealthy");
+      assert.match(
+        error.message,
+        /every address of proxy dead\.test:\d+ failed: 127\.0\.0\.9:\d+: .*; 127\.0\.0\.10:\d+: /,
+      );
+      return true;
+    },
+  );
   assert.equal(observer.count("connectionFailed", "dead.test", "ProxyUnhealthy"), 1);
 });
 
@@ -131,7 +137,10 @@ test("PROXY v2 through Debian's haproxy: the target is reached and haproxy logs 
   const conn = await source.connect({ host: "127.0.0.1", port: echo.port }, { timeout: 5 });
   await roundTrip(conn);
   conn.close();
-  await until(() => /proxied connection from 192\.0\.2\.55:0 to 127\.0\.0\.1:\d+/.test(haproxy.log()), "haproxy's log line");
+  await until(
+    () => /proxied connection from 192\.0\.2\.55:0 to 127\.0\.0\.1:\d+/.test(haproxy.log()),
+    "haproxy's log line",
+  );
   assert.match(haproxy.log(), new RegExp(`proxied connection from 192\\.0\\.2\\.55:0 to 127\\.0\\.0\\.1:${echo.port}`));
 });
 

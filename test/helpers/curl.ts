@@ -2,7 +2,10 @@
 import { spawn } from "node:child_process";
 
 /** Run curl with `args`; resolves with its exit code and output (bounded by `timeoutMs`). */
-export function curl(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function curl(
+  args: string[],
+  timeoutMs = 20_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn("curl", ["--silent", "--show-error", "--max-time", "15", ...args], {
       stdio: ["ignore", "pipe", "pipe"],

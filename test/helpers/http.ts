@@ -39,7 +39,9 @@ export async function httpRequest(url: string, options: HttpRequestOptions = {})
   // Skip interim answers (100 Continue) to the final one.
   for (;;) {
     const end = rest.indexOf("\r\n\r\n");
-    if (!rest.startsWith("HTTP/") || end < 0) throw new Error(`no HTTP response from ${url} (curl exit ${r.code}): ${r.stderr}`);
+    if (!rest.startsWith("HTTP/") || end < 0) {
+      throw new Error(`no HTTP response from ${url} (curl exit ${r.code}): ${r.stderr}`);
+    }
     const head = rest.slice(0, end).split("\r\n");
     rest = rest.slice(end + 4);
     const status = Number(head[0].split(" ")[1]);

@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
-import { createServer, connect } from "node:net";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -45,7 +45,12 @@ export async function closedPort(): Promise<number> {
 }
 
 /** Resolve once something accepts TCP connections on `port` (bounded by `timeoutMs`). */
-export async function waitForPort(port: number, child: ChildProcess, log: () => string, timeoutMs = 10_000): Promise<void> {
+export async function waitForPort(
+  port: number,
+  child: ChildProcess,
+  log: () => string,
+  timeoutMs = 10_000,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (let attempt = 0; attempt < 200; attempt++) {
     if (child.exitCode !== null) throw new Error(`peer exited with ${child.exitCode}; log:\n${log()}`);
@@ -84,7 +89,10 @@ function run(cmd: string, args: string[]): { child: ChildProcess; log: () => str
   child.stdout!.on("data", (d) => text += d.toString());
   child.stderr!.on("data", (d) => text += d.toString());
   const exited = new Promise<void>((resolve) => child.on("close", () => resolve()));
-  child.on("error", (error) => text += `\nspawn ${cmd} failed: ${error.message} (is it installed? see scripts/test-peers.sh)`);
+  child.on(
+    "error",
+    (error) => text += `\nspawn ${cmd} failed: ${error.message} (is it installed? see scripts/test-peers.sh)`,
+  );
   return { child, log: () => text, exited };
 }
 

@@ -44,7 +44,9 @@ export function parseExposition(text: string): { families: Map<string, Family>; 
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)(?: \d+)?$/.exec(line);
     if (!m) throw new Error(`not an exposition line: ${line}`);
     const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = unescape(l[2]);
+    for (const l of (m[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
+      labels[l[1]] = unescape(l[2]);
+    }
     const value = m[3] === "+Inf" ? Infinity : m[3] === "-Inf" ? -Infinity : Number(m[3]);
     samples.push({ name: m[1], labels, value });
   }
@@ -57,7 +59,9 @@ export function parseExposition(text: string): { families: Map<string, Family>; 
  */
 export function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
   const want = JSON.stringify(Object.entries(labels).sort());
-  return parseExposition(text).samples.find((s) => s.name === name && JSON.stringify(Object.entries(s.labels).sort()) === want)
+  return parseExposition(text).samples.find((s) =>
+    s.name === name && JSON.stringify(Object.entries(s.labels).sort()) === want
+  )
     ?.value;
 }
 

@@ -125,10 +125,12 @@ export async function startProxy(
     poke();
   });
   child.stdout!.on("data", () => {});
-  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => {
-    poke();
-    resolve(code);
-  }));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on("close", (code) => {
+      poke();
+      resolve(code);
+    })
+  );
   let done = false;
   exited.then(() => done = true);
   const waitForLog = (pattern: RegExp, timeoutMs = 15_000) =>

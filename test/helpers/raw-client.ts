@@ -75,12 +75,16 @@ export function rawConnect(
         socket,
         send: (bytes) => socket.write(Uint8Array.from(bytes)),
         read: (n, timeoutMs = 10_000) =>
-          wait(() => {
-            if (buf.length < n) return undefined;
-            const out = buf.slice(0, n);
-            buf = buf.slice(n);
-            return out;
-          }, timeoutMs, `${n} bytes`),
+          wait(
+            () => {
+              if (buf.length < n) return undefined;
+              const out = buf.slice(0, n);
+              buf = buf.slice(n);
+              return out;
+            },
+            timeoutMs,
+            `${n} bytes`,
+          ),
         readUntilClose: (timeoutMs = 10_000) =>
           new Promise((res, rej) => {
             const timer = setTimeout(() => {

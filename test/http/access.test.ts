@@ -10,7 +10,16 @@ import { type RunningProxy, startProxy } from "../helpers/proxy-process.ts";
 import { httpRequest } from "../helpers/http.ts";
 
 let proxy: RunningProxy;
-const ROUTES = ["/metrics", "/metrics.json", "/proxy/status", "/api/check-liveness/v1", "/api/status/v1", "/api-docs/openapi.json", "/rapidoc", "/nope"];
+const ROUTES = [
+  "/metrics",
+  "/metrics.json",
+  "/proxy/status",
+  "/api/check-liveness/v1",
+  "/api/status/v1",
+  "/api-docs/openapi.json",
+  "/rapidoc",
+  "/nope",
+];
 
 before(async () => {
   proxy = await startProxy({
@@ -62,11 +71,19 @@ test("refusals are logged at WARN once per client address per minute, not once p
   await proxy.waitForLog(/diagnostic log filter changed/);
   const refused = proxy.log().split("\n").filter((l) => /refused 127\.0\.0\.2: not in trusted_hosts/.test(l));
   assert.equal(refused.length, 1, refused.join("\n"));
-  assert.match(refused[0], /\[WARNING\] proxy_server::http: refused 127\.0\.0\.2: not in trusted_hosts \(GET \/metrics(\.json)?\)$/);
+  assert.match(
+    refused[0],
+    /\[WARNING\] proxy_server::http: refused 127\.0\.0\.2: not in trusted_hosts \(GET \/metrics(\.json)?\)$/,
+  );
 });
 
 test("a CIDR block admits the addresses inside it and no others", async () => {
-  for (const [from, status] of [["127.0.0.1", 200], ["127.0.0.2", 200], ["127.0.0.3", 200], ["127.0.0.4", 403], ["127.0.1.1", 403]] as const) {
+  for (
+    const [from, status] of [["127.0.0.1", 200], ["127.0.0.2", 200], ["127.0.0.3", 200], ["127.0.0.4", 403], [
+      "127.0.1.1",
+      403,
+    ]] as const
+  ) {
     const r = await httpRequest(url(1, "/proxy/status"), { from });
     assert.equal(r.status, status, `from ${from}`);
   }
@@ -99,7 +116,11 @@ test("a 3 MiB body gets 413 (default limit 2 MiB); a body under the limit is rea
   assert.equal(tooBig.status, 413);
   assert.equal(tooBig.body, "request body too large\n");
   // Sent without Content-Length (chunked), the limit still holds.
-  const chunked = await httpRequest(url(2, path), { method: "POST", headers: { ...json, "transfer-encoding": "chunked" }, bodyFile: big });
+  const chunked = await httpRequest(url(2, path), {
+    method: "POST",
+    headers: { ...json, "transfer-encoding": "chunked" },
+    bodyFile: big,
+  });
   assert.equal(chunked.status, 413);
   const small = join(dir, "small.json");
   writeFileSync(small, `{"filter":"proxy_server=info","pad":"${"x".repeat(1024 * 1024)}"}`);

@@ -24,7 +24,15 @@ before(async () => {
   const passwordFile = join(dir, "ops.password");
   writeFileSync(passwordFile, "file-password\n");
   const salt = new Uint8Array(16).map((_, i) => i + 1);
-  const argon = await argon2id({ password: "argon-password", salt, parallelism: 1, iterations: 2, memorySize: 1024, hashLength: 32, outputType: "encoded" });
+  const argon = await argon2id({
+    password: "argon-password",
+    salt,
+    parallelism: 1,
+    iterations: 2,
+    memorySize: 1024,
+    hashLength: 32,
+    outputType: "encoded",
+  });
   const bcryptHash = await bcrypt({ password: "bcrypt-password", salt, costFactor: 4, outputType: "encoded" });
   proxy = await startProxy({
     proxy_listeners: [{ listen: "127.0.0.1:0" }],
@@ -71,7 +79,9 @@ const ADMIN: Call[] = [
 /** Send `call` to `root` with extra curl arguments; resolves with status, WWW-Authenticate and body. */
 async function send(root: string, call: Call, auth: string[] = [], from?: string) {
   const args = ["--http1.1", "--include", "--request", call.method, ...auth];
-  if (call.body !== undefined) args.push("--header", "content-type: application/json", "--data-binary", JSON.stringify(call.body));
+  if (call.body !== undefined) {
+    args.push("--header", "content-type: application/json", "--data-binary", JSON.stringify(call.body));
+  }
   if (from) args.push("--interface", from);
   const r = await curl([...args, `${root}${call.path}`]);
   assert.equal(r.code, 0, r.stderr);
@@ -91,7 +101,9 @@ test("no credentials: 401 with both challenges on every admin route (log filter,
     assert.equal(r.challenge, 'Bearer realm="proxy-server", Basic realm="proxy-server"');
     assert.equal(r.body, "unauthorized\n");
   }
-  await proxy.waitForLog(/WARN[^\n]*proxy_server::http: POST \/api\/admin\/set_diagnostic_log_filter\/v1 from 127\.0\.0\.1: no credentials/);
+  await proxy.waitForLog(
+    /WARN[^\n]*proxy_server::http: POST \/api\/admin\/set_diagnostic_log_filter\/v1 from 127\.0\.0\.1: no credentials/,
+  );
 });
 
 test("wrong credentials: 401 (wrong token, wrong password, unknown user, a token given as Basic, junk)", async () => {
@@ -118,7 +130,13 @@ test("wrong credentials: 401 (wrong token, wrong password, unknown user, a token
 });
 
 test("the right bearer token (literal or from env) or Basic account (file password, argon2id, bcrypt) gets 200", async () => {
-  const right = [bearer(TOKEN), bearer(ENV_TOKEN), basic("ops", "file-password"), basic("argon", "argon-password"), basic("bcrypt", "bcrypt-password")];
+  const right = [
+    bearer(TOKEN),
+    bearer(ENV_TOKEN),
+    basic("ops", "file-password"),
+    basic("argon", "argon-password"),
+    basic("bcrypt", "bcrypt-password"),
+  ];
   for (const auth of right) {
     for (const call of ADMIN) {
       const r = await send(base, call, auth);
@@ -136,7 +154,16 @@ test("the right bearer token (literal or from env) or Basic account (file passwo
 });
 
 test("metrics, health, status and docs need no credentials", async () => {
-  for (const path of ["/metrics", "/metrics.json", "/proxy/status", "/api/check-liveness/v1", "/api/status/v1", "/api-docs/openapi.json"]) {
+  for (
+    const path of [
+      "/metrics",
+      "/metrics.json",
+      "/proxy/status",
+      "/api/check-liveness/v1",
+      "/api/status/v1",
+      "/api-docs/openapi.json",
+    ]
+  ) {
     const r = await send(base, { method: "GET", path });
     assert.equal(r.status, 200, path);
   }

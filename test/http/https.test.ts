@@ -25,7 +25,13 @@ test("curl --cacert fetches /metrics over HTTPS from a use_tls HTTP listener wit
   try {
     const port = proxy.httpPorts[0];
     assert.match(proxy.log(), new RegExp(`http listener on 127\\.0\\.0\\.1:${port} \\(HTTPS\\)`));
-    const r = await curl(["--cacert", certFile, "--resolve", `localhost:${port}:127.0.0.1`, `https://localhost:${port}/metrics`]);
+    const r = await curl([
+      "--cacert",
+      certFile,
+      "--resolve",
+      `localhost:${port}:127.0.0.1`,
+      `https://localhost:${port}/metrics`,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^# HELP proxy_connections_accepted_total /m);
     const plain = await curl([`http://127.0.0.1:${port}/metrics`]);
@@ -43,10 +49,16 @@ test("use_tls without a certificate: a self-signed one for hostname, with the lo
     http_listeners: [{ listen: "127.0.0.1:0", use_tls: true, hostname: "metrics.test" }],
   });
   try {
-    const logged = /http listener on [^\n]*\(HTTPS, self-signed certificate for metrics\.test, SHA-256 fingerprint ([0-9A-F:]{95})\)/
-      .exec(proxy.log());
+    const logged =
+      /http listener on [^\n]*\(HTTPS, self-signed certificate for metrics\.test, SHA-256 fingerprint ([0-9A-F:]{95})\)/
+        .exec(proxy.log());
     assert.ok(logged, `fingerprint line in the log:\n${proxy.log()}`);
-    const socket: TLSSocket = connect({ host: "127.0.0.1", port: proxy.httpPorts[0], servername: "metrics.test", rejectUnauthorized: false });
+    const socket: TLSSocket = connect({
+      host: "127.0.0.1",
+      port: proxy.httpPorts[0],
+      servername: "metrics.test",
+      rejectUnauthorized: false,
+    });
     const status = await new Promise<string>((resolve, reject) => {
       socket.once("secureConnect", () => {
         assert.equal(socket.getPeerCertificate().fingerprint256, logged[1], "the served certificate is the logged one");

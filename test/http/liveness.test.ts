@@ -13,8 +13,16 @@ import { startEchoTarget } from "../helpers/target.ts";
 test("the app answers liveness 503 with the reason while starting, 200 once operational, 503 while stopping", async () => {
   const info = { product: "proxy-server", version: "0.1.0", build: "test", runtime: "test 1", startedAt: new Date() };
   const health = new ServiceHealth();
-  const metrics = new ProxyMetrics({ version: "0.1.0", runtime: { name: "test", version: "1" }, processMetrics: false });
-  const app = createApp({ info, metrics, health }, { trusted_hosts: ["127.0.0.1"], request_body_limit: 1024, expose_system_info: false });
+  const metrics = new ProxyMetrics({
+    version: "0.1.0",
+    runtime: { name: "test", version: "1" },
+    processMetrics: false,
+  });
+  const app = createApp({ info, metrics, health }, {
+    trusted_hosts: ["127.0.0.1"],
+    request_body_limit: 1024,
+    expose_system_info: false,
+  });
   const get = async (path: string) => {
     const r = await app.request(path, {}, { remoteAddr: { host: "127.0.0.1", port: 40000 } });
     return { status: r.status, body: await r.text() };

@@ -45,7 +45,10 @@ test("the log filter endpoint changes what is logged at once; a bad filter gets 
   try {
     await probe(proxy, "proxy_server=info");
     assert.equal(count(proxy.log(), DEBUG_LINE), 0, "debug lines are filtered out at info");
-    assert.match(proxy.log(), /\[INFO\] proxy_server::http: diagnostic log filter changed from proxy_server=info to proxy_server=info/);
+    assert.match(
+      proxy.log(),
+      /\[INFO\] proxy_server::http: diagnostic log filter changed from proxy_server=info to proxy_server=info/,
+    );
 
     const r = await setFilter(proxy, '{"filter":"proxy_server=debug"}');
     assert.equal(r.status, 200);

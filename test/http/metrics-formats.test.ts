@@ -24,7 +24,10 @@ const PROMETHEUS_ACCEPT =
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "proxy-server-metrics-formats-"));
-  proxy = await startProxy({ proxy_listeners: [{ listen: "127.0.0.1:0" }], http_listeners: [{ listen: "127.0.0.1:0" }] });
+  proxy = await startProxy({
+    proxy_listeners: [{ listen: "127.0.0.1:0" }],
+    http_listeners: [{ listen: "127.0.0.1:0" }],
+  });
   base = `http://127.0.0.1:${proxy.httpPorts[0]}`;
 });
 
@@ -36,7 +39,15 @@ after(async () => {
 /** GET `url` with curl, keeping the body's raw bytes; resolves with the headers (lower-case names) and the bytes. */
 async function raw(url: string, headers: string[]): Promise<{ headers: Record<string, string>; body: Buffer }> {
   const out = join(dir, `body-${Math.random().toString(36).slice(2)}`);
-  const r = await curl(["--http1.1", "--dump-header", "-", "--output", out, ...headers.flatMap((h) => ["--header", h]), url]);
+  const r = await curl([
+    "--http1.1",
+    "--dump-header",
+    "-",
+    "--output",
+    out,
+    ...headers.flatMap((h) => ["--header", h]),
+    url,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const parsed: Record<string, string> = {};
   for (const line of r.stdout.split("\r\n").slice(1)) {
@@ -54,9 +65,15 @@ test("Accept-Encoding: gzip: /metrics and /metrics.json come gzip-compressed and
   const text = gunzipSync(zipped.body).toString("utf8");
   const plain = await raw(`${base}/metrics`, []);
   assert.equal(plain.headers["content-encoding"], undefined, "no compression unless asked");
-  assert.ok(zipped.body.length < plain.body.length / 2, `compressed ${zipped.body.length} bytes of ${plain.body.length}`);
+  assert.ok(
+    zipped.body.length < plain.body.length / 2,
+    `compressed ${zipped.body.length} bytes of ${plain.body.length}`,
+  );
   const families = parseExposition(text).families;
-  assert.deepEqual([...families.keys()].sort(), [...parseExposition(plain.body.toString("utf8")).families.keys()].sort());
+  assert.deepEqual(
+    [...families.keys()].sort(),
+    [...parseExposition(plain.body.toString("utf8")).families.keys()].sort(),
+  );
   assert.equal(families.get("proxy_active_connections")?.type, "gauge");
   const check = await promtoolCheck(text);
   assert.equal(check.code, 0, check.output);
@@ -80,7 +97,9 @@ test("Accept: application/openmetrics-text gets OpenMetrics: counters' families 
   const after = await raw(`${base}/metrics`, ["Accept: text/plain"]);
   assert.equal(after.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
   assert.match(after.body.toString("utf8"), /^# TYPE proxy_connections_accepted_total counter$/m);
-  for (const accept of ["text/plain", "*/*", "application/openmetrics-text;q=0.2,text/plain;q=0.5", "application/json"]) {
+  for (
+    const accept of ["text/plain", "*/*", "application/openmetrics-text;q=0.2,text/plain;q=0.5", "application/json"]
+  ) {
     const r = await raw(`${base}/metrics`, [`Accept: ${accept}`]);
     assert.equal(r.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8", accept);
   }
@@ -89,13 +108,16 @@ test("Accept: application/openmetrics-text gets OpenMetrics: counters' families 
 test("a real Prometheus scrapes /metrics (OpenMetrics, gzip): target up, counters typed as OpenMetrics families", async () => {
   const webPort = await freePort();
   const config = join(dir, "prometheus.yml");
-  writeFileSync(config, [
-    "global: { scrape_interval: 1s, scrape_timeout: 1s }",
-    "scrape_configs:",
-    "  - job_name: proxy",
-    `    static_configs: [{ targets: ["127.0.0.1:${proxy.httpPorts[0]}"] }]`,
-    "",
-  ].join("\n"));
+  writeFileSync(
+    config,
+    [
+      "global: { scrape_interval: 1s, scrape_timeout: 1s }",
+      "scrape_configs:",
+      "  - job_name: proxy",
+      `    static_configs: [{ targets: ["127.0.0.1:${proxy.httpPorts[0]}"] }]`,
+      "",
+    ].join("\n"),
+  );
   let log = "";
   const prometheus: ChildProcess = spawn("prometheus", [
     `--config.file=${config}`,

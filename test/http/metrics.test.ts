@@ -34,7 +34,8 @@ after(async () => {
 const scrape = async () => (await httpRequest(`http://127.0.0.1:${proxy.httpPorts[0]}/metrics`)).body;
 
 /** Scrape until `ready(text)` holds. */
-const scrapeUntil = (ready: (text: string) => boolean) => scrapeUntilReady(`http://127.0.0.1:${proxy.httpPorts[0]}/metrics`, ready);
+const scrapeUntil = (ready: (text: string) => boolean) =>
+  scrapeUntilReady(`http://127.0.0.1:${proxy.httpPorts[0]}/metrics`, ready);
 
 /** Counter value for the listener, 0 when the series is absent. */
 const at = (text: string, name: string, labels: Record<string, string> = {}) =>
@@ -58,15 +59,24 @@ test("a tunnel moves every proxy metric: accepted, completed, bytes both ways, o
   const back = await c.read(payload.length);
   assert.deepEqual(back, payload);
   // While the tunnel is open the active gauge counts it, and the bytes already show.
-  const during = await scrapeUntil((t) => at(t, "proxy_bytes_dest_to_client_total") - at(before, "proxy_bytes_dest_to_client_total") === 100_000);
+  const during = await scrapeUntil((t) =>
+    at(t, "proxy_bytes_dest_to_client_total") - at(before, "proxy_bytes_dest_to_client_total") === 100_000
+  );
   assert.equal(at(during, "proxy_active_connections"), 1);
-  assert.equal(at(during, "proxy_bytes_client_to_dest_total") - at(before, "proxy_bytes_client_to_dest_total"), 100_000);
+  assert.equal(
+    at(during, "proxy_bytes_client_to_dest_total") - at(before, "proxy_bytes_client_to_dest_total"),
+    100_000,
+  );
   c.send([1, 2, 3]);
   assert.deepEqual([...await c.read(3)], [1, 2, 3]);
   c.socket.end();
   await c.readUntilClose();
-  const text = await scrapeUntil((t) => at(t, "proxy_active_connections") === 0 && at(t, "proxy_connections_completed_total") > at(before, "proxy_connections_completed_total"));
-  const delta = (name: string, labels: Record<string, string> = {}) => at(text, name, labels) - at(before, name, labels);
+  const text = await scrapeUntil((t) =>
+    at(t, "proxy_active_connections") === 0 &&
+    at(t, "proxy_connections_completed_total") > at(before, "proxy_connections_completed_total")
+  );
+  const delta = (name: string, labels: Record<string, string> = {}) =>
+    at(text, name, labels) - at(before, name, labels);
   assert.equal(delta("proxy_connections_accepted_total"), 1);
   assert.equal(delta("proxy_connections_completed_total"), 1);
   assert.equal(delta("proxy_connections_failed_total"), 0);
@@ -82,7 +92,10 @@ test("a tunnel moves every proxy metric: accepted, completed, bytes both ways, o
   const { samples } = parseExposition(text);
   for (const [name, d] of Object.entries(METRICS)) {
     if (!(d.labels as readonly string[]).includes("listener")) continue;
-    assert.ok(samples.some((s) => s.name.startsWith(name) && s.labels.listener === LISTENER), `${name}{listener="${LISTENER}"}`);
+    assert.ok(
+      samples.some((s) => s.name.startsWith(name) && s.labels.listener === LISTENER),
+      `${name}{listener="${LISTENER}"}`,
+    );
   }
   const build = parseExposition(text).samples.filter((s) => s.name === "proxy_build_info");
   assert.equal(build.length, 1);
@@ -95,7 +108,10 @@ test("a tunnel moves every proxy metric: accepted, completed, bytes both ways, o
   const start = sample(text, "process_start_time_seconds", {});
   // prom-client rounds the start time to whole seconds, hence the 1 s of slack.
   const now = Date.now() / 1000;
-  assert.ok(start !== undefined && start <= now + 1 && start > now - 600, `process start time ${start} is recent (now ${now})`);
+  assert.ok(
+    start !== undefined && start <= now + 1 && start > now - 600,
+    `process start time ${start} is recent (now ${now})`,
+  );
 });
 
 test("a bad handshake counts as failed; active goes back to 0", async () => {
@@ -103,7 +119,10 @@ test("a bad handshake counts as failed; active goes back to 0", async () => {
   const c = await rawConnect(proxy.ports[0]);
   c.send([4, 1, 0, 80, 127, 0, 0, 1, 0]); // SOCKS4
   await c.readUntilClose();
-  const text = await scrapeUntil((t) => at(t, "proxy_connections_failed_total") > at(before, "proxy_connections_failed_total") && at(t, "proxy_active_connections") === 0);
+  const text = await scrapeUntil((t) =>
+    at(t, "proxy_connections_failed_total") > at(before, "proxy_connections_failed_total") &&
+    at(t, "proxy_active_connections") === 0
+  );
   assert.equal(at(text, "proxy_connections_failed_total") - at(before, "proxy_connections_failed_total"), 1);
   assert.equal(at(text, "proxy_connections_accepted_total") - at(before, "proxy_connections_accepted_total"), 1);
   assert.equal(at(text, "proxy_auth_failures_total") - at(before, "proxy_auth_failures_total"), 0);
@@ -120,7 +139,10 @@ test("a wrong password counts as an auth failure and a failed session", async ()
   c.send([1, user.length, ...user, pass.length, ...pass]);
   assert.deepEqual([...await c.read(2)], [1, 1], "RFC 1929 failure status");
   await c.readUntilClose();
-  const text = await scrapeUntil((t) => at(t, "proxy_auth_failures_total") > at(before, "proxy_auth_failures_total") && at(t, "proxy_active_connections") === 0);
+  const text = await scrapeUntil((t) =>
+    at(t, "proxy_auth_failures_total") > at(before, "proxy_auth_failures_total") &&
+    at(t, "proxy_active_connections") === 0
+  );
   assert.equal(at(text, "proxy_auth_failures_total") - at(before, "proxy_auth_failures_total"), 1);
   assert.equal(at(text, "proxy_connections_failed_total") - at(before, "proxy_connections_failed_total"), 1);
 });
@@ -158,13 +180,20 @@ test("the outbound destination cap holds with more destinations than the cap, dr
       .filter((s) => s.name === "proxy_outbound_connections_total")
       .map((s) => [s.labels.listener, s.labels.destination, s.value])
       .sort();
-    assert.deepEqual(series, [
-      [LISTENER, `127.0.0.1:${a.port}`, 3],
-      [LISTENER, `127.0.0.1:${d.port}`, 1],
-      [LISTENER, `127.0.0.1:${e.port}`, 1],
-    ].sort());
+    assert.deepEqual(
+      series,
+      [
+        [LISTENER, `127.0.0.1:${a.port}`, 3],
+        [LISTENER, `127.0.0.1:${d.port}`, 1],
+        [LISTENER, `127.0.0.1:${e.port}`, 1],
+      ].sort(),
+    );
     assert.equal(sample(text, "proxy_outbound_destinations_evicted_total", {}), 2);
-    assert.equal(sample(text, "proxy_connections_accepted_total", { listener: LISTENER }), 7, "the other metrics still count everything");
+    assert.equal(
+      sample(text, "proxy_connections_accepted_total", { listener: LISTENER }),
+      7,
+      "the other metrics still count everything",
+    );
   } finally {
     await capped.stop();
     await Promise.all(targets.map((t) => t.close()));

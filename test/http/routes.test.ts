@@ -5,7 +5,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { hostname } from "node:os";
 import { validate } from "@scalar/openapi-parser";
-import { type RunningProxy, runCli, startProxy } from "../helpers/proxy-process.ts";
+import { runCli, type RunningProxy, startProxy } from "../helpers/proxy-process.ts";
 import { httpRequest } from "../helpers/http.ts";
 import { parseExposition } from "../helpers/prometheus.ts";
 import { VERSION } from "../../src/cli/version.ts";
@@ -63,9 +63,16 @@ test("GET /metrics.json: KumoMTA's shape, keyed by metric name, for unlabelled, 
   // Several labels: one object per series, labels in declared order and "@" the value.
   const build = body.proxy_build_info.value as Record<string, unknown>[];
   assert.deepEqual(Object.keys(build[0]), ["version", "commit", "build_date", "runtime", "runtime_version", "@"]);
-  assert.deepEqual([build[0].version, build[0].commit, build[0].runtime, build[0]["@"]], [VERSION, "source", runtime, 1]);
+  assert.deepEqual([build[0].version, build[0].commit, build[0].runtime, build[0]["@"]], [
+    VERSION,
+    "source",
+    runtime,
+    1,
+  ]);
   // A histogram: { count, sum, avg, bucket: [[le, cumulative]] } where the number would be.
-  const handshake = (body.proxy_handshake_duration_seconds.value as { listener: Record<string, { count: number; sum: number; avg: number; bucket: [number, number][] }> }).listener["127.0.0.1:0"];
+  const handshake = (body.proxy_handshake_duration_seconds.value as {
+    listener: Record<string, { count: number; sum: number; avg: number; bucket: [number, number][] }>;
+  }).listener["127.0.0.1:0"];
   assert.deepEqual(Object.keys(handshake), ["count", "sum", "avg", "bucket"]);
   assert.deepEqual([handshake.count, handshake.sum, handshake.avg], [0, 0, 0]);
   assert.deepEqual(handshake.bucket[0], [0.001, 0]);
@@ -96,7 +103,15 @@ test("GET /api/status/v1: product, version, build, runtime, status, ISO 8601 sta
   assert.equal(r.status, 200);
   assert.match(r.headers["content-type"], /^application\/json/);
   const body = JSON.parse(r.body);
-  assert.deepEqual(Object.keys(body), ["product", "version", "build", "runtime", "status", "started_at", "uptime_seconds"]);
+  assert.deepEqual(Object.keys(body), [
+    "product",
+    "version",
+    "build",
+    "runtime",
+    "status",
+    "started_at",
+    "uptime_seconds",
+  ]);
   assert.equal(body.product, "proxy-server");
   assert.equal(body.version, VERSION);
   assert.equal(body.build, "source", "run from source");
@@ -152,7 +167,9 @@ test("GET /api-docs/openapi.json: OpenAPI 3.1 listing every route, byte-identica
   assert.equal(valid.valid, true);
   assert.equal(doc.info.title, "proxy-server HTTP API");
   assert.deepEqual(
-    Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item as object).map((m) => `${m.toUpperCase()} ${path}`)).sort(),
+    Object.entries(doc.paths).flatMap(([path, item]) =>
+      Object.keys(item as object).map((m) => `${m.toUpperCase()} ${path}`)
+    ).sort(),
     [
       "DELETE /api/admin/egress/sources/{name}/suspend/v1",
       "GET /api-docs/openapi.json",
@@ -177,9 +194,20 @@ test("GET /api-docs/openapi.json: OpenAPI 3.1 listing every route, byte-identica
   assert.deepEqual(Object.keys(suspend.responses).sort(), ["200", "400", "401", "403", "404", "413"]);
   // Every admin route declares both security schemes (the docs page then offers a token field); the rest none.
   assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), ["basic", "bearer"]);
-  assert.deepEqual(doc.components.securitySchemes.bearer, { type: "http", scheme: "bearer", description: doc.components.securitySchemes.bearer.description });
+  assert.deepEqual(doc.components.securitySchemes.bearer, {
+    type: "http",
+    scheme: "bearer",
+    description: doc.components.securitySchemes.bearer.description,
+  });
   assert.equal(doc.components.securitySchemes.basic.scheme, "basic");
-  for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, { security?: unknown; responses: Record<string, { headers?: Record<string, unknown> }> }>>)) {
+  for (
+    const [path, item] of Object.entries(
+      doc.paths as Record<
+        string,
+        Record<string, { security?: unknown; responses: Record<string, { headers?: Record<string, unknown> }> }>
+      >,
+    )
+  ) {
     for (const [method, op] of Object.entries(item)) {
       if (path.startsWith("/api/admin/")) {
         assert.deepEqual(op.security, [{ bearer: [] }, { basic: [] }], `${method} ${path}`);

@@ -2,7 +2,14 @@
 // filter changes, human and JSON lines.
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { configureLogging, currentLogFilter, getLog, LogFilterError, parseLogFilter, setLogFilter } from "../../src/log/index.ts";
+import {
+  configureLogging,
+  currentLogFilter,
+  getLog,
+  LogFilterError,
+  parseLogFilter,
+  setLogFilter,
+} from "../../src/log/index.ts";
 
 const lines: string[] = [];
 const write = (line: string) => lines.push(line);

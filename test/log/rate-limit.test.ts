@@ -14,7 +14,11 @@ test("one line per key per interval; the next one says how many were dropped", (
   const limiter = rateLimited(getLog("test"), 60, { now: () => clock });
   assert.equal(limiter.warn("10.0.0.1", "refused {client}", { client: "10.0.0.1" }), true);
   for (let i = 0; i < 5; i++) assert.equal(limiter.warn("10.0.0.1", "refused {client}", { client: "10.0.0.1" }), false);
-  assert.equal(limiter.warn("10.0.0.2", "refused {client}", { client: "10.0.0.2" }), true, "another key has its own budget");
+  assert.equal(
+    limiter.warn("10.0.0.2", "refused {client}", { client: "10.0.0.2" }),
+    true,
+    "another key has its own budget",
+  );
   assert.equal(limiter.pending("10.0.0.1"), 5);
   clock += 59_999;
   assert.equal(limiter.warn("10.0.0.1", "refused {client}", { client: "10.0.0.1" }), false, "still inside the minute");

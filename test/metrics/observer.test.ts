@@ -21,9 +21,29 @@ test("every declared metric is in the exposition with its type and help; promtoo
   assert.ok(!families.has("nodejs_active_handles_total"), "gauges named _total are left out");
   const check = await promtoolCheck(text);
   assert.equal(check.code, 0, check.output);
-  assert.equal(sample(text, "proxy_build_info", { version: "9.8.7", commit: "source", build_date: "", runtime: runtime.name, runtime_version: "1.2.3" }), 1);
-  const stamped = new ProxyMetrics({ version: "9.8.7", runtime, processMetrics: false, build: { commit: "097f67f", date: "2026-12-01T13:56:29Z" } });
-  const labels = { version: "9.8.7", commit: "097f67f", build_date: "2026-12-01T13:56:29Z", runtime: runtime.name, runtime_version: "1.2.3" };
+  assert.equal(
+    sample(text, "proxy_build_info", {
+      version: "9.8.7",
+      commit: "source",
+      build_date: "",
+      runtime: runtime.name,
+      runtime_version: "1.2.3",
+    }),
+    1,
+  );
+  const stamped = new ProxyMetrics({
+    version: "9.8.7",
+    runtime,
+    processMetrics: false,
+    build: { commit: "097f67f", date: "2026-12-01T13:56:29Z" },
+  });
+  const labels = {
+    version: "9.8.7",
+    commit: "097f67f",
+    build_date: "2026-12-01T13:56:29Z",
+    runtime: runtime.name,
+    runtime_version: "1.2.3",
+  };
   assert.equal(sample(await stamped.registry.metrics(), "proxy_build_info", labels), 1, "a build stamp becomes labels");
 });
 
@@ -31,7 +51,9 @@ test("configured listeners' series exist at 0 before any traffic", async () => {
   const metrics = new ProxyMetrics({ version: "1", runtime, processMetrics: false });
   new MetricsObserver(metrics, { listeners: ["[::1]:1080"], maxOutboundDestinations: 10 });
   const text = await metrics.registry.metrics();
-  for (const name of ["proxy_connections_accepted_total", "proxy_active_connections", "proxy_bytes_dest_to_client_total"]) {
+  for (
+    const name of ["proxy_connections_accepted_total", "proxy_active_connections", "proxy_bytes_dest_to_client_total"]
+  ) {
     assert.equal(sample(text, name, { listener: "[::1]:1080" }), 0, name);
   }
   assert.equal(sample(text, "proxy_handshake_duration_seconds_count", { listener: "[::1]:1080" }), 0);

@@ -16,7 +16,10 @@ let proxy: RunningProxy;
 const bun = !("Deno" in globalThis);
 
 before(async () => {
-  proxy = await startProxy({ proxy_listeners: [{ listen: "127.0.0.1:0" }], http_listeners: [{ listen: "127.0.0.1:0" }] });
+  proxy = await startProxy({
+    proxy_listeners: [{ listen: "127.0.0.1:0" }],
+    http_listeners: [{ listen: "127.0.0.1:0" }],
+  });
 });
 
 after(async () => {
@@ -41,7 +44,9 @@ test("no memory series claims more than the process's resident memory; heap used
   }
   await httpRequest(`http://127.0.0.1:${proxy.httpPorts[0]}/metrics.json`);
   const low = rss();
-  const { samples, families } = parseExposition((await httpRequest(`http://127.0.0.1:${proxy.httpPorts[0]}/metrics`)).body);
+  const { samples, families } = parseExposition(
+    (await httpRequest(`http://127.0.0.1:${proxy.httpPorts[0]}/metrics`)).body,
+  );
   const high = Math.max(low, rss());
   const value = (name: string) => samples.find((s) => s.name === name)?.value;
   const heap = samples.filter((s) => /heap/.test(s.name));
@@ -53,7 +58,10 @@ test("no memory series claims more than the process's resident memory; heap used
   const total = value("nodejs_heap_size_total_bytes")!;
   assert.ok(used > 0 && used <= total, `heap used ${used} <= total ${total}`);
   const resident = value("process_resident_memory_bytes")!;
-  assert.ok(resident >= low * 0.5 && resident <= high * 1.5, `process_resident_memory_bytes ${resident} is VmRSS (${low}..${high})`);
+  assert.ok(
+    resident >= low * 0.5 && resident <= high * 1.5,
+    `process_resident_memory_bytes ${resident} is VmRSS (${low}..${high})`,
+  );
   for (const name of DROPPED_DEFAULT_METRICS) assert.ok(!families.has(name), `${name} is left out`);
   if (bun) {
     for (const name of BUN_DROPPED_METRICS) assert.ok(!families.has(name), `${name} is left out on Bun`);

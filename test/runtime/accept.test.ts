@@ -11,7 +11,7 @@ import {
   acceptErrorKind,
   acceptLoop,
 } from "../../src/runtime/deno/accept.ts";
-import { dec, deadline, enc, readExactly } from "./helpers.ts";
+import { deadline, dec, enc, readExactly } from "./helpers.ts";
 
 const rt = getRuntime();
 

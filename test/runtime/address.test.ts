@@ -9,7 +9,9 @@ test("formatHostPort brackets IPv6 literals only", () => {
 });
 
 test("parseHostPort reads what formatHostPort writes, and names what is wrong", () => {
-  for (const addr of [{ host: "::1", port: 1080 }, { host: "10.0.0.1", port: 0 }, { host: "mx.example", port: 65535 }]) {
+  for (
+    const addr of [{ host: "::1", port: 1080 }, { host: "10.0.0.1", port: 0 }, { host: "mx.example", port: 65535 }]
+  ) {
     assert.deepEqual(parseHostPort(formatHostPort(addr)), { ok: true, ...addr });
   }
   const reason = (text: string) => {

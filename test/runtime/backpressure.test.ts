@@ -92,12 +92,20 @@ async function backpressure(localAddress?: string): Promise<void> {
   }
 }
 
-test("backpressure: a stalled reader throttles a 256 MiB writer through a pipeTo relay, memory stays bounded, all bytes arrive", {
-  timeout: 30000,
-}, async () => {
-  await backpressure();
-});
+test(
+  "backpressure: a stalled reader throttles a 256 MiB writer through a pipeTo relay, memory stays bounded, all bytes arrive",
+  {
+    timeout: 30000,
+  },
+  async () => {
+    await backpressure();
+  },
+);
 
-test("backpressure with an outbound localAddress (127.0.0.2): throttled, bounded, intact", { timeout: 30000 }, async () => {
-  await backpressure("127.0.0.2");
-});
+test(
+  "backpressure with an outbound localAddress (127.0.0.2): throttled, bounded, intact",
+  { timeout: 30000 },
+  async () => {
+    await backpressure("127.0.0.2");
+  },
+);

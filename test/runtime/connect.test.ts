@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { getRuntime, NetError } from "../../src/runtime/index.ts";
 import { kernelKeepAliveTime } from "../helpers/ss.ts";
-import { dec, deadline, enc, nextConn, readAll, readExactly } from "./helpers.ts";
+import { deadline, dec, enc, nextConn, readAll, readExactly } from "./helpers.ts";
 import { socketOptions } from "./sockopt.ts";
 
 const rt = getRuntime();

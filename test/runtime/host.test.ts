@@ -78,7 +78,10 @@ test("args: a `bun build --compile` executable sees exactly the arguments after 
   try {
     const exe = join(dir, "print-args");
     const bun = join(root, "node_modules", ".bin", "bun");
-    const build = spawnSync(bun, ["build", "--compile", fixture, "--outfile", exe], { encoding: "utf8", timeout: 60000 });
+    const build = spawnSync(bun, ["build", "--compile", fixture, "--outfile", exe], {
+      encoding: "utf8",
+      timeout: 60000,
+    });
     assert.equal(build.status, 0, build.stderr);
     const r = spawnSync(exe, ARGV, { encoding: "utf8", timeout: 30000 });
     assert.equal(r.status, 0, r.stderr);

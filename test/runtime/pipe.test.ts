@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { type Conn, getRuntime, NetError } from "../../src/runtime/index.ts";
 import { PULL_HIGH_WATER } from "../../src/runtime/pull-queue.ts";
-import { dec, deadline, enc, nextConn, readAll, readExactly, startRelay } from "./helpers.ts";
+import { deadline, dec, enc, nextConn, readAll, readExactly, startRelay } from "./helpers.ts";
 
 const rt = getRuntime();
 

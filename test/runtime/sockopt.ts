@@ -34,9 +34,12 @@ async function loadGetSockOpt(): Promise<GetSockOpt> {
   if (getsockopt) return getsockopt;
   const deno = (globalThis as { Deno?: typeof Deno }).Deno;
   if (deno) {
-    const lib = deno.dlopen("libc.so.6", {
-      getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
-    } as const);
+    const lib = deno.dlopen(
+      "libc.so.6",
+      {
+        getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+      } as const,
+    );
     getsockopt = (fd, level, name, value, length) => lib.symbols.getsockopt(fd, level, name, value, length);
   } else {
     const spec = "bun:ffi"; // not a literal, so `deno check` does not try to resolve it

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import net from "node:net";
 import tls from "node:tls";
 import { type Conn, getRuntime, NetError } from "../../src/runtime/index.ts";
-import { dec, deadline, enc, nextConn, readAll, readExactly } from "./helpers.ts";
+import { deadline, dec, enc, nextConn, readAll, readExactly } from "./helpers.ts";
 
 const rt = getRuntime();
 
@@ -35,7 +35,11 @@ test("TLS listener: handshake with the given PEM, bytes both ways, client FIN re
     client.on("error", reject);
   });
   try {
-    await deadline(new Promise<void>((r, j) => client.once("secureConnect", () => r()).once("error", j)), 5000, "handshake");
+    await deadline(
+      new Promise<void>((r, j) => client.once("secureConnect", () => r()).once("error", j)),
+      5000,
+      "handshake",
+    );
     assert.equal(client.authorized, true, "certificate verified against the fixture CA");
     const s = await deadline(conn, 5000, "accept");
     try {
@@ -77,7 +81,11 @@ test("TLS listener: a plain-text client is reported as a handshake failure, neve
   const plain = net.connect({ host: "127.0.0.1", port: l.addr.port });
   const plainConnected = new Promise<void>((r) => plain.once("connect", () => r()));
   try {
-    await deadline(new Promise<void>((r, j) => first.once("secureConnect", () => r()).once("error", j)), 5000, "first TLS client");
+    await deadline(
+      new Promise<void>((r, j) => first.once("secureConnect", () => r()).once("error", j)),
+      5000,
+      "first TLS client",
+    );
     await until(() => accepted.length === 1, "the first TLS client reaches onConn");
     await deadline(plainConnected, 5000, "plain connect");
     const plainPort = plain.localPort;
@@ -96,7 +104,11 @@ test("TLS listener: a plain-text client is reported as a handshake failure, neve
     // And a new TLS client is accepted.
     const second = tls.connect({ host: "127.0.0.1", port: l.addr.port, ca: cert, servername: "localhost" });
     try {
-      await deadline(new Promise<void>((r, j) => second.once("secureConnect", () => r()).once("error", j)), 5000, "second TLS client");
+      await deadline(
+        new Promise<void>((r, j) => second.once("secureConnect", () => r()).once("error", j)),
+        5000,
+        "second TLS client",
+      );
       assert.equal(second.authorized, true);
       second.write("second");
       await until(() => accepted.length === 2, "the second TLS client reaches onConn");

@@ -12,7 +12,12 @@ for (const runtime of ["deno", "bun"] as const) {
   test(`${runtime}: onUnhandledRejection reports a rejection nobody handles and the process keeps running`, () => {
     const bin = join(root, "node_modules", ".bin", runtime);
     const argv = runtime === "deno" ? ["run", "--allow-all", "--config", join(root, "deno.json"), fixture] : [fixture];
-    const out = execFileSync(bin, argv, { cwd: root, encoding: "utf8", timeout: 20_000, stdio: ["ignore", "pipe", "pipe"] });
+    const out = execFileSync(bin, argv, {
+      cwd: root,
+      encoding: "utf8",
+      timeout: 20_000,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     assert.equal(out, "handled: nobody listens\nstill running\n");
   });
 }

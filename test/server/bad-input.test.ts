@@ -142,7 +142,9 @@ test("a CONNECT to a name with a NUL byte answers 0x04 before any lookup, and st
   assert.deepEqual([reply[0], reply[1]], [5, 8]);
   await stillServes();
   // Only the access log's one line per session may appear: no trace, no error.
-  const other = proxy.log().slice(before).split("\n").filter((line) => line !== "" && !line.includes("proxy_server::access"));
+  const other = proxy.log().slice(before).split("\n").filter((line) =>
+    line !== "" && !line.includes("proxy_server::access")
+  );
   assert.deepEqual(other, [], "the proxy wrote something other than access-log lines to stderr");
 });
 

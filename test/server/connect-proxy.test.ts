@@ -35,7 +35,12 @@ function connectProxy(
   return new Promise((resolve, reject) => {
     const child = spawn(
       "connect-proxy",
-      ["-S", `${env.SOCKS5_USER ?? ""}${env.SOCKS5_USER ? "@" : ""}127.0.0.1:${proxyPort}`, "127.0.0.1", String(target.port)],
+      [
+        "-S",
+        `${env.SOCKS5_USER ?? ""}${env.SOCKS5_USER ? "@" : ""}127.0.0.1:${proxyPort}`,
+        "127.0.0.1",
+        String(target.port),
+      ],
       { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] },
     );
     let stdout = "";

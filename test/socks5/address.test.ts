@@ -89,4 +89,3 @@ test("decodeAddress: reads at an offset and reports the length from there", () =
     length: 7,
   });
 });
-

@@ -37,13 +37,9 @@ function socketConn(socket: net.Socket): Pick<Conn, "read" | "write"> {
   socket.on("close", () => push(null));
   return {
     read: () =>
-      queue.length > 0
-        ? Promise.resolve(queue.shift() ?? null)
-        : new Promise((resolve) => (waiting = resolve)),
+      queue.length > 0 ? Promise.resolve(queue.shift() ?? null) : new Promise((resolve) => (waiting = resolve)),
     write: (data) =>
-      new Promise((resolve, reject) =>
-        socket.write(data, (error) => (error ? reject(error) : resolve()))
-      ),
+      new Promise((resolve, reject) => socket.write(data, (error) => (error ? reject(error) : resolve()))),
   };
 }
 

@@ -53,9 +53,13 @@ test("a SOCKS5 client over TLS tunnels through a use_tls listener with the confi
 
 test("without a certificate, a self-signed one is generated for hostname and the logged fingerprint is the one served", async () => {
   const target = await startHttpTarget();
-  const proxy = await startProxy({ proxy_listeners: [{ listen: "127.0.0.1:0", use_tls: true, hostname: "proxy.test" }] });
+  const proxy = await startProxy({
+    proxy_listeners: [{ listen: "127.0.0.1:0", use_tls: true, hostname: "proxy.test" }],
+  });
   try {
-    const logged = /\(TLS, self-signed certificate for proxy\.test, SHA-256 fingerprint ([0-9A-F:]{95})\)/.exec(proxy.log());
+    const logged = /\(TLS, self-signed certificate for proxy\.test, SHA-256 fingerprint ([0-9A-F:]{95})\)/.exec(
+      proxy.log(),
+    );
     assert.ok(logged, `fingerprint line in the log:\n${proxy.log()}`);
     // Pinning: accept the certificate only if its fingerprint is the logged one.
     const c = await rawConnect(proxy.ports[0], "127.0.0.1", undefined, {
@@ -165,7 +169,13 @@ test("the plain-text client's connection is closed, not left half-open", async (
 test("/metrics counts a plain-text client on a TLS listener in proxy_tls_handshake_failures_total", async () => {
   const { sample, scrapeUntil } = await import("../helpers/prometheus.ts");
   const proxy = await startProxy({
-    proxy_listeners: [{ listen: "127.0.0.1:0", use_tls: true, tls_certificate: certFile, tls_private_key: keyFile, timeout: "2s" }],
+    proxy_listeners: [{
+      listen: "127.0.0.1:0",
+      use_tls: true,
+      tls_certificate: certFile,
+      tls_private_key: keyFile,
+      timeout: "2s",
+    }],
     http_listeners: [{ listen: "127.0.0.1:0" }],
   });
   try {
@@ -176,7 +186,10 @@ test("/metrics counts a plain-text client on a TLS listener in proxy_tls_handsha
     plain.send([5, 1, 0, 5, 1, 0, 1, 127, 0, 0, 1, 0, 80, 0, 0, 0]); // SOCKS5 bytes, not a TLS ClientHello
     await plain.readUntilClose(10_000).catch(() => undefined);
     plain.close();
-    const text = await scrapeUntil(url, (t) => (sample(t, "proxy_tls_handshake_failures_total", listener) ?? 0) > before);
+    const text = await scrapeUntil(
+      url,
+      (t) => (sample(t, "proxy_tls_handshake_failures_total", listener) ?? 0) > before,
+    );
     assert.equal(sample(text, "proxy_tls_handshake_failures_total", listener), before + 1);
   } finally {
     assert.equal(await proxy.stop(), 0);

@@ -20,7 +20,8 @@ import { strictObject } from "./object.ts";
  * Approximate grammar of an IP address or CIDR block, for the JSON Schema
  * `pattern`; `parseCidr` is the exact rule.
  */
-export const CIDR_PATTERN = "^(?:\\d{1,3}(?:\\.\\d{1,3}){3}(?:/\\d{1,2})?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:/\\d{1,3})?)$";
+export const CIDR_PATTERN =
+  "^(?:\\d{1,3}(?:\\.\\d{1,3}){3}(?:/\\d{1,2})?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:/\\d{1,3})?)$";
 
 /** Approximate grammar of a `destinations` entry (a CIDR block or a domain name, maybe with a leading dot). */
 export const DESTINATION_PATTERN =
@@ -110,7 +111,7 @@ export const AccessRuleSchema = v.pipe(
       "leave clients out to match every client",
     ),
     users: list(
-      v.pipe(v.string((issue) => expected("a username", issue.input)), v.minLength(1, "expected a username, got \"\"")),
+      v.pipe(v.string((issue) => expected("a username", issue.input)), v.minLength(1, 'expected a username, got ""')),
       "usernames",
       "leave users out to match every user",
       "RFC 1929 usernames, each one of users[].username, compared exactly; a request without " +
@@ -259,7 +260,10 @@ export function accessRefsCheck<T>() {
     rules.forEach((rule: unknown, i) => {
       if (rule === null || typeof rule !== "object") return;
       const r = rule as Record<string, unknown>;
-      const at = (key: string, j: number) => [step(config, "access_rules"), step(rules, i), step(r, key), step(r[key], j)];
+      const at = (
+        key: string,
+        j: number,
+      ) => [step(config, "access_rules"), step(rules, i), step(r, key), step(r[key], j)];
       if (names !== undefined && Array.isArray(r.users)) {
         r.users.forEach((name: unknown, j) => {
           if (typeof name !== "string" || name === "" || names.includes(name)) return;

@@ -26,7 +26,8 @@ export const DEFAULT_REQUEST_BODY_LIMIT = 2 * 1024 * 1024;
  * Approximate grammar of one `trusted_hosts` entry for the JSON Schema
  * `pattern`; {@linkcode parseTrustedHost} is the exact rule.
  */
-export const TRUSTED_HOST_PATTERN = "^(?:\\d{1,3}(?:\\.\\d{1,3}){3}(?:/\\d{1,2})?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:/\\d{1,3})?)$";
+export const TRUSTED_HOST_PATTERN =
+  "^(?:\\d{1,3}(?:\\.\\d{1,3}){3}(?:/\\d{1,2})?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:/\\d{1,3})?)$";
 
 /**
  * Parse one `trusted_hosts` entry: an IPv4 or IPv6 literal (`"10.1.2.3"`,
@@ -89,7 +90,10 @@ export const HttpBasicUserSchema = v.pipe(
     username: v.pipe(
       v.string(),
       v.minLength(1, "expected a non-empty username, got an empty string"),
-      v.check((name) => !name.includes(":"), 'expected a username without ":" (HTTP Basic separates it from the password)'),
+      v.check(
+        (name) => !name.includes(":"),
+        'expected a username without ":" (HTTP Basic separates it from the password)',
+      ),
       v.description('The HTTP Basic username (no ":"). Usernames must be unique within the listener.'),
     ),
     password: v.optional(secret(
@@ -116,7 +120,9 @@ export const HttpBasicUserSchema = v.pipe(
     if (user === null || typeof user !== "object" || Array.isArray(user)) return;
     const hasPassword = "password" in user;
     if (hasPassword === "password_hash" in user) {
-      addIssue({ message: `expected exactly one of "password" or "password_hash", got ${hasPassword ? "both" : "neither"}` });
+      addIssue({
+        message: `expected exactly one of "password" or "password_hash", got ${hasPassword ? "both" : "neither"}`,
+      });
     }
   }),
   v.metadata({
@@ -186,51 +192,54 @@ export const HttpAuthSchema = v.pipe(
 );
 
 /** One entry of `http_listeners`. */
-export const HttpListenerSchema = v.pipe(strictObject({
-  listen: listenAddress(
-    'Address to serve HTTP on, "IP:PORT" with an IP literal ("127.0.0.1:8080", "[::1]:8080"); ' +
-      "port 0 picks any free port. KumoMTA: listen.",
-  ),
-  trusted_hosts: v.optional(
-    v.pipe(
-      v.array(TrustedHost),
-      v.minLength(
-        1,
-        'expected at least one address or CIDR block (["0.0.0.0/0", "::/0"] trusts every client), got an empty array',
-      ),
-      v.description(
-        "Clients allowed to use this listener: IP addresses and CIDR blocks, IPv4 or IPv6 " +
-          '("10.0.0.0/8", "fd00::/8"); IPv4 entries also match IPv4-mapped IPv6 clients. ' +
-          "Any other client gets 403 Forbidden on every route. At least one entry; " +
-          '["0.0.0.0/0", "::/0"] trusts every client. ' +
-          'Default: ["127.0.0.1", "::1"]. KumoMTA: trusted_hosts.',
-      ),
-      v.examples([["127.0.0.1", "::1"], ["10.0.0.0/8", "192.168.1.5", "fd00::/8"]]),
+export const HttpListenerSchema = v.pipe(
+  strictObject({
+    listen: listenAddress(
+      'Address to serve HTTP on, "IP:PORT" with an IP literal ("127.0.0.1:8080", "[::1]:8080"); ' +
+        "port 0 picks any free port. KumoMTA: listen.",
     ),
-    DEFAULT_TRUSTED_HOSTS,
-  ),
-  request_body_limit: v.optional(
-    v.pipe(
-      v.number(),
-      v.integer((issue) => `expected a whole number of bytes, got ${got(issue.input)}`),
-      v.minValue(1, (issue) => `expected at least 1 byte, got ${got(issue.input)}`),
-      v.description(
-        "Largest request body accepted, in BYTES; a larger one gets 413 Content Too Large. " +
-          "Default: 2097152 (2 MiB). KumoMTA: request_body_limit.",
+    trusted_hosts: v.optional(
+      v.pipe(
+        v.array(TrustedHost),
+        v.minLength(
+          1,
+          'expected at least one address or CIDR block (["0.0.0.0/0", "::/0"] trusts every client), got an empty array',
+        ),
+        v.description(
+          "Clients allowed to use this listener: IP addresses and CIDR blocks, IPv4 or IPv6 " +
+            '("10.0.0.0/8", "fd00::/8"); IPv4 entries also match IPv4-mapped IPv6 clients. ' +
+            "Any other client gets 403 Forbidden on every route. At least one entry; " +
+            '["0.0.0.0/0", "::/0"] trusts every client. ' +
+            'Default: ["127.0.0.1", "::1"]. KumoMTA: trusted_hosts.',
+        ),
+        v.examples([["127.0.0.1", "::1"], ["10.0.0.0/8", "192.168.1.5", "fd00::/8"]]),
       ),
+      DEFAULT_TRUSTED_HOSTS,
     ),
-    DEFAULT_REQUEST_BODY_LIMIT,
-  ),
-  auth: v.optional(HttpAuthSchema),
-  ...tlsEntries("HTTP listener (HTTPS)"),
-  expose_system_info: v.optional(
-    flag(
-      "Add the host's name, kernel release and CPU architecture to GET /api/status/v1. " +
-        "Off by default, so a status probe reveals nothing about the host.",
+    request_body_limit: v.optional(
+      v.pipe(
+        v.number(),
+        v.integer((issue) => `expected a whole number of bytes, got ${got(issue.input)}`),
+        v.minValue(1, (issue) => `expected at least 1 byte, got ${got(issue.input)}`),
+        v.description(
+          "Largest request body accepted, in BYTES; a larger one gets 413 Content Too Large. " +
+            "Default: 2097152 (2 MiB). KumoMTA: request_body_limit.",
+        ),
+      ),
+      DEFAULT_REQUEST_BODY_LIMIT,
     ),
-    false,
-  ),
-}, "an HTTP listener"), tlsKeyPairCheck());
+    auth: v.optional(HttpAuthSchema),
+    ...tlsEntries("HTTP listener (HTTPS)"),
+    expose_system_info: v.optional(
+      flag(
+        "Add the host's name, kernel release and CPU architecture to GET /api/status/v1. " +
+          "Off by default, so a status probe reveals nothing about the host.",
+      ),
+      false,
+    ),
+  }, "an HTTP listener"),
+  tlsKeyPairCheck(),
+);
 
 /** `http_listeners`: zero or more HTTP listeners, with distinct `listen` addresses. */
 export const HttpListenersSchema = v.pipe(

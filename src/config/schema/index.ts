@@ -10,7 +10,7 @@
  */
 
 import * as v from "valibot";
-import { AccessRulesSchema, accessRefsCheck, DefaultActionSchema } from "./access.ts";
+import { accessRefsCheck, AccessRulesSchema, DefaultActionSchema } from "./access.ts";
 import { duration } from "./duration.ts";
 import { HttpListenersSchema } from "./http-listener.ts";
 import { PoolsSchema } from "./pools.ts";

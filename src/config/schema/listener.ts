@@ -58,92 +58,97 @@ export function uniqueListen<T extends unknown[]>(what: string) {
  * time and the certificate and key checked against each other
  * ({@linkcode tlsKeyPairCheck}).
  */
-export const ProxyListenerSchema = v.pipe(strictObject({
-  listen: listenAddress(
-    'Address to accept SOCKS5 clients on, "IP:PORT" ("0.0.0.0:1080", "[::]:1080") or "HOST:PORT" ' +
-      '("localhost:1080": the name is resolved once at start, honouring /etc/hosts, and every address it ' +
-      'resolves to is bound); port 0 picks any free port. Also the metrics "listener" label, as written. ' +
-      "KumoProxy: listen.",
-    { hostNames: true },
-  ),
-  timeout: v.optional(
-    duration(
-      "Bound on each step of the SOCKS5 handshake (method negotiation, RFC 1929 " +
-        "authentication, request) and on the outbound connect, as a duration " +
-        '("60s", "5m"), in seconds once loaded. Default: "60s". KumoProxy: timeout.',
+export const ProxyListenerSchema = v.pipe(
+  strictObject({
+    listen: listenAddress(
+      'Address to accept SOCKS5 clients on, "IP:PORT" ("0.0.0.0:1080", "[::]:1080") or "HOST:PORT" ' +
+        '("localhost:1080": the name is resolved once at start, honouring /etc/hosts, and every address it ' +
+        'resolves to is bound); port 0 picks any free port. Also the metrics "listener" label, as written. ' +
+        "KumoProxy: listen.",
+      { hostNames: true },
     ),
-    "60s",
-  ),
-  require_auth: v.optional(
-    flag(
-      "Require RFC 1929 username/password authentication (METHOD 0x02); clients that " +
-        "offer only no-auth get METHOD 0xFF. Default: false. KumoProxy: require_auth.",
-    ),
-    false,
-  ),
-  allow_domain_names: v.optional(
-    flag(
-      "Accept requests whose DST.ADDR is a domain name (ATYP 0x03) and resolve them here. " +
-        "false answers REP 0x08 (address type not supported), for KumoMTA-style " +
-        "deployments where the client resolves. Default: true.",
-    ),
-    true,
-  ),
-  egress_pool: egressPoolKey(
-    "Name of a pool in pools: a CONNECT without a preceding BIND goes out through a source of this pool " +
-      "(a user's egress_pool wins over the listener's). Default: connect directly.",
-  ),
-  ...tlsEntries("SOCKS5 listener"),
-  tcp_keepalive: TcpKeepAliveSchema,
-  allowed_clients: cidrList(
-    'Clients that may connect: IP addresses and CIDR blocks, IPv4 or IPv6 ("10.0.0.0/8", "2001:db8::/32"); ' +
-      "an IPv4-mapped IPv6 client (::ffff:a.b.c.d) matches its IPv4 form. Any other client is closed at " +
-      "accept, before a byte is read. Default: every client (a listener on a non-loopback address with " +
-      "neither allowed_clients nor require_auth is an open proxy and is logged as one). Dante: client pass.",
-    "leave allowed_clients out to allow every client",
-  ),
-  max_connections: positiveCount(
-    "connections",
-    "Most sessions open at once on this listener; past it a new connection is closed at accept " +
-      "(open sessions are not touched). Default: no limit.",
-  ),
-  max_connections_per_client: positiveCount(
-    "connections",
-    "Most sessions open at once on this listener from one client IP address; past it a new connection " +
-      "from that address is closed at accept. Default: no limit.",
-  ),
-  connection_rate: connectionRate(
-    'Most new connections per client IP address on this listener, "N/period" ("100/1s", "600/1m": N, ' +
-      "then an optional count and a unit s, m, h or d), with bursts of up to N; past it a new connection " +
-      "is closed at accept. Loaded as { limit, period } (period in seconds). Default: no limit.",
-  ),
-  address_family_preference: v.optional(
-    v.pipe(
-      v.picklist(
-        ["system", "ipv4_first", "ipv6_first", "ipv4_only", "ipv6_only"],
-        (issue) =>
-          `expected "system", "ipv4_first", "ipv6_first", "ipv4_only" or "ipv6_only", got ${JSON.stringify(issue.input)}`,
+    timeout: v.optional(
+      duration(
+        "Bound on each step of the SOCKS5 handshake (method negotiation, RFC 1929 " +
+          "authentication, request) and on the outbound connect, as a duration " +
+          '("60s", "5m"), in seconds once loaded. Default: "60s". KumoProxy: timeout.',
       ),
-      v.description(
-        "Which addresses of a destination name a direct CONNECT tries, and in which order. The proxy " +
-          "resolves the name itself (node:dns lookup, honouring /etc/hosts) and connects to one address at a " +
-          "time, the next only after a failure or after its share of the timeout, so a target sees one " +
-          'connection per CONNECT. "system": the resolver\'s order; "ipv4_first" / "ipv6_first": that family ' +
-          'first; "ipv4_only" / "ipv6_only": only that family (anything else answers REP 0x04). ' +
-          'Default: "system".',
+      "60s",
+    ),
+    require_auth: v.optional(
+      flag(
+        "Require RFC 1929 username/password authentication (METHOD 0x02); clients that " +
+          "offer only no-auth get METHOD 0xFF. Default: false. KumoProxy: require_auth.",
+      ),
+      false,
+    ),
+    allow_domain_names: v.optional(
+      flag(
+        "Accept requests whose DST.ADDR is a domain name (ATYP 0x03) and resolve them here. " +
+          "false answers REP 0x08 (address type not supported), for KumoMTA-style " +
+          "deployments where the client resolves. Default: true.",
+      ),
+      true,
+    ),
+    egress_pool: egressPoolKey(
+      "Name of a pool in pools: a CONNECT without a preceding BIND goes out through a source of this pool " +
+        "(a user's egress_pool wins over the listener's). Default: connect directly.",
+    ),
+    ...tlsEntries("SOCKS5 listener"),
+    tcp_keepalive: TcpKeepAliveSchema,
+    allowed_clients: cidrList(
+      'Clients that may connect: IP addresses and CIDR blocks, IPv4 or IPv6 ("10.0.0.0/8", "2001:db8::/32"); ' +
+        "an IPv4-mapped IPv6 client (::ffff:a.b.c.d) matches its IPv4 form. Any other client is closed at " +
+        "accept, before a byte is read. Default: every client (a listener on a non-loopback address with " +
+        "neither allowed_clients nor require_auth is an open proxy and is logged as one). Dante: client pass.",
+      "leave allowed_clients out to allow every client",
+    ),
+    max_connections: positiveCount(
+      "connections",
+      "Most sessions open at once on this listener; past it a new connection is closed at accept " +
+        "(open sessions are not touched). Default: no limit.",
+    ),
+    max_connections_per_client: positiveCount(
+      "connections",
+      "Most sessions open at once on this listener from one client IP address; past it a new connection " +
+        "from that address is closed at accept. Default: no limit.",
+    ),
+    connection_rate: connectionRate(
+      'Most new connections per client IP address on this listener, "N/period" ("100/1s", "600/1m": N, ' +
+        "then an optional count and a unit s, m, h or d), with bursts of up to N; past it a new connection " +
+        "is closed at accept. Loaded as { limit, period } (period in seconds). Default: no limit.",
+    ),
+    address_family_preference: v.optional(
+      v.pipe(
+        v.picklist(
+          ["system", "ipv4_first", "ipv6_first", "ipv4_only", "ipv6_only"],
+          (issue) =>
+            `expected "system", "ipv4_first", "ipv6_first", "ipv4_only" or "ipv6_only", got ${
+              JSON.stringify(issue.input)
+            }`,
+        ),
+        v.description(
+          "Which addresses of a destination name a direct CONNECT tries, and in which order. The proxy " +
+            "resolves the name itself (node:dns lookup, honouring /etc/hosts) and connects to one address at a " +
+            "time, the next only after a failure or after its share of the timeout, so a target sees one " +
+            'connection per CONNECT. "system": the resolver\'s order; "ipv4_first" / "ipv6_first": that family ' +
+            'first; "ipv4_only" / "ipv6_only": only that family (anything else answers REP 0x04). ' +
+            'Default: "system".',
+        ),
       ),
     ),
-  ),
-  use_splice: v.optional(flag(
-    "Accepted for KumoProxy compatibility and ignored: proxy-server relays without splice(2) on both " +
-      "runtimes, and the relay behaves the same. When any listener sets it, one notice says so at start, " +
-      "as --no-splice does. KumoProxy: use_splice.",
-  )),
-  idle_timeout: v.optional(duration(
-    'Close a tunnel when no byte has moved either way for this long, as a duration ("5m", "1h"), in ' +
-      'seconds once loaded. Absent or "0s": no limit.',
-  )),
-}, "a proxy listener"), tlsKeyPairCheck());
+    use_splice: v.optional(flag(
+      "Accepted for KumoProxy compatibility and ignored: proxy-server relays without splice(2) on both " +
+        "runtimes, and the relay behaves the same. When any listener sets it, one notice says so at start, " +
+        "as --no-splice does. KumoProxy: use_splice.",
+    )),
+    idle_timeout: v.optional(duration(
+      'Close a tunnel when no byte has moved either way for this long, as a duration ("5m", "1h"), in ' +
+        'seconds once loaded. Absent or "0s": no limit.',
+    )),
+  }, "a proxy listener"),
+  tlsKeyPairCheck(),
+);
 
 /** `proxy_listeners`: one or more listeners, with distinct `listen` addresses. */
 export const ProxyListenersSchema = v.pipe(

@@ -35,9 +35,7 @@ function badHash(input: unknown): string {
 
 /** Text of a `username` problem about its size. */
 function usernameSize(issue: v.BaseIssue<unknown>): string {
-  return `expected a username of 1 to 255 bytes (RFC 1929 ULEN), got ${
-    utf8Length(String(issue.input))
-  } bytes`;
+  return `expected a username of 1 to 255 bytes (RFC 1929 ULEN), got ${utf8Length(String(issue.input))} bytes`;
 }
 
 /** One entry of `users`. */
@@ -86,7 +84,7 @@ export const UserSchema = v.pipe(
       "Most sessions of this user open at once; past it the user's next request is refused (REP 0x02). " +
         "Default: no limit.",
     ),
-  }, "a user ({ \"username\", \"password\" } or { \"username\", \"password_hash\" })"),
+  }, 'a user ({ "username", "password" } or { "username", "password_hash" })'),
   v.rawCheck(({ dataset, addIssue }) => {
     const user = dataset.value as unknown;
     if (user === null || typeof user !== "object" || Array.isArray(user)) return;
@@ -94,9 +92,7 @@ export const UserSchema = v.pipe(
     const hasHash = "password_hash" in user;
     if (hasPassword === hasHash) {
       addIssue({
-        message: `expected exactly one of "password" or "password_hash", got ${
-          hasPassword ? "both" : "neither"
-        }`,
+        message: `expected exactly one of "password" or "password_hash", got ${hasPassword ? "both" : "neither"}`,
       });
     }
   }),

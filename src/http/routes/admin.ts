@@ -52,7 +52,7 @@ export function adminRoutes(app: Hono<HttpEnv>, _ctx: RouteContext): void {
         "gets 400 and the old filter stays.",
       responses: {
         200: jsonResponse("The filter was changed.", SetLogFilterResponse),
-        400: jsonResponse("The body is not {\"filter\": FILTER} with a valid filter.", ErrorBody),
+        400: jsonResponse('The body is not {"filter": FILTER} with a valid filter.', ErrorBody),
         ...COMMON_RESPONSES,
       },
     }),

@@ -120,7 +120,10 @@ export function egressRoutes(app: Hono<HttpEnv>, { services }: RouteContext): vo
         "which only moves the end), a WARN log line. Suspension is process-local.",
       responses: {
         200: jsonResponse("The source is suspended; its new state.", SourceStatusSchema),
-        400: jsonResponse("The body is not { duration, reason? } with a positive duration and a valid reason.", ErrorBody),
+        400: jsonResponse(
+          "The body is not { duration, reason? } with a positive duration and a valid reason.",
+          ErrorBody,
+        ),
         404: NOT_FOUND,
         ...COMMON_RESPONSES,
       },

@@ -69,7 +69,10 @@ export function healthRoutes(app: Hono<HttpEnv>, { services, settings }: RouteCo
         "the body while starting or shutting down (as KumoMTA's /api/check-liveness/v1).",
       responses: {
         200: textResponse("Every proxy listener accepts clients.", "ok\n"),
-        503: textResponse("Not ready; the body says why.", "shutting down: the proxy listeners no longer accept clients\n"),
+        503: textResponse(
+          "Not ready; the body says why.",
+          "shutting down: the proxy listeners no longer accept clients\n",
+        ),
         ...COMMON_RESPONSES,
       },
     }),

@@ -24,7 +24,7 @@
 import { isIP } from "node:net";
 import process from "node:process";
 import ipaddr from "ipaddr.js";
-import { type BunSocketHandler, bunGlobal } from "./api.ts";
+import { bunGlobal, type BunSocketHandler } from "./api.ts";
 import { BunConn } from "./conn.ts";
 import { linuxErrnoName, NetError, toNetError } from "../errors.ts";
 import type { Conn } from "../types.ts";

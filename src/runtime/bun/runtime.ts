@@ -8,7 +8,7 @@
 
 import process from "node:process";
 import { readFile } from "node:fs/promises";
-import { type BunSocketHandler, bunGlobal } from "./api.ts";
+import { bunGlobal, type BunSocketHandler } from "./api.ts";
 import { connectFromSource } from "./bound-connect.ts";
 import { BunConn } from "./conn.ts";
 import { isIpLiteral } from "../address.ts";
@@ -133,7 +133,9 @@ function bunConnect(hostname: string, port: number, localAddress: string | undef
 function connect(options: ConnectOptions): Promise<Conn> {
   if (options.tls) return nodeConnect(options);
   const { host: hostname, port, localAddress, signal } = options;
-  if (localAddress === undefined) return raceAbort(bunConnect(hostname, port, undefined), signal, (late) => late.close());
+  if (localAddress === undefined) {
+    return raceAbort(bunConnect(hostname, port, undefined), signal, (late) => late.close());
+  }
   if (!isIpLiteral(localAddress)) {
     return Promise.reject(new NetError("EINVAL", `localAddress is not an IP literal: ${localAddress}`));
   }
