@@ -53,7 +53,7 @@ describe("allowed_clients", () => {
     c.close();
     await until(async () => (await denied(proxy.httpPorts[0], "127.0.0.1:0", "client")) === 1);
     assert.equal(await denied(proxy.httpPorts[0], "127.0.0.1:0", "client"), 1);
-    assert.match(proxy.log(), /refused 127\.0\.0\.2 \(user -\): connection: not in allowed_clients/);
+    await proxy.waitForLog(/refused 127\.0\.0\.2 \(user -\): connection: not in allowed_clients/, 5_000);
   });
 
   test("IPv6: ::1 is served on an IPv6 listener allowing ::1", async () => {
@@ -111,7 +111,10 @@ describe("access_rules", () => {
     assert.equal(r.code, 97, r.stderr);
     assert.match(r.stderr, /\(2\)/);
     assert.equal(nine.peers.length, 0);
-    assert.match(proxy.log(), /refused 127\.0\.0\.1 \(user -\): CONNECT 127\.0\.0\.1:\d+: access_rules\[0\] \(deny\)/);
+    await proxy.waitForLog(
+      /refused 127\.0\.0\.1 \(user -\): CONNECT 127\.0\.0\.1:\d+: access_rules\[0\] \(deny\)/,
+      5_000,
+    );
   });
 
   test("a name that resolves to a denied address (localhost) is refused the same way", async () => {
@@ -174,7 +177,7 @@ test('default_action "deny" refuses what no rule allows', async () => {
     const d = await tunnel(proxy.ports[0], "127.0.0.1", target.port);
     d.close();
     assert.equal(target.peers.length, before + 1);
-    assert.match(proxy.log(), /default_action \(deny\)/);
+    await proxy.waitForLog(/default_action \(deny\)/, 5_000);
   } finally {
     await proxy.stop();
   }
@@ -206,7 +209,7 @@ describe("users[].source_addresses", () => {
     const d = await greet(proxy.ports[0], "127.0.0.1", ["a", "pa"]);
     assert.equal(await reply(d, 2, "127.0.0.3", 0), 2);
     d.close();
-    assert.match(proxy.log(), /refused 127\.0\.0\.1 \(user a\): BIND 127\.0\.0\.3: users\[\]\.source_addresses/);
+    await proxy.waitForLog(/refused 127\.0\.0\.1 \(user a\): BIND 127\.0\.0\.3: users\[\]\.source_addresses/, 5_000);
   });
 
   test("another user allowed 127.0.0.3 gets it", async () => {

@@ -28,7 +28,7 @@ test("a client chaining CONNECTs to the proxy's own SOCKS listener gets 0x02 at 
   const name = await greet(proxy.ports[0]);
   assert.equal(await reply(name, 1, "localhost", proxy.ports[0]), 2, "by name too");
   name.close();
-  assert.match(proxy.log(), /CONNECT 127\.0\.0\.1:\d+: a listener of this proxy/);
+  await proxy.waitForLog(/CONNECT 127\.0\.0\.1:\d+: a listener of this proxy/, 5_000);
 });
 
 test("a 0.0.0.0 listener is refused through any local address", async () => {
