@@ -13,45 +13,15 @@
  */
 
 import process from "node:process";
-import { type AccessRequest, type AccessRuleConfig, compileAccessPolicy, parseIp } from "../../src/access/index.ts";
+import { type AccessRequest, compileAccessPolicy, parseIp } from "../../src/access/index.ts";
+import { benchRules } from "./rules.ts";
 
 const CHECKS = Number(process.argv[2] ?? 1e6);
 const LISTENER = "0.0.0.0:1080";
 
-/** 99 rules that do not match the benchmark's requests, then a catch-all. */
-function rules(): AccessRuleConfig[] {
-  const out: AccessRuleConfig[] = [];
-  for (let i = 0; i < 99; i++) {
-    switch (i % 6) {
-      case 0:
-        out.push({ action: "deny", clients: [`172.${16 + (i % 16)}.${i}.0/24`, `2001:db8:${i.toString(16)}::/48`] });
-        break;
-      case 1:
-        out.push({ action: "allow", users: [`user${i}`, `other${i}`], ports: [25, 587] });
-        break;
-      case 2:
-        out.push({
-          action: "deny",
-          destinations: [`10.${i}.0.0/16`, `.blocked${i}.example`, `fd00:${i.toString(16)}::/32`],
-        });
-        break;
-      case 3:
-        out.push({ action: "deny", ports: [`${1000 + i}-${1010 + i}`, 9000 + i], commands: ["connect"] });
-        break;
-      case 4:
-        out.push({ action: "allow", listeners: [`127.0.0.1:${2000 + i}`] });
-        break;
-      default:
-        out.push({ action: "deny", source_addresses: [`198.51.100.${i}`], destinations: [`host${i}.example.org`] });
-    }
-  }
-  out.push({ action: "allow" });
-  return out;
-}
-
 const policy = compileAccessPolicy({
   proxy_listeners: [{ listen: { text: LISTENER, host: "0.0.0.0" } }],
-  access_rules: rules(),
+  access_rules: benchRules(LISTENER),
   default_action: "deny",
 });
 

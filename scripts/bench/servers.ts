@@ -12,6 +12,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { ROOT } from "./loadgen.ts";
 import { firstLine } from "./proc.ts";
+import { benchRules } from "./rules.ts";
 
 /** One server under test. */
 export interface Server {
@@ -105,40 +106,6 @@ export const proxyDeno: Server = {
   kumoBind: true,
   version: () => firstLine(bin("deno"), ["--version"]) ?? "deno ?",
 };
-
-/**
- * 99 access rules that match none of the benchmark's requests (every
- * matcher kind, so each check scans the whole list), then an allow-all.
- */
-function benchRules(listen: string): unknown[] {
-  const out: unknown[] = [];
-  for (let i = 0; i < 99; i++) {
-    switch (i % 6) {
-      case 0:
-        out.push({ action: "deny", clients: [`172.${16 + (i % 16)}.${i}.0/24`, `2001:db8:${i.toString(16)}::/48`] });
-        break;
-      case 1:
-        out.push({ action: "allow", users: [`user${i}`], ports: [25, 587] });
-        break;
-      case 2:
-        out.push({
-          action: "deny",
-          destinations: [`10.${i}.0.0/16`, `.blocked${i}.example`, `fd00:${i.toString(16)}::/32`],
-        });
-        break;
-      case 3:
-        out.push({ action: "deny", ports: [`${1000 + i}-${1010 + i}`, 9000 + i], commands: ["connect"] });
-        break;
-      case 4:
-        out.push({ action: "allow", listeners: [listen], clients: [`192.0.2.${i}/32`] });
-        break;
-      default:
-        out.push({ action: "deny", source_addresses: [`198.51.100.${i}`], destinations: [`host${i}.example.org`] });
-    }
-  }
-  out.push({ action: "allow" });
-  return out;
-}
 
 /**
  * The config of {@linkcode proxyBunAcl}: 100 rules and every limit (the
