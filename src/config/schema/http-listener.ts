@@ -14,7 +14,7 @@ import { tlsEntries, tlsKeyPairCheck } from "./tls.ts";
 import { got } from "./messages.ts";
 import { itemKeyPath, strictObject } from "./object.ts";
 import { secret } from "./secret.ts";
-import { PASSWORD_HASH_PATTERN } from "./users.ts";
+import { PASSWORD_HASH_PATTERN, PASSWORD_OR_HASH_JSON_SCHEMA, passwordOrHash } from "./users.ts";
 
 /** Default `trusted_hosts`: the loopback addresses, as in KumoMTA's example. */
 export const DEFAULT_TRUSTED_HOSTS = ["127.0.0.1", "::1"];
@@ -115,22 +115,8 @@ export const HttpBasicUserSchema = v.pipe(
       ),
     )),
   }, 'an HTTP Basic account ({ "username", "password" } or { "username", "password_hash" })'),
-  v.rawCheck(({ dataset, addIssue }) => {
-    const user = dataset.value as unknown;
-    if (user === null || typeof user !== "object" || Array.isArray(user)) return;
-    const hasPassword = "password" in user;
-    if (hasPassword === "password_hash" in user) {
-      addIssue({
-        message: `expected exactly one of "password" or "password_hash", got ${hasPassword ? "both" : "neither"}`,
-      });
-    }
-  }),
-  v.metadata({
-    oneOf: [
-      { required: ["password"], properties: { password: true } },
-      { required: ["password_hash"], properties: { password_hash: true } },
-    ],
-  }),
+  passwordOrHash(),
+  v.metadata(PASSWORD_OR_HASH_JSON_SCHEMA),
   v.description("An account that may use the admin API with HTTP Basic authentication."),
 );
 

@@ -38,6 +38,38 @@ function usernameSize(issue: v.BaseIssue<unknown>): string {
   return `expected a username of 1 to 255 bytes (RFC 1929 ULEN), got ${utf8Length(String(issue.input))} bytes`;
 }
 
+/**
+ * The check that an account gives exactly one of `password` and
+ * `password_hash` (SOCKS5 `users` and the HTTP listeners' Basic accounts),
+ * for a pipe after the account's object schema; its JSON Schema form is
+ * {@linkcode PASSWORD_OR_HASH_JSON_SCHEMA}.
+ *
+ * @typeParam T the account object's type at this point of the pipe (inferred)
+ */
+export function passwordOrHash<T>() {
+  return v.rawCheck<T>(({ dataset, addIssue }) => {
+    const user = dataset.value as unknown;
+    if (user === null || typeof user !== "object" || Array.isArray(user)) return;
+    const hasPassword = "password" in user;
+    if (hasPassword === "password_hash" in user) {
+      addIssue({
+        message: `expected exactly one of "password" or "password_hash", got ${hasPassword ? "both" : "neither"}`,
+      });
+    }
+  });
+}
+
+/**
+ * The JSON Schema form of {@linkcode passwordOrHash}, for `v.metadata`: a
+ * `oneOf` (the `properties` entries keep ajv's strictRequired mode happy).
+ */
+export const PASSWORD_OR_HASH_JSON_SCHEMA = {
+  oneOf: [
+    { required: ["password"], properties: { password: true } },
+    { required: ["password_hash"], properties: { password_hash: true } },
+  ],
+} as const;
+
 /** One entry of `users`. */
 export const UserSchema = v.pipe(
   strictObject({
@@ -85,25 +117,9 @@ export const UserSchema = v.pipe(
         "Default: no limit.",
     ),
   }, 'a user ({ "username", "password" } or { "username", "password_hash" })'),
-  v.rawCheck(({ dataset, addIssue }) => {
-    const user = dataset.value as unknown;
-    if (user === null || typeof user !== "object" || Array.isArray(user)) return;
-    const hasPassword = "password" in user;
-    const hasHash = "password_hash" in user;
-    if (hasPassword === hasHash) {
-      addIssue({
-        message: `expected exactly one of "password" or "password_hash", got ${hasPassword ? "both" : "neither"}`,
-      });
-    }
-  }),
-  // The JSON Schema form of the rawCheck above (the `properties` entries keep
-  // ajv's strictRequired mode happy).
-  v.metadata({
-    oneOf: [
-      { required: ["password"], properties: { password: true } },
-      { required: ["password_hash"], properties: { password_hash: true } },
-    ],
-  }),
+  passwordOrHash(),
+  // The JSON Schema form of passwordOrHash.
+  v.metadata(PASSWORD_OR_HASH_JSON_SCHEMA),
   v.description(
     "An account for RFC 1929 username/password authentication " +
       "(KumoProxy: the users checked by its auth hook).",
