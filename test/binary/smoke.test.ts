@@ -7,44 +7,30 @@
 // bundled hash worker, and a clean stop on SIGTERM.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { argon2id } from "hash-wasm";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { buildLoneBinary, type LoneBinary } from "../helpers/binary.ts";
 import { curl } from "../helpers/curl.ts";
 import { closedPort } from "../helpers/peers.ts";
 import { ROOT, runCli, startProxy, writeTempConfig } from "../helpers/proxy-process.ts";
 import { startHttpTarget } from "../helpers/target.ts";
 
-/** Temporary directory holding the build output and the run directory. */
-let work = "";
+/** The built binary, alone in its run directory. */
+let binary: LoneBinary | undefined;
 /** The empty directory the binary runs in (it holds only the binary). */
 let runDir = "";
 /** The command that runs the binary. */
 let command: string[] = [];
 
 before(async () => {
-  work = mkdtempSync(join(tmpdir(), "proxy-server-binary-"));
-  const built = join(work, "build");
-  await new Promise<void>((resolve, reject) => {
-    execFile(
-      "bash",
-      [join(ROOT, "scripts/build"), "--host-only", "--out", built],
-      { timeout: 300_000 },
-      (error, _stdout, stderr) => error ? reject(new Error(`scripts/build failed: ${stderr}`)) : resolve(),
-    );
-  });
-  runDir = join(work, "run");
-  mkdirSync(runDir);
-  copyFileSync(join(built, "proxy-server"), join(runDir, "proxy-server"));
-  rmSync(built, { recursive: true });
-  command = [join(runDir, "proxy-server")];
+  binary = await buildLoneBinary("proxy-server-binary-");
+  runDir = binary.runDir;
+  command = [binary.path];
 });
 
-after(() => {
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+after(() => binary?.remove());
 
 /** Run the binary to completion from its empty directory. */
 function run(args: string[], env?: Record<string, string>) {

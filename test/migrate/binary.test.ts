@@ -3,35 +3,20 @@
 // (no node_modules above it), still converts a KumoProxy policy.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, runCli } from "../helpers/proxy-process.ts";
+import { buildLoneBinary, type LoneBinary } from "../helpers/binary.ts";
+import { runCli } from "../helpers/proxy-process.ts";
 
-let work = "";
+let binary: LoneBinary | undefined;
 let runDir = "";
 
 before(async () => {
-  work = mkdtempSync(join(tmpdir(), "proxy-server-lua-binary-"));
-  const built = join(work, "build");
-  await new Promise<void>((resolve, reject) => {
-    execFile(
-      "bash",
-      [join(ROOT, "scripts/build"), "--host-only", "--out", built],
-      { timeout: 300_000 },
-      (error, _stdout, stderr) => error ? reject(new Error(`scripts/build failed: ${stderr}`)) : resolve(),
-    );
-  });
-  runDir = join(work, "run");
-  mkdirSync(runDir);
-  copyFileSync(join(built, "proxy-server"), join(runDir, "proxy-server"));
-  rmSync(built, { recursive: true });
+  binary = await buildLoneBinary("proxy-server-lua-binary-");
+  runDir = binary.runDir;
 });
 
-after(() => {
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+after(() => binary?.remove());
 
 test("the built binary converts a Lua policy with no node_modules around it", async () => {
   writeFileSync(
