@@ -12,9 +12,9 @@ import { listenAddress } from "./address.ts";
 import { uniqueListen } from "./listener.ts";
 import { tlsEntries, tlsKeyPairCheck } from "./tls.ts";
 import { got } from "./messages.ts";
-import { itemKeyPath, strictObject } from "./object.ts";
+import { strictObject } from "./object.ts";
 import { secret } from "./secret.ts";
-import { PASSWORD_HASH_PATTERN, PASSWORD_OR_HASH_JSON_SCHEMA, passwordOrHash } from "./users.ts";
+import { PASSWORD_HASH_PATTERN, PASSWORD_OR_HASH_JSON_SCHEMA, passwordOrHash, uniqueUsernames } from "./users.ts";
 
 /** Default `trusted_hosts`: the loopback addresses, as in KumoMTA's example. */
 export const DEFAULT_TRUSTED_HOSTS = ["127.0.0.1", "::1"];
@@ -136,23 +136,7 @@ export const HttpAuthSchema = v.pipe(
     basic: v.optional(
       v.pipe(
         v.array(HttpBasicUserSchema),
-        v.rawCheck(({ dataset, addIssue }) => {
-          const users = dataset.value as unknown;
-          if (!Array.isArray(users)) return;
-          const first = new Map<string, number>();
-          users.forEach((user: unknown, index) => {
-            const name = (user as { username?: unknown } | null)?.username;
-            if (typeof name !== "string") return;
-            const earlier = first.get(name);
-            if (earlier === undefined) first.set(name, index);
-            else {
-              addIssue({
-                message: `duplicate username ${JSON.stringify(name)}: already used by the account at index ${earlier}`,
-                path: itemKeyPath(users, index, "username"),
-              });
-            }
-          });
-        }),
+        uniqueUsernames("account"),
         v.description("Accounts accepted as Authorization: Basic (username and password). Default: none."),
       ),
       [],

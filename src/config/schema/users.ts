@@ -126,10 +126,16 @@ export const UserSchema = v.pipe(
   ),
 );
 
-/** `users`: the RFC 1929 accounts; usernames are unique. */
-export const UsersSchema = v.pipe(
-  v.array(UserSchema),
-  v.rawCheck(({ dataset, addIssue }) => {
+/**
+ * A check for a list of accounts: each `username` at most once. Reports at
+ * `[index].username`, naming the earlier index. Shared by `users` and the
+ * HTTP listeners' Basic accounts.
+ *
+ * @param what the item kind in the message ("user", "account")
+ * @typeParam T the list's type at this point of the pipe (inferred)
+ */
+export function uniqueUsernames<T>(what: string) {
+  return v.rawCheck<T>(({ dataset, addIssue }) => {
     const users = dataset.value as unknown;
     if (!Array.isArray(users)) return;
     const first = new Map<string, number>();
@@ -142,11 +148,17 @@ export const UsersSchema = v.pipe(
         return;
       }
       addIssue({
-        message: `duplicate username ${JSON.stringify(name)}: already used by the user at index ${earlier}`,
+        message: `duplicate username ${JSON.stringify(name)}: already used by the ${what} at index ${earlier}`,
         path: itemKeyPath(users, index, "username"),
       });
     });
-  }),
+  });
+}
+
+/** `users`: the RFC 1929 accounts; usernames are unique. */
+export const UsersSchema = v.pipe(
+  v.array(UserSchema),
+  uniqueUsernames("user"),
   v.description(
     "Accounts for RFC 1929 username/password authentication. When a client offers " +
       "username/password (METHOD 0x02) it is checked against this list, whether or not " +
