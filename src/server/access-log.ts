@@ -84,7 +84,10 @@ export function logSession(outcome: SessionOutcome): void {
  */
 export function withAccessLog(observer: ProxyObserver): ProxyObserver {
   const ended = observer.sessionEnded?.bind(observer);
-  return {
+  // Every member of ProxyObserver, optional ones included, must be listed:
+  // a member added to the interface and forgotten here is a type error, not
+  // a metric that silently stops counting.
+  const wrapped: { [K in keyof Required<ProxyObserver>]: ProxyObserver[K] } = {
     accepted: observer.accepted.bind(observer),
     closed: observer.closed.bind(observer),
     failed: observer.failed.bind(observer),
@@ -100,4 +103,5 @@ export function withAccessLog(observer: ProxyObserver): ProxyObserver {
       logSession(outcome);
     },
   };
+  return wrapped;
 }

@@ -4,7 +4,14 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { accessLogEnabled, accessText, configureLogging, logAccess } from "../../src/log/index.ts";
-import { accessEnd, accessFields, newOutcome, type SessionOutcome, withAccessLog } from "../../src/server/index.ts";
+import {
+  accessEnd,
+  accessFields,
+  newOutcome,
+  NULL_OBSERVER,
+  type SessionOutcome,
+  withAccessLog,
+} from "../../src/server/index.ts";
 import { MetricsObserver, ProxyMetrics } from "../../src/metrics/index.ts";
 import { sample } from "../helpers/prometheus.ts";
 import { parseKeyValues } from "./helpers.ts";
@@ -125,17 +132,7 @@ test("accessLogEnabled follows the filter; when off, withAccessLog builds nothin
   let reads = 0;
   const o = tunnelOutcome();
   Object.defineProperty(o, "destination", { get: () => (reads++, { host: "x", port: 1 }) });
-  const observer = withAccessLog({
-    accepted() {},
-    closed() {},
-    failed() {},
-    completed() {},
-    authFailed() {},
-    handshakeDone() {},
-    outbound() {},
-    relayed() {},
-    tlsHandshakeFailed() {},
-  });
+  const observer = withAccessLog(NULL_OBSERVER);
   observer.sessionEnded!(o);
   assert.equal(reads, 0);
   assert.equal(lines.length, 0);
