@@ -120,6 +120,13 @@ export const METRICS = {
       "listeners) by access control.",
     labels: ["listener", "reason"],
   },
+  proxy_accept_errors_total: {
+    type: "counter",
+    help: "Client connections the proxy listener could not take: a failed accept (Deno reports them), or a " +
+      "connection closed at once, without a reply, because the process is out of file descriptors, by reason " +
+      "(emfile, enfile, enotconn, econnaborted, other).",
+    labels: ["listener", "reason"],
+  },
   proxy_handshake_duration_seconds: {
     type: "histogram",
     help: "Time from accepting a client to answering its CONNECT with success, in seconds.",

@@ -17,7 +17,14 @@
  */
 
 import type { Counter, Gauge, Histogram } from "prom-client";
-import type { DeniedReason, Direction, FailureReason, ProxyObserver, SessionOutcome } from "../server/index.ts";
+import type {
+  AcceptErrorReason,
+  DeniedReason,
+  Direction,
+  FailureReason,
+  ProxyObserver,
+  SessionOutcome,
+} from "../server/index.ts";
 import { CMD, commandName, REP, repName } from "../socks5/index.ts";
 import { LRUCache } from "lru-cache";
 import type { ProxyMetrics } from "./registry.ts";
@@ -42,6 +49,14 @@ const DENIED_REASONS = Object.keys(
     self: true,
   } satisfies Record<DeniedReason, true>,
 ) as DeniedReason[];
+
+/** Every `reason` of `proxy_accept_errors_total`, whose series start at 0 (a record, as above). */
+const ACCEPT_ERROR_REASONS = Object.keys(
+  { emfile: true, enfile: true, enotconn: true, econnaborted: true, other: true } satisfies Record<
+    AcceptErrorReason,
+    true
+  >,
+) as AcceptErrorReason[];
 
 /** The label children of one listener. */
 interface ListenerSeries {
@@ -176,6 +191,7 @@ export class MetricsObserver implements ProxyObserver {
       s.tlsFailures.inc(0);
       s.authFailures.inc(0);
       for (const reason of DENIED_REASONS) m.proxy_connections_denied_total.labels({ listener, reason }).inc(0);
+      for (const reason of ACCEPT_ERROR_REASONS) m.proxy_accept_errors_total.labels({ listener, reason }).inc(0);
       s.active.set(0);
       m.proxy_handshake_duration_seconds.zero(labels);
       m.proxy_session_duration_seconds.zero(labels);
@@ -211,6 +227,11 @@ export class MetricsObserver implements ProxyObserver {
   /** `proxy_connections_denied_total{listener,reason}` + 1. */
   connectionDenied(listener: string, reason: DeniedReason): void {
     this.#metrics.set.proxy_connections_denied_total.labels({ listener, reason }).inc();
+  }
+
+  /** `proxy_accept_errors_total{listener,reason}` + 1. */
+  acceptFailed(listener: string, reason: AcceptErrorReason): void {
+    this.#metrics.set.proxy_accept_errors_total.labels({ listener, reason }).inc();
   }
 
   /** `proxy_connections_completed_total` + 1. */

@@ -59,8 +59,12 @@ export interface ListenOptions {
    * that concerns one connection closes it and accepting goes on at once;
    * one of the listener itself (`EMFILE`, `ENFILE`, ...) pauses accepting
    * with a bounded backoff (10 ms doubling to 1 s). Must not throw.
-   * Deno only: Bun accepts inside its own event loop and reports no accept
-   * error to JavaScript, so this is never called there.
+   * Deno only: Bun accepts inside its own event loop (uSockets) and reports
+   * no accept error to JavaScript, so this is never called there; at
+   * EMFILE Bun 1.4 retries `accept()` in a busy loop (its `loop.c` has a
+   * "Todo: start timer here"; oven-sh/bun#32705, open) and leaves the
+   * waiting clients unanswered. The server therefore keeps the process
+   * below its limit itself ({@linkcode Runtime.descriptors}).
    */
   onAcceptError?: (code: string) => void;
 }
@@ -294,6 +298,20 @@ export interface Runtime {
    */
   raiseFileLimit(): Promise<FileLimit>;
   /**
+   * The process's open file descriptors and its soft open-file limit now
+   * (Linux: `/proc/self/fd` and `/proc/self/limits`, read with `node:fs` on
+   * both runtimes), or `undefined` where they cannot be read. The server
+   * uses it to close new connections at once before the process runs out of
+   * descriptors (Bun's accept loop spins at EMFILE, see
+   * {@linkcode ListenOptions.onAcceptError}). Never throws.
+   *
+   * @example
+   * ```ts
+   * getRuntime().descriptors(); // { open: 37, limit: 20000 }
+   * ```
+   */
+  descriptors(): DescriptorUsage | undefined;
+  /**
    * The path of a file embedded in this executable whose name matches
    * `pattern` (a `bun build --compile` binary carries extra entry points as
    * embedded files, under `/$bunfs/root/`); `undefined` when running from
@@ -328,6 +346,14 @@ export interface Runtime {
   env(name: string): string | undefined;
   /** Exit the process with `code`. */
   exit(code: number): never;
+}
+
+/** What {@linkcode Runtime.descriptors} reports: counts of file descriptors. */
+export interface DescriptorUsage {
+  /** Descriptors the process has open now (sockets, files, pipes, the runtime's own). */
+  open: number;
+  /** The soft RLIMIT_NOFILE: an `open`, `socket` or `accept` fails with EMFILE past it. */
+  limit: number;
 }
 
 /**

@@ -98,6 +98,7 @@ export function withAccessLog(observer: ProxyObserver): ProxyObserver {
     relayed: observer.relayed.bind(observer),
     tlsHandshakeFailed: observer.tlsHandshakeFailed.bind(observer),
     connectionDenied: observer.connectionDenied?.bind(observer),
+    acceptFailed: observer.acceptFailed?.bind(observer),
     sessionEnded: ended === undefined ? logSession : (outcome) => {
       ended(outcome);
       logSession(outcome);

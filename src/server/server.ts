@@ -13,14 +13,15 @@
  */
 import { type Conn, formatHostPort, type NetAddr, NetError, type Runtime } from "../runtime/index.ts";
 import { type AccessAction, type AccessPolicy, type AccessRuleConfig, compileAccessPolicy } from "../access/index.ts";
-import { getLog } from "../log/index.ts";
+import { getLog, rateLimited } from "../log/index.ts";
 import { listenerTls } from "../tls/index.ts";
 import type { SessionAccess } from "./access.ts";
 import { PolicyAccess } from "./access-control.ts";
 import { type UserEntry, UserStore } from "../auth/index.ts";
 import { type BindProbe, type Dialer, directDialer } from "./dialer.ts";
 import { type ProxyListenerSpec, sessionSettings } from "./listener-spec.ts";
-import { NULL_OBSERVER, type ProxyObserver } from "./observer.ts";
+import { type AcceptErrorReason, NULL_OBSERVER, type ProxyObserver } from "./observer.ts";
+import { DescriptorBudget } from "./descriptor-budget.ts";
 import { newOutcome } from "./outcome.ts";
 import {
   type BoundListener,
@@ -33,6 +34,28 @@ import type { SessionContext, ShutdownState } from "./context.ts";
 import { runSession } from "./session.ts";
 
 const log = getLog("server");
+
+/** The out-of-descriptors WARN: at most one line a minute for the whole process. */
+const descriptorWarn = rateLimited(log, 60);
+
+/**
+ * The `proxy_accept_errors_total` reason of an accept error's errno name
+ * (`"EMFILE"` gives `"emfile"`; a name outside {@linkcode AcceptErrorReason} gives `"other"`).
+ */
+export function acceptErrorReason(code: string): AcceptErrorReason {
+  switch (code) {
+    case "EMFILE":
+      return "emfile";
+    case "ENFILE":
+      return "enfile";
+    case "ENOTCONN":
+      return "enotconn";
+    case "ECONNABORTED":
+      return "econnaborted";
+    default:
+      return "other";
+  }
+}
 
 /** Options of {@linkcode ProxyServer.start}. */
 export interface ProxyServerOptions {
@@ -88,10 +111,14 @@ export class ProxyServer {
   #access: SessionAccess;
   #policy: PolicyAccess | undefined;
   #shutdown: ShutdownState = { forced: false };
+  #budget: DescriptorBudget;
+  /** Connections refused for lack of descriptors since start (the count in the WARN). */
+  #refused = 0;
 
   private constructor(options: ProxyServerOptions) {
     this.#runtime = options.runtime;
     this.#observer = options.observer ?? NULL_OBSERVER;
+    this.#budget = new DescriptorBudget(() => options.runtime.descriptors());
     const probeBind = options.probeBind ?? ((address) => options.runtime.probeBind(address));
     this.#probeBind = probeBind;
     if (options.access !== undefined) {
@@ -181,6 +208,7 @@ export class ProxyServer {
             },
           }
           : {}),
+        onAcceptError: (code) => this.#acceptFailed(listener, acceptErrorReason(code)),
       },
       (conn) => this.#accept(conn, ctx),
     ).catch((error: Error & { code?: string }) => {
@@ -238,8 +266,40 @@ export class ProxyServer {
       conn.close();
       return;
     }
+    if (!this.#budget.admit(this.#sessions.size)) {
+      // Closed at once: the client learns at once, and the process never
+      // reaches EMFILE (where Bun's accept loop would spin).
+      conn.close();
+      this.#acceptFailed(ctx.settings.listener, "emfile");
+      return;
+    }
     const done = runSession(conn, ctx).finally(() => this.#sessions.delete(conn));
     this.#sessions.set(conn, done);
+  }
+
+  /**
+   * Count an accept error (`proxy_accept_errors_total`) and, when the
+   * process is out of descriptors (`emfile`, `enfile`), say so in one WARN
+   * a minute with the number of connections refused so far.
+   */
+  #acceptFailed(listener: string, reason: AcceptErrorReason): void {
+    this.#observer.acceptFailed?.(listener, reason);
+    if (reason !== "emfile" && reason !== "enfile") return;
+    this.#refused++;
+    const limit = this.#budget.limit;
+    descriptorWarn.warn(
+      "descriptors",
+      "out of file descriptors ({reason}, soft limit {limit}, {sessions} sessions open): new connections " +
+        "are closed at once until sessions end; {refused} connections refused so far (last on {listener}); raise the " +
+        "open-file limit (LimitNOFILE=, ulimit -n)",
+      {
+        reason,
+        limit: limit === 0 ? "unknown" : limit,
+        sessions: this.#sessions.size,
+        refused: this.#refused,
+        listener,
+      },
+    );
   }
 
   /** The bound listeners, in configuration order. */

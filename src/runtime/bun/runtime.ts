@@ -16,6 +16,7 @@ import { raceAbort } from "../deadline.ts";
 import { NetError, toNetError } from "../errors.ts";
 import { nodeConnect } from "../node/conn.ts";
 import { probeBind } from "../node/bind-probe.ts";
+import { readDescriptors } from "../node/descriptors.ts";
 import { resolveHost } from "../node/resolve.ts";
 import { raiseFileLimit } from "./file-limit.ts";
 import { handshakeTimeoutError, handshakeTimeoutMs, reportHandshakeError } from "../tls-handshake.ts";
@@ -168,6 +169,7 @@ export const bunRuntime: Runtime = {
   resolve: resolveHost,
   probeBind,
   raiseFileLimit,
+  descriptors: readDescriptors,
   embeddedFilePath(pattern: RegExp): string | undefined {
     const file = (bunGlobal() as unknown as { embeddedFiles?: ReadonlyArray<{ name?: string }> }).embeddedFiles
       ?.find((f) => pattern.test(f.name ?? ""));

@@ -15,6 +15,7 @@ import { acceptLoop } from "./accept.ts";
 import { DenoConn } from "./conn.ts";
 import { nodeConnect } from "../node/conn.ts";
 import { probeBind } from "../node/bind-probe.ts";
+import { readDescriptors } from "../node/descriptors.ts";
 import { resolveHost } from "../node/resolve.ts";
 import { raiseFileLimit } from "./file-limit.ts";
 import { raceAbort } from "../deadline.ts";
@@ -139,6 +140,7 @@ export const denoRuntime: Runtime = {
   resolve: resolveHost,
   probeBind,
   raiseFileLimit,
+  descriptors: readDescriptors,
   embeddedFilePath: () => undefined,
   keepAliveLimits: [
     "the keep-alive time cannot be set on Deno's own sockets: accepted TCP connections and " +
