@@ -1,11 +1,12 @@
 /**
  * The metrics side of the server's {@linkcode ProxyObserver}: each session
  * event becomes counter, gauge and histogram updates, labelled with the
- * proxy listener's `listen` text.
+ * proxy listener's bound address (`127.0.0.1:40123`: the real port when the
+ * config says 0).
  *
  * The per-byte path is cheap: each listener's label children are resolved
- * once (at construction for the configured listeners, on first use for any
- * other) and `relayed()` is one map lookup and one `inc`.
+ * once (when the server reports the listener bound, `listening()`, or on
+ * first use) and `relayed()` is one map lookup and one `inc`.
  *
  * `sessionEnded()` counts the session's requests in `proxy_requests_total`
  * by reply name (a BIND-then-CONNECT session answered two requests: the
@@ -92,8 +93,12 @@ interface OutboundLabels {
 
 /** Options of {@linkcode MetricsObserver}. */
 export interface MetricsObserverOptions {
-  /** The configured proxy listeners' `listen` texts: their series exist (at 0) from the start. */
-  listeners: readonly string[];
+  /**
+   * Listener labels (bound addresses) whose series exist (at 0) from the
+   * start; default none. The server reports each listener it binds through
+   * `listening()`, which does the same once its address is known.
+   */
+  listeners?: readonly string[];
   /** Cap on `proxy_outbound_connections_total` series (`metrics.max_outbound_destinations`). */
   maxOutboundDestinations: number;
   /** Keep the `proxy_user_*` series (`metrics.per_user`); default false. */
@@ -160,7 +165,7 @@ export class MetricsObserver implements ProxyObserver {
         },
       });
     }
-    for (const listener of options.listeners) this.#for(listener);
+    for (const listener of options.listeners ?? []) this.#for(listener);
   }
 
   #for(listener: string): ListenerSeries {
@@ -227,6 +232,11 @@ export class MetricsObserver implements ProxyObserver {
   /** `proxy_connections_denied_total{listener,reason}` + 1. */
   connectionDenied(listener: string, reason: DeniedReason): void {
     this.#metrics.set.proxy_connections_denied_total.labels({ listener, reason }).inc();
+  }
+
+  /** A listener was bound: its series appear at 0 (see {@linkcode MetricsObserverOptions.listeners}). */
+  listening(listener: string): void {
+    this.#for(listener);
   }
 
   /** `proxy_accept_errors_total{listener,reason}` + 1. */

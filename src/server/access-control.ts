@@ -107,7 +107,7 @@ export class PolicyAccess implements SessionAccess {
   /** At accept: `allowed_clients`, `connection_rate`, `max_connections`, `max_connections_per_client`. */
   admit(o: Readonly<SessionOutcome>): AccessAnswer {
     const client = clientIp(o);
-    const admitted: Admission = this.policy.admit(o.listener, client);
+    const admitted: Admission = this.policy.admit(o.listen, client);
     if (!admitted.ok) {
       return this.#deny(o, admitted.reason, "connection", LIMIT_TEXT[admitted.reason]);
     }
@@ -142,7 +142,7 @@ export class PolicyAccess implements SessionAccess {
     extra: Partial<AccessRequest>,
   ): AccessRequest {
     return {
-      listener: o.listener,
+      listener: o.listen,
       client: state.client,
       user: o.user,
       command,

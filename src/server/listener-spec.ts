@@ -7,12 +7,16 @@
  * @module
  */
 import type { RateConfig } from "../access/index.ts";
+import { formatHostPort, type NetAddr } from "../runtime/index.ts";
 import type { SessionSettings } from "./context.ts";
 import type { AddressFamilyPreference } from "./dialer.ts";
 
 /** One proxy listener as the server needs it (a subset of the `proxy_listeners` config entry). */
 export interface ProxyListenerSpec {
-  /** Address to listen on; `text` is the configured `listen` string (the metrics label). */
+  /**
+   * Address to listen on; `text` is the configured `listen` string (what
+   * access rules and reloads match; the metrics label is the bound address).
+   */
   listen: { host: string; port: number; text: string };
   /** Handshake-step and outbound-connect bound, seconds. */
   timeout: number;
@@ -50,11 +54,16 @@ export interface ProxyListenerSpec {
   address_family_preference?: AddressFamilyPreference;
 }
 
-/** The {@linkcode SessionSettings} of a listener's sessions (keep-alive only when enabled). */
-export function sessionSettings(spec: ProxyListenerSpec): SessionSettings {
+/**
+ * The {@linkcode SessionSettings} of a listener's sessions (keep-alive only
+ * when enabled), labelled `label` (the bound address, see
+ * {@linkcode listenerLabel}).
+ */
+export function sessionSettings(spec: ProxyListenerSpec, label: string): SessionSettings {
   const keepAlive = spec.tcp_keepalive?.enabled ? { enabled: true, time: spec.tcp_keepalive.time } : undefined;
   return {
-    listener: spec.listen.text,
+    listener: label,
+    listen: spec.listen.text,
     timeout: spec.timeout,
     requireAuth: spec.require_auth,
     allowDomainNames: spec.allow_domain_names,
@@ -65,6 +74,20 @@ export function sessionSettings(spec: ProxyListenerSpec): SessionSettings {
       ? { addressFamily: spec.address_family_preference }
       : {}),
   };
+}
+
+/**
+ * The `listener` label of a bound listener: its address as KumoProxy
+ * reports it, `ip:port` or `[v6]:port`, with the real port when the config
+ * says 0 (`formatHostPort` of `Listener.addr`).
+ *
+ * @example
+ * ```ts
+ * listenerLabel({ host: "::1", port: 1080 }); // "[::1]:1080"
+ * ```
+ */
+export function listenerLabel(addr: NetAddr): string {
+  return formatHostPort(addr);
 }
 
 /** Whether two specs need different sockets (TLS material is fixed when the socket is bound). */

@@ -1,7 +1,9 @@
 /**
  * What a proxy listener reports about its sessions. The metrics module
  * implements it; the server only calls it. Every method receives the
- * listener's `listen` text (the `listener` label of KumoProxy's metrics).
+ * listener's bound address as KumoProxy reports it (`127.0.0.1:40123`,
+ * `[::1]:1080`: the real port when the config says 0; one per address of a
+ * listener written with a host name), the `listener` label of the metrics.
  *
  * @module
  */
@@ -77,6 +79,12 @@ export interface ProxyObserver {
    * session's `failed` or `completed`. Optional.
    */
   connectionDenied?(listener: string, reason: DeniedReason): void;
+  /**
+   * A proxy listener was bound and will report under `listener` (its bound
+   * address, see the module doc): its series can be created at 0. Called
+   * once per bind, at start and for each listener a reload binds. Optional.
+   */
+  listening?(listener: string): void;
   /**
    * An accept failed (Deno reports each failed `accept()`), or a connection
    * was accepted and closed at once without a session because the process

@@ -19,7 +19,7 @@ import type { SessionAccess } from "./access.ts";
 import { PolicyAccess } from "./access-control.ts";
 import { type UserEntry, UserStore } from "../auth/index.ts";
 import { type BindProbe, type Dialer, directDialer } from "./dialer.ts";
-import { type ProxyListenerSpec, sessionSettings } from "./listener-spec.ts";
+import { listenerLabel, type ProxyListenerSpec, sessionSettings } from "./listener-spec.ts";
 import { type AcceptErrorReason, NULL_OBSERVER, type ProxyObserver } from "./observer.ts";
 import { DescriptorBudget } from "./descriptor-budget.ts";
 import { newOutcome } from "./outcome.ts";
@@ -173,9 +173,11 @@ export class ProxyServer {
   async #open(spec: ProxyListenerSpec, users: UserStore, dial: Dialer): Promise<OpenListener> {
     const runtime = this.#runtime;
     const observer = this.#observer;
-    const listener = spec.listen.text;
+    // The `listener` label is the bound address, known once bound; until
+    // then (nothing is accepted before) the configured text stands in.
+    let listener = spec.listen.text;
     const ctx: SessionContext = {
-      settings: sessionSettings(spec),
+      settings: sessionSettings(spec, listener),
       users,
       dial,
       probeBind: this.#probeBind,
@@ -201,7 +203,7 @@ export class ProxyServer {
               observer.tlsHandshakeFailed(listener);
               // Not a session, but still one access line (end=error, with a detail).
               if (observer.sessionEnded) {
-                const o = newOutcome(listener, remote);
+                const o = newOutcome(listener, remote, spec.listen.text);
                 o.detail = `TLS handshake failed: ${error.message}`;
                 observer.sessionEnded(o);
               }
@@ -220,6 +222,9 @@ export class ProxyServer {
     });
     const addr = handle.addr;
     const address = formatHostPort(addr);
+    listener = listenerLabel(addr);
+    ctx.settings = sessionSettings(spec, listener);
+    observer.listening?.(listener);
     if (tls?.generated) {
       const { hostname, fingerprint } = tls.generated;
       log.info(
