@@ -32,7 +32,7 @@ export interface SessionSettings {
    * TCP keep-alive for the client socket and the outbound socket, whatever
    * the {@linkcode Dialer} (KumoProxy's `tcp_keepalive`); unset leaves the
    * kernel default. What a runtime cannot set is listed in
-   * `Runtime.keepAliveLimits`.
+   * `Runtime.keepAliveSupport`.
    */
   keepAlive?: KeepAlive;
   /** Close a tunnel after this many seconds without a byte either way (`idle_timeout`); absent or 0: never. */

@@ -35,11 +35,13 @@ export interface ProxyListenerSpec {
   /** Host name of a generated certificate (KumoProxy's `hostname`; default the system host name). */
   hostname?: string;
   /**
-   * KumoProxy's `tcp_keepalive` (seconds), applied to accepted and outbound
-   * sockets when `enabled`; `interval` and `retries` cannot be applied by
-   * either runtime and are only reported (one start-up notice).
+   * KumoProxy's `tcp_keepalive` (seconds; `retries` a count), applied to
+   * accepted and outbound sockets unless `enabled` is false; a setting left
+   * out (or the whole key) is `undefined`: keep-alive on, the kernel's value
+   * for the rest. What the runtime cannot apply of what is written is
+   * reported in one start-up notice (`Runtime.keepAliveSupport`).
    */
-  tcp_keepalive?: { enabled: boolean; time: number; interval?: number; retries?: number };
+  tcp_keepalive?: { enabled?: boolean; time?: number; interval?: number; retries?: number };
   /** Clients that may connect (IP addresses and CIDR blocks); absent: every client. */
   allowed_clients?: readonly string[];
   /** Most sessions open at once on the listener. */
@@ -55,12 +57,16 @@ export interface ProxyListenerSpec {
 }
 
 /**
- * The {@linkcode SessionSettings} of a listener's sessions (keep-alive only
- * when enabled), labelled `label` (the bound address, see
+ * The {@linkcode SessionSettings} of a listener's sessions (keep-alive on
+ * unless `tcp_keepalive.enabled` is false, KumoProxy's default; its `time`
+ * only when written), labelled `label` (the bound address, see
  * {@linkcode listenerLabel}).
  */
 export function sessionSettings(spec: ProxyListenerSpec, label: string): SessionSettings {
-  const keepAlive = spec.tcp_keepalive?.enabled ? { enabled: true, time: spec.tcp_keepalive.time } : undefined;
+  const ka = spec.tcp_keepalive;
+  const keepAlive = ka?.enabled === false
+    ? undefined
+    : { enabled: true, ...(ka?.time === undefined ? {} : { time: ka.time }) };
   return {
     listener: label,
     listen: spec.listen.text,

@@ -11,7 +11,16 @@
  *
  * @module
  */
-import { type Conn, formatHostPort, type NetAddr, NetError, type Runtime } from "../runtime/index.ts";
+import {
+  type Conn,
+  formatHostPort,
+  KEEPALIVE_SETTINGS,
+  type KeepAliveSetting,
+  type KeepAliveSupport,
+  type NetAddr,
+  NetError,
+  type Runtime,
+} from "../runtime/index.ts";
 import { type AccessAction, type AccessPolicy, type AccessRuleConfig, compileAccessPolicy } from "../access/index.ts";
 import { getLog, rateLimited } from "../log/index.ts";
 import { listenerTls } from "../tls/index.ts";
@@ -349,15 +358,52 @@ export class ProxyServer {
 }
 
 /**
- * The one start-up notice about `tcp_keepalive`: what the runtime cannot
- * apply (`Runtime.keepAliveLimits`), logged once when any listener has
- * keep-alive enabled, so the configured values are never silently ignored.
+ * What `listeners` wrote of `tcp_keepalive` that `support` cannot apply:
+ * one entry per setting and reason, with the `listen` texts that wrote it,
+ * in the config's order. A listener with `enabled: false` applies nothing
+ * and so asks for nothing; a `use_tls` listener needs a setting on its TLS
+ * connections and on its (plain TCP) outbound sockets.
+ *
+ * @example
+ * ```ts
+ * keepAliveNotes(bunRuntime.keepAliveSupport, [{ listen: { text: "0.0.0.0:1080" }, tcp_keepalive: { interval: 30 } }]);
+ * // [{ setting: "interval", why: "the keep-alive interval cannot be set on Bun (...)", listeners: ["0.0.0.0:1080"] }]
+ * ```
+ */
+export function keepAliveNotes(
+  support: KeepAliveSupport,
+  listeners: readonly Pick<ProxyListenerSpec, "listen" | "use_tls" | "tcp_keepalive">[],
+): { setting: KeepAliveSetting; why: string; listeners: string[] }[] {
+  const notes = new Map<string, { setting: KeepAliveSetting; why: string; listeners: string[] }>();
+  for (const setting of KEEPALIVE_SETTINGS) {
+    for (const l of listeners) {
+      const ka = l.tcp_keepalive;
+      if (ka === undefined || ka.enabled === false || ka[setting] === undefined) continue;
+      for (const table of l.use_tls ? [support.tls, support.tcp] : [support.tcp]) {
+        const why = table[setting];
+        if (why === true) continue;
+        const key = `${setting} ${why}`;
+        const note = notes.get(key) ?? { setting, why, listeners: [] };
+        if (!note.listeners.includes(l.listen.text)) note.listeners.push(l.listen.text);
+        notes.set(key, note);
+      }
+    }
+  }
+  return [...notes.values()];
+}
+
+/**
+ * The one start-up notice about `tcp_keepalive`: the settings a listener
+ * wrote that the runtime cannot apply ({@linkcode keepAliveNotes}), so a
+ * written value is never silently ignored; nothing when there are none
+ * (settings left out take the kernel's values, which is what happens).
  */
 function logKeepAliveLimits(runtime: Runtime, listeners: readonly ProxyListenerSpec[]): void {
-  if (runtime.keepAliveLimits.length === 0 || !listeners.some((l) => l.tcp_keepalive?.enabled)) return;
+  const notes = keepAliveNotes(runtime.keepAliveSupport, listeners);
+  if (notes.length === 0) return;
   log.info("notice: tcp_keepalive is applied only in part on {runtime}: {limits}", {
     runtime: `${runtime.name} ${runtime.version}`,
-    limits: runtime.keepAliveLimits.join("; "),
+    limits: notes.map((n) => `${n.setting} (${n.listeners.join(", ")}): ${n.why}`).join("; "),
   });
 }
 

@@ -74,10 +74,36 @@ test("keep-alive is on for the accepted and the outbound socket, with the config
     // One notice, naming what cannot be applied.
     const notices = proxy.log().split("\n").filter((l) => l.includes("notice: tcp_keepalive"));
     assert.equal(notices.length, 1, proxy.log());
-    assert.match(notices[0], /interval and retries cannot be set/);
+    assert.match(notices[0], /interval \(127\.0\.0\.1:0\): the keep-alive interval cannot be set/);
+    assert.match(notices[0], /retries \(127\.0\.0\.1:0\): the keep-alive retries cannot be set/);
     if (onDeno) assert.match(notices[0], /time cannot be set on Deno's own sockets/);
+    else assert.doesNotMatch(notices[0], /time \(/, "Bun sets the time");
   } finally {
     clients.forEach((c) => c.close());
+    assert.equal(await proxy.stop(), 0);
+    await echo.close();
+  }
+});
+
+test("no tcp_keepalive: keep-alive is on (KumoProxy's default) with the kernel's time, and no notice", async () => {
+  const echo = await startEchoTarget();
+  const proxy = await startProxy({ proxy_listeners: [{ listen: "127.0.0.1:0" }] });
+  const c = await rawConnect(proxy.ports[0]);
+  try {
+    await tunnel(c, echo.port);
+    const [accepted] = await idleSockets(`sport = :${proxy.ports[0]}`, 1);
+    const [outbound] = await idleSockets(`dport = :${echo.port}`, 1);
+    const kernel = kernelKeepAliveTime();
+    for (const [what, socket] of [["accepted", accepted], ["outbound", outbound]] as const) {
+      assert.ok(socket.keepalive !== undefined, `${what}: a keep-alive timer: ${socket.line}`);
+      assert.ok(
+        socket.keepalive <= kernel && socket.keepalive > kernel - 120,
+        `${what}: the kernel's ${kernel}s, got ${socket.keepalive}s: ${socket.line}`,
+      );
+    }
+    assert.doesNotMatch(proxy.log(), /notice: tcp_keepalive/);
+  } finally {
+    c.close();
     assert.equal(await proxy.stop(), 0);
     await echo.close();
   }

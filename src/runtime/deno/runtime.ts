@@ -21,7 +21,7 @@ import { raiseFileLimit } from "./file-limit.ts";
 import { raceAbort } from "../deadline.ts";
 import { toNetError } from "../errors.ts";
 import { handshakeTimeoutError, handshakeTimeoutMs, reportHandshakeError } from "../tls-handshake.ts";
-import type { Conn, ConnectOptions, Listener, ListenOptions, Runtime, SignalName } from "../types.ts";
+import type { Conn, ConnectOptions, KeepAliveSupport, Listener, ListenOptions, Runtime, SignalName } from "../types.ts";
 import { denoServeHttp } from "./serve-http.ts";
 
 /**
@@ -111,6 +111,24 @@ function connect(options: ConnectOptions): Promise<Conn> {
   return raceAbort(p, signal, (late) => late.close(), () => ac?.abort());
 }
 
+/** What Deno's connections can apply of `tcp_keepalive` (see {@linkcode Runtime.keepAliveSupport}). */
+const DENO_KEEPALIVE: KeepAliveSupport = (() => {
+  const interval = "the keep-alive interval cannot be set on Deno (the kernel's net.ipv4.tcp_keepalive_intvl applies)";
+  const retries = "the keep-alive retries cannot be set on Deno (the kernel's net.ipv4.tcp_keepalive_probes applies)";
+  const tcp = {
+    enabled: true,
+    time: "the keep-alive time cannot be set on Deno's own sockets: accepted TCP connections and " +
+      "outbound ones without a source address keep the kernel's net.ipv4.tcp_keepalive_time",
+    interval,
+    retries,
+  } as const;
+  const noTls = "keep-alive cannot be enabled at all on TLS connections accepted by a use_tls listener on Deno";
+  return Object.freeze({
+    tcp: Object.freeze(tcp),
+    tls: Object.freeze({ enabled: noTls, time: noTls, interval, retries }),
+  });
+})();
+
 /**
  * proxy-server's {@linkcode Runtime} on Deno.
  *
@@ -118,7 +136,7 @@ function connect(options: ConnectOptions): Promise<Conn> {
  * connections (Deno only toggles SO_KEEPALIVE; the `node:net` ones, used for
  * `localAddress`, do set it); `setNoDelay`/`setKeepAlive` are no-ops on
  * accepted TLS connections (`Deno.TlsConn` has neither); interval and
- * retries cannot be set anywhere (see {@linkcode Runtime.keepAliveLimits});
+ * retries cannot be set anywhere (see {@linkcode Runtime.keepAliveSupport});
  * connects with `localAddress` or `tls` go through `node:net`/`node:tls`.
  * A TLS client that never completes its handshake is reported after
  * `tlsHandshakeTimeout` and its `TlsConn` closed, but Deno keeps the TCP
@@ -142,13 +160,7 @@ export const denoRuntime: Runtime = {
   raiseFileLimit,
   descriptors: readDescriptors,
   embeddedFilePath: () => undefined,
-  keepAliveLimits: [
-    "the keep-alive time cannot be set on Deno's own sockets: accepted TCP connections and " +
-    "outbound ones without a source address keep the kernel's net.ipv4.tcp_keepalive_time",
-    "keep-alive cannot be enabled at all on TLS connections accepted by a use_tls listener on Deno",
-    "the keep-alive interval and retries cannot be set on Deno (the kernel's " +
-    "net.ipv4.tcp_keepalive_intvl and tcp_keepalive_probes apply)",
-  ],
+  keepAliveSupport: DENO_KEEPALIVE,
   onUnhandledRejection(handler: (reason: unknown) => void): () => void {
     const listener = (event: PromiseRejectionEvent) => {
       event.preventDefault();
