@@ -58,7 +58,10 @@ export interface ListenOptions {
    * is out of descriptors), so that the caller can count them. A failure
    * that concerns one connection closes it and accepting goes on at once;
    * one of the listener itself (`EMFILE`, `ENFILE`, ...) pauses accepting
-   * with a bounded backoff (10 ms doubling to 1 s). Must not throw.
+   * with a bounded backoff (10 ms doubling to 1 s); at `EMFILE`/`ENFILE` a
+   * spare descriptor held for the purpose is first released so that the
+   * waiting connection can be accepted and closed at once (the client sees
+   * a close, not a hang). Must not throw.
    * Deno only: Bun accepts inside its own event loop (uSockets) and reports
    * no accept error to JavaScript, so this is never called there; at
    * EMFILE Bun 1.4 retries `accept()` in a busy loop (its `loop.c` has a

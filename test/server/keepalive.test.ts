@@ -157,3 +157,27 @@ test("on a TLS listener, keep-alive is set on the accepted socket on Bun; Deno c
     await echo.close();
   }
 });
+
+test("keepAliveNotes: only written settings the declared support lacks; a use_tls listener needs both tables", async () => {
+  const { keepAliveNotes } = await import("../../src/server/server.ts");
+  const { getRuntime } = await import("../../src/runtime/index.ts");
+  const support = getRuntime().keepAliveSupport;
+  const listen = (text: string) => ({ host: "127.0.0.1", port: 0, text });
+  assert.deepEqual(
+    keepAliveNotes(support, [
+      { listen: listen("a") },
+      { listen: listen("b"), tcp_keepalive: {} },
+      { listen: listen("c"), tcp_keepalive: { enabled: false, interval: 30, retries: 3 } },
+    ]),
+    [],
+  );
+  const notes = keepAliveNotes(support, [
+    { listen: listen("plain"), tcp_keepalive: { enabled: true } },
+    { listen: listen("tls"), use_tls: true, tcp_keepalive: { enabled: true } },
+  ]);
+  // `enabled` is applied on plain TCP on both runtimes; on TLS connections only where the runtime says so.
+  const expected = support.tls.enabled === true
+    ? []
+    : [{ setting: "enabled", why: support.tls.enabled, listeners: ["tls"] }];
+  assert.deepEqual(notes, expected);
+});

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { acceptLoop } from "./accept.ts";
+import { acceptLoop, type AcceptReserve } from "./accept.ts";
 import { DenoConn } from "./conn.ts";
 import { nodeConnect } from "../node/conn.ts";
 import { probeBind } from "../node/bind-probe.ts";
@@ -60,6 +60,36 @@ async function afterHandshake(c: Deno.TlsConn, options: ListenOptions, onConn: (
   if (!timedOut) onConn(new DenoConn(c));
 }
 
+/**
+ * The process's spare descriptor for EMFILE (`/dev/null`, opened at the
+ * first listen; see `accept.ts`), shared by every listener: only one accept
+ * at a time can use the slot it frees, and a second listener finding it
+ * released pauses instead.
+ */
+const reserve: AcceptReserve & { file: Deno.FsFile | undefined; tried: boolean } = {
+  file: undefined,
+  tried: false,
+  release(): boolean {
+    const file = this.file;
+    if (file === undefined) return false;
+    this.file = undefined;
+    try {
+      file.close();
+    } catch {
+      // Already closed.
+    }
+    return true;
+  },
+  restore(): void {
+    if (this.file !== undefined) return;
+    try {
+      this.file = Deno.openSync("/dev/null", { read: true });
+    } catch {
+      // No free descriptor (or no read permission): the loop pauses instead.
+    }
+  },
+};
+
 /** Deno's `listen`/`listenTls` with a background accept loop. */
 function listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
   let l: Deno.Listener<Deno.TcpConn | Deno.TlsConn>;
@@ -71,6 +101,10 @@ function listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<L
   } catch (e) {
     return Promise.reject(toNetError(e));
   }
+  if (!reserve.tried) {
+    reserve.tried = true;
+    reserve.restore();
+  }
   let closed = false;
   const done = acceptLoop(
     () => l.accept(),
@@ -78,7 +112,18 @@ function listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<L
       if (options.tls) void afterHandshake(c as Deno.TlsConn, options, onConn);
       else onConn(new DenoConn(c));
     },
-    { isClosed: () => closed, onAcceptError: options.onAcceptError },
+    {
+      isClosed: () => closed,
+      onAcceptError: options.onAcceptError,
+      reserve,
+      refuse: (c) => {
+        try {
+          c.close();
+        } catch {
+          // Already closed.
+        }
+      },
+    },
   );
   const a = l.addr as Deno.NetAddr;
   return Promise.resolve({
