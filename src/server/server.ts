@@ -161,6 +161,7 @@ export class ProxyServer {
       {
         host: spec.listen.host,
         port: spec.listen.port,
+        ...(spec.reuse_port === true ? { reusePort: true } : {}),
         ...(tls
           ? {
             tls: { cert: tls.cert, key: tls.key },
