@@ -60,6 +60,8 @@ export {
   MemoryRateLimiter,
   type MemoryRateLimiterOptions,
   type RateLimiter,
+  type SharedLease,
+  type SharedLimits,
 } from "./store.ts";
 export {
   type AccessConfig,
@@ -73,4 +75,5 @@ export {
   type Lease,
   openProxyListeners,
   type RateConfig,
+  type SharedCheck,
 } from "./policy.ts";

@@ -47,12 +47,44 @@ export interface RateLimiter {
   take(key: string, limit: number, periodSeconds: number, nowMs: number): boolean;
 }
 
+/** A cluster-wide lease (a member of a Redis sorted set); give it back once when the session ends. */
+export interface SharedLease {
+  /** Give it back (idempotent; in the background). */
+  release(): void;
+}
+
+/**
+ * Limits shared by every instance (`cluster`, implemented on Redis in
+ * `src/cluster/`): asynchronous, unlike {@linkcode ConnectionCounts} and
+ * {@linkcode RateLimiter}, and consulted after them, for limits that are
+ * configured only. Each answer is `undefined` when the shared store cannot
+ * answer in time: the local decision then stands (per-instance limits).
+ */
+export interface SharedLimits {
+  /**
+   * Take a lease under `key` if fewer than `limit` are held across every
+   * instance (atomically: never one more, whatever runs in parallel).
+   *
+   * @returns the lease; `false` when `limit` are held; `undefined` when the store is unavailable
+   */
+  acquire(key: string, limit: number): Promise<SharedLease | false | undefined>;
+  /**
+   * Take one event from the cluster-wide GCRA of `key`: `limit` per
+   * `periodSeconds`, bursts of up to `limit`.
+   *
+   * @returns whether it is within the rate; `undefined` when the store is unavailable
+   */
+  take(key: string, limit: number, periodSeconds: number): Promise<boolean | undefined>;
+}
+
 /** Where a policy keeps its counts and rate state. */
 export interface AccessStore {
   /** Live sessions per listener, per client on a listener, per user. */
   readonly counts: ConnectionCounts;
   /** Connection-rate state per client on a listener. */
   readonly rates: RateLimiter;
+  /** Cluster-wide limits (`cluster`); absent: the limits are this instance's alone. */
+  readonly shared?: SharedLimits;
 }
 
 /**
@@ -170,7 +202,12 @@ export class MemoryRateLimiter implements RateLimiter {
  * store is configured). Keep it across reloads.
  *
  * @param options for the rate limiter
+ * @param shared cluster-wide limits consulted after the local ones (`cluster`); default none
  */
-export function createMemoryAccessStore(options: MemoryRateLimiterOptions = {}): AccessStore {
-  return { counts: new MemoryConnectionCounts(), rates: new MemoryRateLimiter(options) };
+export function createMemoryAccessStore(
+  options: MemoryRateLimiterOptions = {},
+  shared?: SharedLimits,
+): AccessStore {
+  const store = { counts: new MemoryConnectionCounts(), rates: new MemoryRateLimiter(options) };
+  return shared === undefined ? store : { ...store, shared };
 }
