@@ -102,9 +102,14 @@ export class SharedSuspensions implements SuspensionShare {
     backend.subscriber.on("message", (channel: string, text: string) => {
       if (channel === this.#channel) this.#receive(text);
     });
-    backend.subscriber.subscribe(this.#channel).catch((error: Error) =>
-      log.debug("cluster: subscribe: {error}", { error: error.message })
-    );
+    // After every (re)connect of the subscriber: subscribe, then read the
+    // keys, so a suspension published while it was away is not missed.
+    backend.subscriber.on("ready", () => {
+      backend.subscriber.subscribe(this.#channel).then(
+        () => this.sync(),
+        (error: Error) => log.debug("cluster: subscribe: {error}", { error: error.message }),
+      );
+    });
   }
 
   /** The channel suspensions are published on. */

@@ -25,6 +25,10 @@ export interface RedisPeer {
   command(...args: string[]): Promise<string>;
   /** Stop it (SIGTERM, SIGKILL after 5 s); it can be started again on the same port with {@linkcode restart}. */
   stop(): Promise<void>;
+  /** Freeze it (SIGSTOP): connections stay open, nothing answers. */
+  pause(): void;
+  /** Thaw it (SIGCONT). */
+  resume(): void;
   /** Start it again on the same port and directory. */
   restart(): Promise<void>;
   /** Stop it and remove its directory. */
@@ -124,6 +128,8 @@ export async function startRedis(): Promise<RedisPeer> {
         s.write(`*${args.length}\r\n${encoded}`);
       }),
     stop,
+    pause: () => current && sendSignal(current, "SIGSTOP"),
+    resume: () => current && sendSignal(current, "SIGCONT"),
     async restart() {
       await stop();
       current = await spawnRedis(port, dir, logs);
