@@ -121,11 +121,10 @@ async function connectClients(settings: ClusterSettings): Promise<{ client: Redi
   } else {
     client = new Redis(r.url!, options);
   }
-  const subscriber = client.duplicate(
-    r.cluster_nodes !== undefined
-      ? { enableOfflineQueue: true }
-      : { enableOfflineQueue: true, commandTimeout: undefined },
-  );
+  // Cluster.duplicate takes (startupNodes, options); Redis.duplicate (options).
+  const subscriber = r.cluster_nodes !== undefined
+    ? client.duplicate([], { enableOfflineQueue: true })
+    : client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined });
   return { client, subscriber };
 }
 

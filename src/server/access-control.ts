@@ -246,7 +246,9 @@ export class PolicyAccess implements SessionAccess {
   async connect(o: Readonly<SessionOutcome>, destination: SocksAddress): Promise<AccessDecision> {
     const asked = `CONNECT ${formatHostPort(destination)}`;
     const state = this.#state(o);
-    const limited = await this.#user(o, state, asked);
+    const user = this.#user(o, state, asked);
+    // Awaited only when a shared limit made it a promise (the local path stays synchronous).
+    const limited = user instanceof Promise ? await user : user;
     if (limited !== undefined) return limited;
     const decision = this.policy.checkRequest(
       this.#request(o, state, "connect", { destination: destination.host, port: destination.port }),

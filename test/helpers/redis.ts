@@ -21,7 +21,7 @@ export interface RedisPeer {
   url: string;
   /** Everything it logged. */
   log(): string;
-  /** Send one command (inline protocol) and resolve with the raw reply text (bounded: 5 s). */
+  /** Send one command and resolve with the raw reply text: a simple, integer or bulk reply (bounded: 5 s). */
   command(...args: string[]): Promise<string>;
   /** Stop it (SIGTERM, SIGKILL after 5 s); it can be started again on the same port with {@linkcode restart}. */
   stop(): Promise<void>;
@@ -36,7 +36,7 @@ export interface RedisPeer {
 }
 
 /** Spawn redis-server on `port` in `dir`; resolve once it accepts connections (bounded: 10 s). */
-function spawnRedis(port: number, dir: string, logs: string[]): Promise<ChildProcess> {
+function spawnRedis(port: number, dir: string, logs: string[], extra: string[] = []): Promise<ChildProcess> {
   const child = spawn("redis-server", [
     "--port",
     String(port),
@@ -50,6 +50,7 @@ function spawnRedis(port: number, dir: string, logs: string[]): Promise<ChildPro
     "no",
     "--protected-mode",
     "no",
+    ...extra,
   ], { stdio: ["ignore", "pipe", "pipe"] });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -76,15 +77,21 @@ function spawnRedis(port: number, dir: string, logs: string[]): Promise<ChildPro
   });
 }
 
-/** Start a redis-server on a free loopback port (a few ports are tried if one is taken meanwhile). */
-export async function startRedis(): Promise<RedisPeer> {
+/**
+ * Start a redis-server on a free loopback port (a few ports are tried if one
+ * is taken meanwhile); `extra` arguments go to redis-server. With
+ * `below`, only ports under it are used (a cluster node's bus port is
+ * its port + 10000).
+ */
+export async function startRedis(extra: string[] = [], below = 65536): Promise<RedisPeer> {
   const dir = mkdtempSync(join(tmpdir(), "proxy-redis-"));
   const logs: string[] = [];
   let port = 0;
   let child: ChildProcess | undefined;
   for (let attempt = 0; attempt < 5 && child === undefined; attempt++) {
     port = await freePort();
-    child = await spawnRedis(port, dir, logs).catch((error) => {
+    for (let i = 0; i < 50 && port >= below; i++) port = await freePort();
+    child = await spawnRedis(port, dir, logs, extra).catch((error) => {
       if (attempt === 4) throw error;
       return undefined;
     });
@@ -114,7 +121,9 @@ export async function startRedis(): Promise<RedisPeer> {
         }, 5000);
         s.on("data", (d) => {
           text += d.toString();
-          if (/\r\n$/.test(text)) {
+          const bulk = /^\$(\d+)\r\n/.exec(text);
+          const complete = bulk ? text.length >= bulk[0].length + Number(bulk[1]) + 2 : /\r\n$/.test(text);
+          if (complete) {
             clearTimeout(timer);
             s.end();
             resolve(text);
@@ -132,11 +141,41 @@ export async function startRedis(): Promise<RedisPeer> {
     resume: () => current && sendSignal(current, "SIGCONT"),
     async restart() {
       await stop();
-      current = await spawnRedis(port, dir, logs);
+      current = await spawnRedis(port, dir, logs, extra);
     },
     async close() {
       await stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Three redis-server nodes on loopback joined into one Redis Cluster (no
+ * replicas): slots split in three (`CLUSTER ADDSLOTSRANGE`), nodes
+ * introduced with `CLUSTER MEET`; resolves once every node reports
+ * `cluster_state:ok` (bounded: 20 s).
+ */
+export async function startRedisCluster(): Promise<RedisPeer[]> {
+  const nodes: RedisPeer[] = [];
+  try {
+    for (let i = 0; i < 3; i++) nodes.push(await startRedis(["--cluster-enabled", "yes"], 55_000));
+    const ranges = [[0, 5460], [5461, 10922], [10923, 16383]];
+    for (const [i, node] of nodes.entries()) {
+      const reply = await node.command("CLUSTER", "ADDSLOTSRANGE", String(ranges[i][0]), String(ranges[i][1]));
+      if (!reply.startsWith("+OK")) throw new Error(`ADDSLOTSRANGE: ${reply}`);
+    }
+    for (const node of nodes.slice(1)) await nodes[0].command("CLUSTER", "MEET", "127.0.0.1", String(node.port));
+    const until = Date.now() + 20_000;
+    for (let i = 0; i < 400; i++) {
+      const infos = await Promise.all(nodes.map((n) => n.command("CLUSTER", "INFO")));
+      if (infos.every((info) => /cluster_state:ok/.test(info) && /cluster_known_nodes:3/.test(info))) return nodes;
+      if (Date.now() > until) throw new Error(`the cluster did not form: ${infos.join(" | ")}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error("the cluster did not form");
+  } catch (error) {
+    await Promise.all(nodes.map((n) => n.close()));
+    throw error;
+  }
 }
