@@ -124,3 +124,22 @@ test("share_failure_windows: one failure on each of three instances trips Thresh
     assert.equal((await status(node, "flaky")).suspended_by, "C");
   }
 });
+
+test("a reload (SIGHUP) keeps the cluster's suspensions: the new sources load the current set", async () => {
+  const [a, b] = nodes;
+  await suspend(a, "b", "10m", "before-reload");
+  await within(1000, "the suspension reaches B", async () => (await status(b, "b")).suspended);
+  const reloads = (b.log().match(/configuration reloaded/g) ?? []).length;
+  b.child.kill("SIGHUP");
+  await within(
+    10_000,
+    "B reloads",
+    () => Promise.resolve((b.log().match(/configuration reloaded/g) ?? []).length > reloads),
+  );
+  // The HTTP listeners are rebuilt by a reload: port 0 gives B a new one.
+  b.httpPorts[0] = Number([...b.log().matchAll(/http listener on 127\.0\.0\.1:(\d+)/g)].at(-1)![1]);
+  await within(1000, "B's new sources load the suspension", async () => (await status(b, "b")).suspended);
+  assert.equal((await status(b, "b")).suspended_by, "A");
+  await clear(a, "b");
+  await within(1000, "the clear reaches B", async () => !(await status(b, "b")).suspended);
+});
