@@ -60,6 +60,7 @@ export {
   MemoryRateLimiter,
   type MemoryRateLimiterOptions,
   type RateLimiter,
+  type SharedCount,
   type SharedLease,
   type SharedLimits,
 } from "./store.ts";

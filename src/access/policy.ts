@@ -148,7 +148,14 @@ export interface AccessConfig {
  */
 export type SharedCheck =
   | { readonly kind: "rate"; readonly key: string; readonly limit: number; readonly period: number }
-  | { readonly kind: "count"; readonly key: string; readonly limit: number; readonly reason: DenialReason };
+  | {
+    readonly kind: "count";
+    readonly key: string;
+    readonly limit: number;
+    readonly reason: DenialReason;
+    /** See `SharedCount.group`: the listener text for listener and client keys, the key for a user. */
+    readonly group: string;
+  };
 
 /** A compiled policy: see {@linkcode compileAccessPolicy}. */
 export interface AccessPolicy {
@@ -343,7 +350,7 @@ export function compileAccessPolicy(
         checks.push({ kind: "rate", key: `rate ${listener} ${clientKey}`, limit: l.rate.limit, period: l.rate.period });
       }
       if (Number.isFinite(l.maxConnections)) {
-        checks.push({ kind: "count", key: l.key, limit: l.maxConnections, reason: "listener_limit" });
+        checks.push({ kind: "count", key: l.key, limit: l.maxConnections, reason: "listener_limit", group: listener });
       }
       if (Number.isFinite(l.maxPerClient)) {
         checks.push({
@@ -351,6 +358,7 @@ export function compileAccessPolicy(
           key: `client ${listener} ${clientKey}`,
           limit: l.maxPerClient,
           reason: "client_limit",
+          group: listener,
         });
       }
       return checks;
@@ -358,7 +366,7 @@ export function compileAccessPolicy(
     sharedUserCheck(user: string): SharedCheck | undefined {
       const u = users.get(user);
       if (u === undefined || !Number.isFinite(u.max)) return undefined;
-      return { kind: "count", key: u.key, limit: u.max, reason: "user_limit" };
+      return { kind: "count", key: u.key, limit: u.max, reason: "user_limit", group: u.key };
     },
     acquireUser(user: string): Admission {
       const u = users.get(user);

@@ -53,6 +53,16 @@ export interface SharedLease {
   release(): void;
 }
 
+/** One connection count of {@linkcode SharedLimits.acquire}. */
+export interface SharedCount {
+  /** The counter key, as the local one (`listener <listen>`, `client <listen> <ip>`, `user <name>`). */
+  readonly key: string;
+  /** Most leases held under it at once, across instances. */
+  readonly limit: number;
+  /** Keys acquired together share it: the listener text for listener and client keys, the key itself for a user. */
+  readonly group: string;
+}
+
 /**
  * Limits shared by every instance (`cluster`, implemented on Redis in
  * `src/cluster/`): asynchronous, unlike {@linkcode ConnectionCounts} and
@@ -62,12 +72,15 @@ export interface SharedLease {
  */
 export interface SharedLimits {
   /**
-   * Take a lease under `key` if fewer than `limit` are held across every
-   * instance (atomically: never one more, whatever runs in parallel).
+   * Take one lease under every key of `counts` if each has fewer than its
+   * `limit` held across every instance, all or none, atomically (never one
+   * more, whatever runs in parallel). Keys of one call share a `group`
+   * (a Redis Cluster hash tag: one slot, one round trip).
    *
-   * @returns the lease; `false` when `limit` are held; `undefined` when the store is unavailable
+   * @returns the lease (of every key); the index in `counts` of the first
+   * key at its limit; `undefined` when the store is unavailable
    */
-  acquire(key: string, limit: number): Promise<SharedLease | false | undefined>;
+  acquire(counts: readonly SharedCount[]): Promise<SharedLease | number | undefined>;
   /**
    * Take one event from the cluster-wide GCRA of `key`: `limit` per
    * `periodSeconds`, bursts of up to `limit`.

@@ -4,12 +4,14 @@
  * {@linkcode SharedLimits} of the access policy.
  *
  * - A connection limit (`max_connections`, `max_connections_per_client`,
- *   `users[].max_connections`) is a sorted set `<prefix>lease:{<key>}` of
- *   leases, each member `<instance>:<n>` scored by its expiry (Redis
- *   `TIME` + `cluster.lease_time`, milliseconds). One script prunes the
- *   expired members (`ZREMRANGEBYSCORE`), counts (`ZCARD`) and adds
- *   (`ZADD`) only below the limit: atomic, so parallel opens on every
- *   instance never take one more. A live session's lease is renewed every
+ *   `users[].max_connections`) is a sorted set `<prefix>lease:{<group>}:<key>`
+ *   of leases, each member `<instance>:<n>` scored by its expiry (Redis
+ *   `TIME` + `cluster.lease_time`, milliseconds); the group is the listener
+ *   for its listener and client keys (taken together), the key for a user.
+ *   One script prunes the expired members (`ZREMRANGEBYSCORE`), counts
+ *   (`ZCARD`) and adds (`ZADD`) to every set of the call only if each is
+ *   below its limit: atomic, so parallel opens on every instance never take
+ *   one more, and one round trip per connection. A live session's lease is renewed every
  *   third of the lease time (`ZADD XX`); its end removes it (`ZREM`); the
  *   leases of an instance that died are pruned once they expire.
  * - A connection rate (`connection_rate`) is a GCRA under
@@ -23,17 +25,29 @@
  *
  * @module
  */
-import type { SharedLease, SharedLimits } from "../access/index.ts";
+import type { SharedCount, SharedLease, SharedLimits } from "../access/index.ts";
 import type { Backend } from "./backend.ts";
 
-/** Prune, count, and add below the limit. KEYS[1] the set; ARGV limit, member, lease ms. */
+/**
+ * Prune and count every set; add the member to all of them only if each is
+ * below its limit. KEYS the sets; ARGV member, lease ms, one limit per key.
+ * Returns 0, or the 1-based index of the first set at its limit.
+ */
 const ACQUIRE_LUA = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local lease = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
-redis.call('ZADD', KEYS[1], now + lease, ARGV[2])
-redis.call('PEXPIRE', KEYS[1], lease * 2)
+local lease = tonumber(ARGV[2])
+for i, k in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', k, '-inf', now)
+  if redis.call('ZCARD', k) >= tonumber(ARGV[i + 2]) then return i end
+end
+for _, k in ipairs(KEYS) do
+  redis.call('ZADD', k, now + lease, ARGV[1])
+  redis.call('PEXPIRE', k, lease * 2)
+end
+return 0`;
+
+/** Remove the member from every set. KEYS the sets; ARGV member. */
+const RELEASE_LUA = `for _, k in ipairs(KEYS) do redis.call('ZREM', k, ARGV[1]) end
 return 1`;
 
 /** Move the expiry of live members on. KEYS[1] the set; ARGV lease ms, members... */
@@ -62,8 +76,8 @@ export class SharedRedisLimits implements SharedLimits {
   readonly #prefix: string;
   readonly #instance: string;
   readonly #leaseMs: number;
-  /** Live leases: member to its set's key. */
-  readonly #live = new Map<string, string>();
+  /** Live leases: member to the keys of its sets. */
+  readonly #live = new Map<string, readonly string[]>();
   #seq = 0;
   #renewal: ReturnType<typeof setInterval>;
   /** Whether redis-cell's CL.THROTTLE is there (checked on each connect). */
@@ -80,7 +94,8 @@ export class SharedRedisLimits implements SharedLimits {
     this.#prefix = prefix;
     this.#instance = instance;
     this.#leaseMs = Math.max(1, Math.round(leaseSeconds * 1000));
-    backend.client.defineCommand("psAcquire", { numberOfKeys: 1, lua: ACQUIRE_LUA });
+    backend.client.defineCommand("psAcquire", { lua: ACQUIRE_LUA });
+    backend.client.defineCommand("psRelease", { lua: RELEASE_LUA });
     backend.client.defineCommand("psRenew", { numberOfKeys: 1, lua: RENEW_LUA });
     backend.client.defineCommand("psRate", { numberOfKeys: 1, lua: RATE_LUA });
     this.#renewal = setInterval(() => void this.renew(), Math.max(50, Math.floor(this.#leaseMs / 3)));
@@ -92,26 +107,29 @@ export class SharedRedisLimits implements SharedLimits {
     this.cell = Array.isArray(info) && Array.isArray(info[0]);
   }
 
-  /** Redis key of the leases of `key`. */
-  leaseKey(key: string): string {
-    return `${this.#prefix}lease:{${key}}`;
+  /** Redis key of the leases of `count` (its group is the hash tag). */
+  leaseKey(count: Pick<SharedCount, "key" | "group">): string {
+    return `${this.#prefix}lease:{${count.group}}:${count.key}`;
   }
 
   /** See {@linkcode SharedLimits.acquire}. */
-  async acquire(key: string, limit: number): Promise<SharedLease | false | undefined> {
-    const setKey = this.leaseKey(key);
+  async acquire(counts: readonly SharedCount[]): Promise<SharedLease | number | undefined> {
+    const keys = counts.map((c) => this.leaseKey(c));
     const member = `${this.#instance}:${++this.#seq}`;
-    const got = await this.#backend.call("lease_acquire", (c) => c.psAcquire(setKey, limit, member, this.#leaseMs));
+    const got = await this.#backend.call(
+      "lease_acquire",
+      (c) => c.psAcquire(keys.length, ...keys, member, this.#leaseMs, ...counts.map((x) => x.limit)),
+    );
     if (got === undefined) return undefined;
-    if (Number(got) !== 1) return false;
-    this.#live.set(member, setKey);
+    if (Number(got) !== 0) return Number(got) - 1;
+    this.#live.set(member, keys);
     let released = false;
     return {
       release: () => {
         if (released) return;
         released = true;
         this.#live.delete(member);
-        void this.#backend.call("lease_release", (c) => c.zrem(setKey, member));
+        void this.#backend.call("lease_release", (c) => c.psRelease(keys.length, ...keys, member));
       },
     };
   }
@@ -134,10 +152,12 @@ export class SharedRedisLimits implements SharedLimits {
   async renew(): Promise<void> {
     if (this.#live.size === 0 || !this.#backend.up) return;
     const byKey = new Map<string, string[]>();
-    for (const [member, key] of this.#live) {
-      const members = byKey.get(key);
-      if (members === undefined) byKey.set(key, [member]);
-      else members.push(member);
+    for (const [member, keys] of this.#live) {
+      for (const key of keys) {
+        const members = byKey.get(key);
+        if (members === undefined) byKey.set(key, [member]);
+        else members.push(member);
+      }
     }
     await Promise.all(
       [...byKey].map(([key, members]) =>

@@ -128,7 +128,10 @@ export class PolicyAccess implements SessionAccess {
     return ALLOW;
   }
 
-  /** The cluster-wide part of {@linkcode admit}: the rate, then the counts, each refusal undoing what was taken. */
+  /**
+   * The cluster-wide part of {@linkcode admit}: the rate, then every count
+   * in one call (all or none); a refusal gives the local lease back.
+   */
   async #admitShared(
     o: Readonly<SessionOutcome>,
     client: string | Ip,
@@ -136,25 +139,22 @@ export class PolicyAccess implements SessionAccess {
     shared: SharedLimits,
     checks: readonly SharedCheck[],
   ): Promise<AccessDecision> {
-    const leases: SharedLease[] = [];
+    const counts: (SharedCheck & { kind: "count" })[] = [];
     for (const check of checks) {
-      if (check.kind === "rate") {
-        if (await shared.take(check.key, check.limit, check.period) === false) {
-          admitted.release();
-          return this.#deny(o, "rate", "connection", LIMIT_TEXT.rate);
-        }
-        continue;
-      }
-      const lease = await shared.acquire(check.key, check.limit);
-      if (lease === false) {
+      if (check.kind === "count") counts.push(check);
+      else if (await shared.take(check.key, check.limit, check.period) === false) {
         admitted.release();
-        for (const l of leases) l.release();
-        return this.#deny(o, check.reason, "connection", LIMIT_TEXT[check.reason]);
+        return this.#deny(o, "rate", "connection", LIMIT_TEXT.rate);
       }
-      if (lease !== undefined) leases.push(lease);
+    }
+    const lease = counts.length === 0 ? undefined : await shared.acquire(counts);
+    if (typeof lease === "number") {
+      admitted.release();
+      const reason = counts[lease].reason;
+      return this.#deny(o, reason, "connection", LIMIT_TEXT[reason]);
     }
     const state = newState(client, admitted);
-    state.shared = leases;
+    if (lease !== undefined) state.shared = [lease];
     this.#sessions.set(o, state);
     return ALLOW;
   }
@@ -187,8 +187,8 @@ export class PolicyAccess implements SessionAccess {
     const shared = policy.store.shared;
     const check = shared === undefined ? undefined : policy.sharedUserCheck(o.user);
     if (check === undefined) return undefined;
-    return shared!.acquire(check.key, check.limit).then((got) => {
-      if (got === false) {
+    return shared!.acquire([check as SharedCheck & { kind: "count" }]).then((got) => {
+      if (typeof got === "number") {
         lease.release();
         state.user = undefined;
         return this.#deny(o, "user_limit", asked, "users[].max_connections");

@@ -27,9 +27,12 @@ before(async () => {
       { listen: "127.0.0.1:0" },
       // Another address: port-0 listeners written alike share the first one's settings.
       { listen: "127.0.0.5:0", connection_rate: "10/1s" },
+      { listen: "127.0.0.6:0", max_connections: 4, max_connections_per_client: 3 },
     ],
     users: [{ username: "bob", password: "pw", max_connections: 5 }],
-    cluster: clusterKey(redis.url, name, { lease_time: `${LEASE_SECONDS}s` }),
+    // A generous deadline: on a loaded machine a call past the default 100 ms
+    // would (rightly) fall back to per-instance limits; exactness is the point here.
+    cluster: clusterKey(redis.url, name, { lease_time: `${LEASE_SECONDS}s`, timeout: "2s" }),
   }));
   await Promise.all(nodes.map((n) => n.waitForLog(/cluster: connected to Redis/)));
 });
@@ -61,7 +64,11 @@ async function openMany(n: number, over: RunningProxy[]): Promise<{ node: Runnin
   return got.filter((g) => g !== undefined);
 }
 
-const leases = async () => Number(/:(\d+)/.exec(await redis.command("ZCARD", "test:lease:{user bob}"))![1]);
+/** How many instances fell back to local state (for failure messages). */
+const fallbacks = () =>
+  `${nodes.filter((n) => /cluster: Redis unreachable/.test(n.log())).length} instance(s) fell back to local state`;
+
+const leases = async () => Number(/:(\d+)/.exec(await redis.command("ZCARD", "test:lease:{user bob}:user bob"))![1]);
 
 test("connection_rate 10/1s is cluster-wide: 30 attempts across the instances, 10 accepted", async () => {
   const start = Date.now();
@@ -81,7 +88,7 @@ test("connection_rate 10/1s is cluster-wide: 30 attempts across the instances, 1
 
 test("users[].max_connections 5 holds across three instances, frees on close and on SIGKILL", async () => {
   const held = await openMany(30, nodes);
-  assert.equal(held.length, 5, "exactly 5 of 30 parallel tunnels open");
+  assert.equal(held.length, 5, `exactly 5 of 30 parallel tunnels open, got ${held.length}; ${fallbacks()}`);
   assert.equal(await leases(), 5);
 
   // Closing one lets exactly one more in.
@@ -109,4 +116,16 @@ test("users[].max_connections 5 holds across three instances, frees on close and
   for (const h of held) if (h.node !== victim) h.client.close();
   for (const c of regained) c.close();
   nodes = survivors;
+});
+
+test("max_connections and max_connections_per_client are cluster-wide: 30 parallel clients, 3 in", async () => {
+  const results = await Promise.all(Array.from({ length: 30 }, async (_, i) => {
+    const c = await rawConnect(nodes[i % nodes.length].ports[2], "127.0.0.6");
+    c.send([5, 1, 0]);
+    const ok = await c.read(2, 3000).then((r) => r[0] === 5 && r[1] === 0, () => false);
+    return { ok, c };
+  }));
+  const inside = results.filter((r) => r.ok).length;
+  assert.equal(inside, 3, `the per-client limit of 3, across the instances: ${inside}; ${fallbacks()}`);
+  for (const r of results) r.c.close();
 });
