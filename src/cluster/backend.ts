@@ -142,8 +142,17 @@ export class Backend {
   #state: "connecting" | "up" | "down" = "connecting";
   #probe: ReturnType<typeof setInterval> | undefined;
   #closed = false;
+  #checking = false;
   /** Run after every transition to up (load shared state, publish what was made meanwhile). */
   onUp: () => Promise<void> = () => Promise.resolve();
+  /** The server's `run_id` (`INFO server`) at the last connect; `undefined` when unknown (Redis Cluster). */
+  #runId: string | undefined;
+  /**
+   * Whether the server answering now is not the one of the previous
+   * connect (a restart, a Sentinel failover: its `run_id` changed), so
+   * what was written before may be gone. Set at each transition to up.
+   */
+  restarted = false;
 
   private constructor(
     client: RedisClient,
@@ -252,7 +261,35 @@ export class Backend {
   }
 
   async #markUp(): Promise<void> {
-    if (this.#closed || this.#state === "up") return;
+    if (this.#closed || this.#state === "up" || this.#checking) return;
+    // Which server answers (its run_id) is known before anything is read or written.
+    this.#checking = true;
+    let info: unknown;
+    const start = performance.now();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      info = await Promise.race([
+        this.client.info("server"),
+        new Promise<never>((_, reject) =>
+          timer = setTimeout(() => reject(new DeadlineError(this.#timeoutMs)), this.#timeoutMs)
+        ),
+      ]);
+      this.#observer.operation("info", "ok", (performance.now() - start) / 1000);
+    } catch (error) {
+      this.#observer.operation(
+        "info",
+        error instanceof DeadlineError ? "timeout" : "error",
+        (performance.now() - start) / 1000,
+      );
+      return; // not up yet: the probe tries again
+    } finally {
+      clearTimeout(timer);
+      this.#checking = false;
+    }
+    if (this.#closed || this.up) return; // the state may have changed while INFO was out
+    const runId = typeof info === "string" ? /run_id:(\w+)/.exec(info)?.[1] : undefined;
+    this.restarted = this.#runId !== undefined && runId !== undefined && runId !== this.#runId;
+    if (runId !== undefined) this.#runId = runId;
     const wasDown = this.#state === "down";
     this.#state = "up";
     if (this.#probe !== undefined) clearInterval(this.#probe);

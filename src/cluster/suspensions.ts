@@ -15,7 +15,10 @@
  *   configured source are read (one script: `GET` + `PTTL` each) and
  *   applied; a shared suspension whose key is gone is cleared.
  * - While Redis is down, what this instance suspends or clears is kept and
- *   written when it is back, before the rest is read.
+ *   written when it is back, before the rest is read. When the Redis that
+ *   comes back is another server (its `run_id` changed: a restart without
+ *   persistence, a failover), the suspensions this instance set before the
+ *   outage and still holds are written again too, since they may be gone.
  *
  * The keys share the hash tag `{egress}`, so the multi-key read stays on
  * one slot of a Redis Cluster. With `share_failure_windows`, Threshold
@@ -158,7 +161,7 @@ export class SharedSuspensions implements SuspensionShare {
     if (pending === undefined) return;
     let done: unknown;
     if (pending.op === "suspend") {
-      const ttl = pending.expiresAt - Date.now();
+      const ttl = Math.ceil(pending.expiresAt - Date.now()); // PX takes whole milliseconds
       if (ttl <= 0) {
         this.#pending.delete(source);
         return;
@@ -184,8 +187,22 @@ export class SharedSuspensions implements SuspensionShare {
    * every configured source's key and apply it.
    */
   async sync(): Promise<void> {
-    for (const source of [...this.#pending.keys()]) await this.#flush(source);
     const registry = this.#registry;
+    if (this.#backend.restarted && registry !== undefined) {
+      this.#backend.restarted = false;
+      for (const name of registry.sourceNames) {
+        const held = registry.source(name).suspension.current();
+        if (held?.instance !== this.instance || held.clusterWide !== true || !Number.isFinite(held.remaining)) continue;
+        if (!this.#pending.has(name)) {
+          this.#pending.set(name, {
+            op: "suspend",
+            reason: held.reason,
+            expiresAt: Date.now() + held.remaining * 1000,
+          });
+        }
+      }
+    }
+    for (const source of [...this.#pending.keys()]) await this.#flush(source);
     if (registry === undefined || !this.#backend.up) return;
     const names = registry.sourceNames;
     if (names.length === 0) return;

@@ -215,7 +215,7 @@ export const METRICS = {
   proxy_cluster_operations_total: {
     type: "counter",
     help: "Redis operations of the cluster state, by op (suspend, clear, load, failure, lease_acquire, " +
-      "lease_release, lease_renew, rate, probe_cell) and result (ok, error, timeout, down: not tried, Redis down).",
+      "lease_release, lease_renew, rate, probe_cell, info) and result (ok, error, timeout, down: not tried, Redis down).",
     labels: ["op", "result"],
   },
   proxy_cluster_operation_duration_seconds: {

@@ -3,11 +3,12 @@
 // reads 0 and the WARN appears once; with Redis back the gauge returns to
 // 1 and a suspension made while it was down reaches the other instance.
 // Redis frozen (SIGSTOP): every call misses its cluster.timeout deadline,
-// tunnels still open at once on local state.
+// tunnels still open at once on local state. An instance started while
+// Redis is down serves on local state and joins once Redis is up.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import type { RunningProxy } from "../helpers/proxy-process.ts";
+import { type RunningProxy, startProxy } from "../helpers/proxy-process.ts";
 import { httpRequest } from "../helpers/http.ts";
 import { sample } from "../helpers/prometheus.ts";
 import { type RedisPeer, startRedis } from "../helpers/redis.ts";
@@ -107,4 +108,34 @@ test("Redis frozen: calls miss the deadline, tunnels open on local state; thawed
     redis.resume();
   }
   await within(5000, "A sees Redis again", async () => (await backendUp(a)) === 1);
+});
+
+test("an instance started while Redis is down serves on local state, then joins and loads the current set", async () => {
+  const [a] = nodes;
+  await within(10_000, "A is up", async () => (await backendUp(a)) === 1);
+  await suspend(a, "b", "10m", "before-start");
+  await redis.stop();
+  await a.waitForLog(/cluster: Redis unreachable[^]*cluster: Redis unreachable/);
+  const late = await startProxy({
+    proxy_listeners: [{ listen: "127.0.0.1:0", egress_pool: "p" }],
+    http_listeners: [{ listen: "127.0.0.1:0" }],
+    sources: { a: { source_address: "127.0.0.2" }, b: { source_address: "127.0.0.3" } },
+    pools: { p: { entries: [{ name: "a" }, { name: "b" }] } },
+    cluster: clusterKey(redis.url, "late", { timeout: "300ms" }),
+  });
+  try {
+    await late.waitForLog(/cluster: Redis unreachable/);
+    assert.equal(await backendUp(late), 0);
+    assert.equal(await tunnel(late.ports[0], echo.port), 0, "serves on local state");
+    await redis.restart();
+    await within(10_000, "the late instance connects", async () => (await backendUp(late)) === 1);
+    // Redis restarted empty: A republishes what it holds, the late instance loads or receives it.
+    await within(3000, "the late instance has A's suspension", async () => (await status(late, "b")).suspended)
+      .catch((e) => {
+        throw new Error(`${e.message}\nA:\n${a.log().split("\n").slice(-15).join("\n")}\nlate:\n${late.log()}`);
+      });
+    assert.equal((await status(late, "b")).suspended_by, "A");
+  } finally {
+    await late.stop();
+  }
 });
