@@ -90,6 +90,9 @@ export class SharedSuspensions implements SuspensionShare {
   readonly #pending = new Map<string, Pending>();
   #registry: EgressRegistry | undefined;
   #seq = 0;
+  /** Counts changes (received or made here); a read started before a source's last change must not undo it. */
+  #changes = 0;
+  readonly #changedAt = new Map<string, number>();
 
   /**
    * @param backend the Redis connection
@@ -136,6 +139,7 @@ export class SharedSuspensions implements SuspensionShare {
 
   /** See {@linkcode SuspensionShare.suspended}. */
   suspended(source: string, reason: string, seconds: number): void {
+    this.#changedAt.set(source, ++this.#changes);
     const ttlMs = Math.max(1, Math.ceil(seconds * 1000));
     this.#pending.set(source, { op: "suspend", reason, expiresAt: Date.now() + ttlMs });
     void this.#flush(source);
@@ -143,6 +147,7 @@ export class SharedSuspensions implements SuspensionShare {
 
   /** See {@linkcode SuspensionShare.cleared}. */
   cleared(source: string): void {
+    this.#changedAt.set(source, ++this.#changes);
     this.#pending.set(source, { op: "clear" });
     void this.#flush(source);
   }
@@ -206,10 +211,13 @@ export class SharedSuspensions implements SuspensionShare {
     if (registry === undefined || !this.#backend.up) return;
     const names = registry.sourceNames;
     if (names.length === 0) return;
+    const readAt = this.#changes;
     const reply = await this.#backend.call("load", (c) => c.psLoad(names.length, ...names.map((n) => this.key(n))));
     if (!Array.isArray(reply) || this.#registry !== registry) return;
     names.forEach((name, i) => {
       if (this.#pending.has(name)) return; // ours, not written yet
+      // Changed (a message, or here) since the read was sent: the reply may predate it.
+      if ((this.#changedAt.get(name) ?? 0) > readAt) return;
       const text = reply[2 * i] as string | null;
       const pttl = Number(reply[2 * i + 1]);
       const suspension = registry.source(name).suspension;
@@ -237,6 +245,7 @@ export class SharedSuspensions implements SuspensionShare {
     if (message.instance === this.instance) return;
     const registry = this.#registry;
     if (registry === undefined || !registry.sourceNames.includes(message.source)) return;
+    this.#changedAt.set(message.source, ++this.#changes);
     const suspension = registry.source(message.source).suspension;
     if (message.op === "clear") {
       this.#pending.delete(message.source);

@@ -81,7 +81,12 @@ test("Redis down: tunnels keep going, local state applies, one WARN; back: gauge
   await redis.restart();
   await within(10_000, "A sees Redis again", async () => (await backendUp(a)) === 1);
   await within(10_000, "B sees Redis again", async () => (await backendUp(b)) === 1);
-  await within(3000, "the suspension made while down reaches B", async () => (await status(b, "a")).suspended);
+  await within(3000, "the suspension made while down reaches B", async () => (await status(b, "a")).suspended)
+    .catch((e) => {
+      const tail = (p: RunningProxy) =>
+        p.log().split("\n").filter((l) => /cluster|egress/.test(l)).slice(-12).join("\n");
+      throw new Error(`${e.message}\nA:\n${tail(a)}\nB:\n${tail(b)}`);
+    });
   const s = await status(b, "a");
   assert.equal(s.reason, "while-down");
   assert.equal(s.suspended_by, "A");
@@ -104,6 +109,13 @@ test("Redis frozen: calls miss the deadline, tunnels open on local state; thawed
     for (let i = 0; i < 3; i++) assert.equal(await tunnel(a.ports[0], echo.port, { user: "bob" }), 0);
     assert.ok(Date.now() - t < 1000, "no deadline paid while down");
     assert.equal((a.log().match(/cluster: Redis unreachable/g) ?? []).length, warnings + 1, "one WARN");
+    const text = (await httpRequest(`http://127.0.0.1:${a.httpPorts[0]}/metrics`)).body;
+    const count = (op: string, result: string) => sample(text, "proxy_cluster_operations_total", { op, result }) ?? 0;
+    // The first call (the lease of the first tunnel, or a renewal) missed its
+    // deadline; every later lease call was not tried.
+    assert.ok(count("lease_acquire", "timeout") + count("lease_renew", "timeout") >= 1);
+    assert.ok(count("lease_acquire", "timeout") + count("lease_acquire", "down") >= 4);
+    assert.ok((sample(text, "proxy_cluster_operation_duration_seconds_count", { op: "lease_acquire" }) ?? 0) >= 1);
   } finally {
     redis.resume();
   }
