@@ -9,8 +9,9 @@
 # groff from groff-base (checks the man page docs/proxy-server.1),
 # connect-proxy (a SOCKS5 client that offers both methods), the prometheus
 # server (scrapes a proxy and runs the dashboard's and the alerts' queries),
-# buildah (builds deploy/Dockerfile without a daemon), and zsh and fish (run
-# the completion scripts).
+# buildah (builds deploy/Dockerfile without a daemon), zsh and fish (run
+# the completion scripts), and redis-server (the shared state of the
+# cluster tests).
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
 need=()
@@ -27,6 +28,7 @@ command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v buildah >/dev/null 2>&1 || need+=(buildah)
 command -v zsh >/dev/null 2>&1 || need+=(zsh)
 command -v fish >/dev/null 2>&1 || need+=(fish)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing test peers: ${need[*]}"
 sudo=""

@@ -7,7 +7,8 @@
  *   --quick (or BENCH_QUICK=1)  one run, 200 MB bulk, 3 s rate, 2,000 idle tunnels, and only
  *                               runs that bind before connecting wait for TIME_WAIT to clear
  *   --runs N                    runs per figure (default 3; the median is shown)
- *   --only KEYS                 servers to run: direct, microsocks, dante, bun, bun-acl, deno, binary
+ *   --only KEYS                 servers to run: direct, microsocks, dante, bun, bun-acl, bun-cluster,
+ *                               bun-cluster-limits (these two start a redis-server), deno, binary
  *
  * Figures (see README "Benchmarks"): bulk MB/s through one tunnel; rate
  * tunnels/s, p50/p99 µs and errors of 8 clients looping connect -> greeting
@@ -25,7 +26,7 @@ import { parseArgs } from "node:util";
 import { bulk, type Figures, idle, type Plan, rate, start, type Target, throughput } from "./figures.ts";
 import { buildLoadgen, holdLoadgen, ROOT } from "./loadgen.ts";
 import { firstLine, freePort, stopAll, waitForQuietPorts } from "./proc.ts";
-import { installReferences, type Server, servers } from "./servers.ts";
+import { installReferences, type Server, servers, startBenchRedis } from "./servers.ts";
 import { ceilingNotes, markdown, type Row, summarise } from "./table.ts";
 
 const { values } = parseArgs({
@@ -107,6 +108,7 @@ async function main(): Promise<void> {
   const results = new Map<string, Figures[]>();
   const record = (name: string, f: Figures) => results.set(name, [...(results.get(name) ?? []), f]);
   try {
+    if (list.some((s) => s.needsRedis)) await startBenchRedis();
     for (let round = 1; round <= runs; round++) {
       if (wanted("direct")) {
         log(`run ${round}/${runs}: direct (no proxy)`);

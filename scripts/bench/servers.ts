@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { ROOT } from "./loadgen.ts";
-import { firstLine } from "./proc.ts";
+import { firstLine, freePort, spawnServer, waitForPort } from "./proc.ts";
 import { benchRules } from "./rules.ts";
 
 /** One server under test. */
@@ -32,6 +32,8 @@ export interface Server {
   alwaysBinds?: boolean;
   /** Version text for the report. */
   version(): string;
+  /** Whether it needs the benchmark's redis-server ({@linkcode startBenchRedis}) running first. */
+  needsRedis?: boolean;
 }
 
 const bin = (name: string) => join(ROOT, "node_modules", ".bin", name);
@@ -148,6 +150,78 @@ export const proxyBunAcl: Server = {
   version: () => `bun ${firstLine(bin("bun"), ["--version"]) ?? "?"}`,
 };
 
+/** `redis://127.0.0.1:PORT` of the benchmark's redis-server, once {@linkcode startBenchRedis} ran. */
+let benchRedisUrl: string | undefined;
+
+/**
+ * Start one redis-server (Debian's, on a free loopback port, no
+ * persistence, its own temporary directory) for the cluster rows; it is
+ * tracked, so the benchmark's `stopAll` stops it.
+ */
+export async function startBenchRedis(): Promise<void> {
+  if (benchRedisUrl !== undefined) return;
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "proxy-server-bench-redis-"));
+  const child = spawnServer([
+    "redis-server",
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--dir",
+    dir,
+    "--save",
+    "",
+  ]);
+  await waitForPort(port, 10_000, child);
+  benchRedisUrl = `redis://127.0.0.1:${port}`;
+}
+
+/**
+ * The config of the cluster rows: a plain listener with `cluster` on the
+ * benchmark's Redis; with `limits`, the listener's `max_connections` and
+ * `max_connections_per_client` (generous, never reached) are cluster-wide,
+ * so every tunnel takes and gives back two leases in Redis. (The load
+ * generator does not authenticate, so a per-user limit would never be
+ * consulted; two listener leases cost at least what one user lease does.)
+ */
+function clusterConfig(port: number, limits: boolean): string {
+  if (benchRedisUrl === undefined) throw new Error("startBenchRedis() first");
+  const dir = mkdtempSync(join(tmpdir(), "proxy-server-bench-cluster-"));
+  const file = join(dir, "proxy.json");
+  writeFileSync(
+    file,
+    JSON.stringify({
+      proxy_listeners: [{
+        listen: `127.0.0.1:${port}`,
+        ...(limits ? { max_connections: 1_000_000, max_connections_per_client: 1_000_000 } : {}),
+      }],
+      cluster: { redis: { url: benchRedisUrl }, key_prefix: `bench-${port}:`, instance: `bench-${port}` },
+    }),
+  );
+  return file;
+}
+
+/** proxy-server on Bun with `cluster` configured and no limits (suspensions are read locally: target within 5%). */
+export const proxyBunCluster: Server = {
+  name: "proxy-server (Bun, cluster)",
+  key: "bun-cluster",
+  argv: (port) => [bin("bun"), MAIN, "--config", clusterConfig(port, false)],
+  kumoBind: true,
+  needsRedis: true,
+  version: () => `bun ${firstLine(bin("bun"), ["--version"]) ?? "?"}`,
+};
+
+/** proxy-server on Bun with cluster-wide connection limits: the cost of the Redis leases per tunnel. */
+export const proxyBunClusterLimits: Server = {
+  name: "proxy-server (Bun, cluster + cluster-wide limits)",
+  key: "bun-cluster-limits",
+  argv: (port) => [bin("bun"), MAIN, "--config", clusterConfig(port, true)],
+  kumoBind: true,
+  needsRedis: true,
+  version: () => `bun ${firstLine(bin("bun"), ["--version"]) ?? "?"}`,
+};
+
 /** The compiled single executable, when `dist/proxy-server` exists. */
 export const proxyBinary: Server = {
   name: "proxy-server (dist binary)",
@@ -159,7 +233,18 @@ export const proxyBinary: Server = {
 
 /** Every server present on this machine, references first. */
 export function servers(): Server[] {
-  return [microsocks, dante, proxyBun, proxyBunAcl, proxyDeno, ...(existsSync(DIST) ? [proxyBinary] : [])];
+  const cluster = spawnSync("bash", ["-c", "command -v redis-server"]).status === 0
+    ? [proxyBunCluster, proxyBunClusterLimits]
+    : [];
+  return [
+    microsocks,
+    dante,
+    proxyBun,
+    proxyBunAcl,
+    ...cluster,
+    proxyDeno,
+    ...(existsSync(DIST) ? [proxyBinary] : []),
+  ];
 }
 
 /** Install microsocks and dante-server from Debian's packages when missing. */

@@ -60,6 +60,9 @@ export {
   MemoryRateLimiter,
   type MemoryRateLimiterOptions,
   type RateLimiter,
+  type SharedCount,
+  type SharedLease,
+  type SharedLimits,
 } from "./store.ts";
 export {
   type AccessConfig,
@@ -73,4 +76,5 @@ export {
   type Lease,
   openProxyListeners,
   type RateConfig,
+  type SharedCheck,
 } from "./policy.ts";

@@ -141,6 +141,22 @@ export interface AccessConfig {
   default_action?: AccessAction;
 }
 
+/**
+ * One limit to check against the store's {@linkcode SharedLimits}, after
+ * the local check passed: a rate (`connection_rate`) or a count
+ * (`max_connections`, `max_connections_per_client`, `users[].max_connections`).
+ */
+export type SharedCheck =
+  | { readonly kind: "rate"; readonly key: string; readonly limit: number; readonly period: number }
+  | {
+    readonly kind: "count";
+    readonly key: string;
+    readonly limit: number;
+    readonly reason: DenialReason;
+    /** See `SharedCount.group`: the listener text for listener and client keys, the key for a user. */
+    readonly group: string;
+  };
+
 /** A compiled policy: see {@linkcode compileAccessPolicy}. */
 export interface AccessPolicy {
   /** The store counts live in; pass it to the next `compileAccessPolicy` on reload. */
@@ -176,6 +192,15 @@ export interface AccessPolicy {
    * `user_limit` when full). Every user is counted, limited or not.
    */
   acquireUser(user: string): Admission;
+  /**
+   * The configured limits of a connection at accept, for the shared store:
+   * the rate (reason `rate`), then `max_connections` (`listener_limit`),
+   * then `max_connections_per_client` (`client_limit`), with the same keys
+   * as the local ones. Empty when the listener has none (no Redis call).
+   */
+  sharedChecks(listener: string, client: string | Ip): readonly SharedCheck[];
+  /** The user's `max_connections` for the shared store (reason `user_limit`), if one is set. */
+  sharedUserCheck(user: string): SharedCheck | undefined;
   /** The listen texts of {@linkcode openProxyListeners} of this config. */
   readonly openProxies: readonly string[];
 }
@@ -210,6 +235,9 @@ class CountLease implements Lease {
     if (this.#b !== undefined) counts.release(this.#b);
   }
 }
+
+/** The answer of {@linkcode AccessPolicy.sharedChecks} for a listener without limits. */
+const NO_CHECKS: readonly SharedCheck[] = Object.freeze([]);
 
 /** The denial objects, made once. */
 const DENIALS = Object.fromEntries(
@@ -309,6 +337,36 @@ export function compileAccessPolicy(
       if (u === undefined || u.sources === null) return true;
       const ip = toIp(address);
       return ip !== undefined && u.sources.has(ip);
+    },
+    sharedChecks(listener: string, client: string | Ip): readonly SharedCheck[] {
+      const l = listeners.get(listener);
+      if (l === undefined || (l.rate === undefined && !Number.isFinite(l.maxConnections + l.maxPerClient))) {
+        return NO_CHECKS;
+      }
+      const ip = toIp(client);
+      const clientKey = ip === undefined ? String(client) : ip.key;
+      const checks: SharedCheck[] = [];
+      if (l.rate !== undefined) {
+        checks.push({ kind: "rate", key: `rate ${listener} ${clientKey}`, limit: l.rate.limit, period: l.rate.period });
+      }
+      if (Number.isFinite(l.maxConnections)) {
+        checks.push({ kind: "count", key: l.key, limit: l.maxConnections, reason: "listener_limit", group: listener });
+      }
+      if (Number.isFinite(l.maxPerClient)) {
+        checks.push({
+          kind: "count",
+          key: `client ${listener} ${clientKey}`,
+          limit: l.maxPerClient,
+          reason: "client_limit",
+          group: listener,
+        });
+      }
+      return checks;
+    },
+    sharedUserCheck(user: string): SharedCheck | undefined {
+      const u = users.get(user);
+      if (u === undefined || !Number.isFinite(u.max)) return undefined;
+      return { kind: "count", key: u.key, limit: u.max, reason: "user_limit", group: u.key };
     },
     acquireUser(user: string): Admission {
       const u = users.get(user);

@@ -47,12 +47,57 @@ export interface RateLimiter {
   take(key: string, limit: number, periodSeconds: number, nowMs: number): boolean;
 }
 
+/** A cluster-wide lease (a member of a Redis sorted set); give it back once when the session ends. */
+export interface SharedLease {
+  /** Give it back (idempotent; in the background). */
+  release(): void;
+}
+
+/** One connection count of {@linkcode SharedLimits.acquire}. */
+export interface SharedCount {
+  /** The counter key, as the local one (`listener <listen>`, `client <listen> <ip>`, `user <name>`). */
+  readonly key: string;
+  /** Most leases held under it at once, across instances. */
+  readonly limit: number;
+  /** Keys acquired together share it: the listener text for listener and client keys, the key itself for a user. */
+  readonly group: string;
+}
+
+/**
+ * Limits shared by every instance (`cluster`, implemented on Redis in
+ * `src/cluster/`): asynchronous, unlike {@linkcode ConnectionCounts} and
+ * {@linkcode RateLimiter}, and consulted after them, for limits that are
+ * configured only. Each answer is `undefined` when the shared store cannot
+ * answer in time: the local decision then stands (per-instance limits).
+ */
+export interface SharedLimits {
+  /**
+   * Take one lease under every key of `counts` if each has fewer than its
+   * `limit` held across every instance, all or none, atomically (never one
+   * more, whatever runs in parallel). Keys of one call share a `group`
+   * (a Redis Cluster hash tag: one slot, one round trip).
+   *
+   * @returns the lease (of every key); the index in `counts` of the first
+   * key at its limit; `undefined` when the store is unavailable
+   */
+  acquire(counts: readonly SharedCount[]): Promise<SharedLease | number | undefined>;
+  /**
+   * Take one event from the cluster-wide GCRA of `key`: `limit` per
+   * `periodSeconds`, bursts of up to `limit`.
+   *
+   * @returns whether it is within the rate; `undefined` when the store is unavailable
+   */
+  take(key: string, limit: number, periodSeconds: number): Promise<boolean | undefined>;
+}
+
 /** Where a policy keeps its counts and rate state. */
 export interface AccessStore {
   /** Live sessions per listener, per client on a listener, per user. */
   readonly counts: ConnectionCounts;
   /** Connection-rate state per client on a listener. */
   readonly rates: RateLimiter;
+  /** Cluster-wide limits (`cluster`); absent: the limits are this instance's alone. */
+  readonly shared?: SharedLimits;
 }
 
 /**
@@ -170,7 +215,12 @@ export class MemoryRateLimiter implements RateLimiter {
  * store is configured). Keep it across reloads.
  *
  * @param options for the rate limiter
+ * @param shared cluster-wide limits consulted after the local ones (`cluster`); default none
  */
-export function createMemoryAccessStore(options: MemoryRateLimiterOptions = {}): AccessStore {
-  return { counts: new MemoryConnectionCounts(), rates: new MemoryRateLimiter(options) };
+export function createMemoryAccessStore(
+  options: MemoryRateLimiterOptions = {},
+  shared?: SharedLimits,
+): AccessStore {
+  const store = { counts: new MemoryConnectionCounts(), rates: new MemoryRateLimiter(options) };
+  return shared === undefined ? store : { ...store, shared };
 }

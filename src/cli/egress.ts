@@ -6,7 +6,7 @@
  * @module
  */
 import type { Config } from "../config/index.ts";
-import { type EgressObserver, EgressRegistry } from "../egress/index.ts";
+import { type EgressObserver, EgressRegistry, type SuspensionShare } from "../egress/index.ts";
 import type { Runtime } from "../runtime/index.ts";
 import { type Dialer, directDialer, egressDialer } from "../server/index.ts";
 
@@ -24,9 +24,15 @@ export interface BuiltEgress {
  * routes by `egress_pool` (a user's wins over the listener's).
  *
  * @param observer receives the egress metric signals (default: none)
+ * @param share where suspensions are shared with other instances (`cluster`); default none
  */
-export function buildEgress(runtime: Runtime, config: Config, observer?: EgressObserver): BuiltEgress {
-  const registry = new EgressRegistry({ sources: config.sources, pools: config.pools }, { runtime, observer });
+export function buildEgress(
+  runtime: Runtime,
+  config: Config,
+  observer?: EgressObserver,
+  share?: SuspensionShare,
+): BuiltEgress {
+  const registry = new EgressRegistry({ sources: config.sources, pools: config.pools }, { runtime, observer, share });
   registry.startHealthChecks();
   const userPools = new Map<string, string>();
   for (const user of config.users) if (user.egress_pool !== undefined) userPools.set(user.username, user.egress_pool);

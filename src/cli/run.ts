@@ -13,6 +13,9 @@ import { configureAuth, ProxyServer, withAccessLog } from "../server/index.ts";
 import { BUILD, BUILD_STAMP, PRODUCT, VERSION } from "./version.ts";
 import { buildEgress } from "./egress.ts";
 import type { DiagOptions } from "./args.ts";
+import type { Cluster, ClusterObserver } from "../cluster/index.ts";
+import { hostname } from "node:os";
+import process from "node:process";
 
 const log = getLog("cli");
 
@@ -21,6 +24,29 @@ export const LOG_ENV = "PROXY_SERVER_LOG";
 
 /** KumoProxy's name for {@linkcode LOG_ENV}; read when `PROXY_SERVER_LOG` is unset. */
 export const KUMO_LOG_ENV = "KUMO_PROXY_LOG";
+
+/** The cluster's metric signals, on the registry's `proxy_cluster_*` metrics. */
+function clusterObserver(metrics: ProxyMetrics): ClusterObserver {
+  const m = metrics.set;
+  return {
+    backendUp: (up) => m.proxy_cluster_backend_up.set(up ? 1 : 0),
+    operation: (op, result, seconds) => {
+      m.proxy_cluster_operations_total.inc({ op, result });
+      if (result !== "down") m.proxy_cluster_operation_duration_seconds.observe({ op }, seconds);
+    },
+  };
+}
+
+/**
+ * Join the cluster of `config.cluster`, when there is one: the Redis client
+ * is loaded only then (a dynamic import), so a config without `cluster`
+ * runs exactly the single-process code.
+ */
+async function joinCluster(config: Config, metrics: ProxyMetrics): Promise<Cluster | undefined> {
+  if (config.cluster === undefined) return undefined;
+  const { startCluster } = await import("../cluster/index.ts");
+  return await startCluster(config.cluster, clusterObserver(metrics), `${hostname()}:${process.pid}`);
+}
 
 /** The identity of this process, started now (for `/api/status/v1` and the OpenAPI document). */
 export function serviceInfo(runtime: Runtime): ServiceInfo {
@@ -104,6 +130,7 @@ export async function runProxy(
     health.phase = "stopping";
     log.info("{signal}: stopping", { signal });
     server.stop(config.shutdown_grace_period).then(() => egress.registry.stop()).then(async () => {
+      await cluster?.close();
       await http?.close();
       log.info("stopped");
       finish(0);
@@ -134,7 +161,16 @@ export async function runProxy(
     }),
   ];
   const egressObserver = new EgressMetricsObserver(metrics);
-  let egress = buildEgress(runtime, config, egressObserver);
+  let cluster: Cluster | undefined;
+  try {
+    cluster = await joinCluster(config, metrics);
+  } catch (error) {
+    log.error("cannot start: cluster: {error}", { error: error instanceof Error ? error.message : String(error) });
+    unsubscribe.forEach((u) => u());
+    return 1;
+  }
+  let egress = buildEgress(runtime, config, egressObserver, cluster?.suspensions);
+  void cluster?.suspensions.attach(egress.registry);
   let reloading = Promise.resolve();
   const reload = () =>
     reloading = reloading.then(async () => {
@@ -153,7 +189,10 @@ export async function runProxy(
         log.error("the running configuration stays");
         return;
       }
-      const nextEgress = buildEgress(runtime, next, egressObserver);
+      if (JSON.stringify(next.cluster) !== JSON.stringify(config.cluster)) {
+        log.warn("SIGHUP: the cluster key changed; it applies at the next start (the running cluster settings stay)");
+      }
+      const nextEgress = buildEgress(runtime, next, egressObserver, cluster?.suspensions);
       try {
         // Read by the UserStore that reconfigure builds for the new users.
         configureAuth({ cacheTtl: next.users_cache_ttl });
@@ -168,6 +207,7 @@ export async function runProxy(
         egress = nextEgress;
         config = next;
         await oldEgress.registry.stop();
+        void cluster?.suspensions.attach(egress.registry);
         // The HTTP listeners are rebuilt so the admin routes see the new sources.
         await http?.close();
         http = undefined;
@@ -212,12 +252,14 @@ export async function runProxy(
       selfAddresses: () => http?.addrs ?? [],
       observer,
       dial: egress.dial,
+      ...(cluster === undefined ? {} : { sharedLimits: cluster.limits }),
     });
   } catch (error) {
     log.error("cannot start: {error}", { error: error instanceof Error ? error.message : String(error) });
     await http?.close();
     unsubscribe.forEach((u) => u());
     await egress.registry.stop();
+    await cluster?.close();
     return 1;
   }
   health.phase = "operational";

@@ -15,7 +15,13 @@
  * @module
  */
 
-export { type Config, ConfigSchema, type HttpListenerConfig, type ProxyListenerConfig } from "./schema/index.ts";
+export {
+  type ClusterConfig,
+  type Config,
+  ConfigSchema,
+  type HttpListenerConfig,
+  type ProxyListenerConfig,
+} from "./schema/index.ts";
 export { ConfigError, type ConfigProblem, formatProblem } from "./errors.ts";
 export type { ConfigIo } from "./io.ts";
 export { loadConfig, type LoadConfigOptions, loadConfigText, parseConfig, type ParseConfigOptions } from "./load.ts";

@@ -101,4 +101,5 @@ export {
   REASON_PATTERN,
 } from "./registry.ts";
 export { type SourceStatus, SourceStatusSchema } from "./status.ts";
+export type { SuspensionShare } from "./shared.ts";
 export { proxyV2Header, proxyV2LocalHeader } from "./proxy-v2.ts";

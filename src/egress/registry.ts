@@ -14,6 +14,7 @@ import { EgressPool } from "./pool.ts";
 import { EgressSource } from "./source.ts";
 import type { EgressPoolSpec, EgressSourceSpec } from "./spec.ts";
 import type { SourceStatus } from "./status.ts";
+import type { SuspensionShare } from "./shared.ts";
 
 /** Reason label given to a manual suspension when none is supplied. */
 export const DEFAULT_ADMIN_REASON = "Admin";
@@ -40,6 +41,12 @@ export interface EgressRegistryOptions {
    * default {@linkcode SYSTEM_CLOCK}. Tests pass one they advance.
    */
   clock?: Clock;
+  /**
+   * Where every source's suspensions are shared with other instances
+   * (`cluster`, implemented in `src/cluster/`); default none: all state is
+   * process-local.
+   */
+  share?: SuspensionShare;
 }
 
 /** Sources, pools and health checks by name; see the module docs. */
@@ -75,7 +82,12 @@ export class EgressRegistry {
       },
     };
     for (const [name, sourceSpec] of Object.entries(spec.sources)) {
-      const source = new EgressSource(name, sourceSpec, { runtime: options.runtime, observer, clock });
+      const source = new EgressSource(name, sourceSpec, {
+        runtime: options.runtime,
+        observer,
+        clock,
+        share: options.share,
+      });
       this.#sources.set(name, source);
       outer.healthChanged(name, true);
       if (sourceSpec.health_check !== undefined) {
@@ -126,6 +138,11 @@ export class EgressRegistry {
     return this.#checkers;
   }
 
+  /** Every source's name, in configuration order. */
+  get sourceNames(): string[] {
+    return [...this.#sources.keys()];
+  }
+
   /** Every source with its state, in configuration order. */
   list(): SourceStatus[] {
     return [...this.#sources.values()].map((source) => this.status(source.name));
@@ -153,6 +170,10 @@ export class EgressRegistry {
       failures_in_window: failures.count,
       window_seconds: failures.windowSeconds,
       health_check: source.spec.health_check !== undefined,
+      // Only with a share (cluster), so the single-process listing is unchanged.
+      ...(suspension?.clusterWide === undefined
+        ? {}
+        : { cluster_wide: suspension.clusterWide, suspended_by: suspension.instance ?? null }),
     };
   }
 

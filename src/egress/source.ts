@@ -47,6 +47,7 @@ import {
   errorMessage,
 } from "./failure.ts";
 import { SourceSuspension } from "./suspension.ts";
+import type { SuspensionShare } from "./shared.ts";
 import { defaultConnectTimeout, HandshakeWatch } from "./handshake-deadline.ts";
 import { type EgressObserver, NULL_EGRESS_OBSERVER } from "./observer.ts";
 import { proxyV2Header, proxyV2LocalHeader } from "./proxy-v2.ts";
@@ -94,6 +95,8 @@ export interface EgressSourceOptions {
    * default {@linkcode SYSTEM_CLOCK}. Connect timeouts stay on real time.
    */
   clock?: Clock;
+  /** Where its suspensions are shared with other instances (`cluster`); default none. */
+  share?: SuspensionShare;
 }
 
 /** The bound of a connect attempt: its signal, the budget it stands for, and the timer to clear. */
@@ -174,6 +177,8 @@ export class EgressSource {
     this.suspension = new SourceSuspension(name, {
       observer: this.#observer,
       clock: options.clock ?? SYSTEM_CLOCK,
+      share: options.share,
+      shareFailures: spec.share_failure_windows === true,
       rules: {
         ProxyUnhealthy: spec.suspend_when_proxy_unhealthy,
         Unplumbed: spec.suspend_when_unplumbed,

@@ -79,6 +79,11 @@ export interface EgressSourceSpec {
   suspend_when_proxy_unhealthy?: SuspendRule;
   /** Suspend when `source_address` cannot be bound (KumoMTA: `suspend_when_unplumbed`). */
   suspend_when_unplumbed?: SuspendRule;
+  /**
+   * With a shared suspension store (`cluster`): count failures for a
+   * `Threshold` trigger across every instance. Default false.
+   */
+  share_failure_windows?: boolean;
   /** Active health checks (proxy sources only). */
   health_check?: HealthCheckSpec;
   /**

@@ -66,6 +66,17 @@ export const SourceStatusSchema = v.pipe(
       ),
     ),
     health_check: v.pipe(v.boolean(), v.description("Whether a health_check is configured.")),
+    cluster_wide: v.optional(v.pipe(
+      v.boolean(),
+      v.description(
+        "With cluster, while suspended: whether the suspension is shared with every instance (rule and " +
+          "operator suspensions are; HealthCheck ones stay local).",
+      ),
+    )),
+    suspended_by: v.optional(v.pipe(
+      v.nullable(v.string()),
+      v.description("With cluster, while suspended: the cluster.instance that set the suspension."),
+    )),
   }),
   v.description("An egress source and its state."),
 );

@@ -12,7 +12,11 @@
  * - suspended for another reason: `unsuspended(old)`, `suspended(new)`, WARN;
  * - expiry: `unsuspended(reason)`, INFO "auto-suspension cleared".
  * Clearing by an operator or by a passing health check is like an expiry
- * (INFO). All state is process-local.
+ * (INFO). All state is process-local unless a {@linkcode SuspensionShare}
+ * is given (`cluster`): then rule and operator suspensions, and operator
+ * clears, are also handed to it, and those of other instances arrive
+ * through {@linkcode SourceSuspension.applyShared} and
+ * {@linkcode SourceSuspension.clearShared} with the same transitions.
  *
  * @module
  */
@@ -22,6 +26,7 @@ import type { FailureKind } from "./errors.ts";
 import type { EgressObserver } from "./observer.ts";
 import type { SuspendRule } from "./spec.ts";
 import { RollingCount } from "./rolling-count.ts";
+import type { SuspensionShare } from "./shared.ts";
 
 const log = getLog("egress");
 
@@ -34,8 +39,13 @@ export const HEALTH_CHECK_REASON = "HealthCheck";
 /** Longest single timer delay JavaScript supports, milliseconds; longer suspensions re-arm. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** Who installed or removed a suspension; only changes the log wording. */
-export type SuspensionOrigin = "rule" | "admin" | "health";
+/**
+ * Who installed or removed a suspension: a rule, an operator, the health
+ * checker (all of this instance), or another instance (`"cluster"`,
+ * through the shared store). Changes the log wording, and whether the
+ * change is handed to the {@linkcode SuspensionShare}.
+ */
+export type SuspensionOrigin = "rule" | "admin" | "health" | "cluster";
 
 /** A suspension in force. */
 export interface ActiveSuspension {
@@ -43,6 +53,21 @@ export interface ActiveSuspension {
   reason: string;
   /** Seconds until it ends by itself; `Infinity` for a health-check suspension. */
   remaining: number;
+  /** With a {@linkcode SuspensionShare}: whether it is shared with the other instances (not `HealthCheck`). */
+  clusterWide?: boolean;
+  /** With a {@linkcode SuspensionShare}: the `cluster.instance` that set it. */
+  instance?: string;
+}
+
+/** The state of a suspension in force. */
+interface SuspensionState {
+  reason: string;
+  /** Clock time it ends, milliseconds (`Infinity`: a health-check suspension). */
+  expiresAt: number;
+  /** Who set it, with a share: this instance's name or another's. */
+  instance: string | undefined;
+  /** Whether it is shared. */
+  shared: boolean;
 }
 
 /** Options of {@linkcode SourceSuspension}. */
@@ -53,6 +78,10 @@ export interface SourceSuspensionOptions {
   observer: EgressObserver;
   /** Time and timers for expiries and windows; default {@linkcode SYSTEM_CLOCK}. Tests pass one they advance. */
   clock?: Clock;
+  /** Where this instance's suspensions are shared (`cluster`); default none (process-local). */
+  share?: SuspensionShare;
+  /** `share_failure_windows`: count Threshold failures through {@linkcode share} across instances. */
+  shareFailures?: boolean;
 }
 
 /** Human text of a duration in seconds. */
@@ -74,7 +103,9 @@ export class SourceSuspension {
   #clock: Clock;
   #failures: Record<FailureKind, RollingCount>;
   #windowSeconds: number;
-  #state: { reason: string; expiresAt: number } | undefined;
+  #state: SuspensionState | undefined;
+  #share: SuspensionShare | undefined;
+  #shareFailures: boolean;
   #timer: ClockTimer | undefined;
   #checksUp = true;
   #healthy = true;
@@ -88,6 +119,8 @@ export class SourceSuspension {
     this.#rules = options.rules ?? {};
     this.#observer = options.observer;
     this.#clock = options.clock ?? SYSTEM_CLOCK;
+    this.#share = options.share;
+    this.#shareFailures = options.shareFailures === true && options.share !== undefined;
     const periods = Object.values(this.#rules)
       .map((rule) => (rule && rule.trigger !== "Immediate" ? rule.trigger.period : 0))
       .filter((p) => p > 0);
@@ -104,7 +137,9 @@ export class SourceSuspension {
     if (state === undefined) return undefined;
     const remainingMs = state.expiresAt - this.#clock.now();
     if (remainingMs <= 0) return undefined;
-    return { reason: state.reason, remaining: remainingMs / 1000 };
+    const remaining = remainingMs / 1000;
+    if (this.#share === undefined) return { reason: state.reason, remaining };
+    return { reason: state.reason, remaining, clusterWide: state.shared, instance: state.instance };
   }
 
   /**
@@ -137,8 +172,12 @@ export class SourceSuspension {
    * `egress_source_connection_failures_total`), then evaluate the matching
    * `suspend_when_*` rule: `Immediate` suspends now; a threshold suspends
    * once `limit` failures of this kind fall inside its rolling `period`.
+   * With `shareFailures`, a threshold counts the failures of every
+   * instance (a sorted set in Redis): the answer comes later, so the rule
+   * fires asynchronously and this returns `false`; when the shared count
+   * is unavailable the local count decides.
    *
-   * @returns whether a rule fired.
+   * @returns whether a rule fired (now).
    */
   recordFailure(kind: FailureKind): boolean {
     const now = this.#clock.now();
@@ -146,6 +185,14 @@ export class SourceSuspension {
     this.#observer.connectionFailed(this.source, kind);
     const rule = this.#rules[kind];
     if (rule === undefined) return false;
+    const trigger = rule.trigger;
+    if (trigger !== "Immediate" && this.#shareFailures) {
+      const local = this.#failures[kind].count(now, trigger.period);
+      void this.#share!.countFailure(this.source, kind, trigger.period).then((shared) => {
+        if ((shared ?? local) >= trigger.limit) this.suspend(kind, rule.duration, "rule");
+      });
+      return false;
+    }
     const fired = rule.trigger === "Immediate" ||
       this.#failures[kind].count(now, rule.trigger.period) >= rule.trigger.limit;
     if (fired) this.suspend(kind, rule.duration, "rule");
@@ -156,12 +203,55 @@ export class SourceSuspension {
    * Suspend for `seconds` (`Infinity`: until cleared) with `reason`; see the
    * module docs for the transitions.
    */
-  suspend(reason: string, seconds: number, origin: SuspensionOrigin): void {
+  suspend(reason: string, seconds: number, origin: Exclude<SuspensionOrigin, "cluster">): void {
+    this.#install(reason, seconds, origin, this.#share?.instance);
+    if (origin !== "health" && Number.isFinite(seconds)) this.#share?.suspended(this.source, reason, seconds);
+  }
+
+  /**
+   * Apply a suspension another instance made (`instance`, through the
+   * shared store): the same transitions as {@linkcode suspend}, not handed
+   * back to the share. A local `HealthCheck` suspension stays (its end is
+   * this instance's health-check verdict).
+   *
+   * @param seconds how long it has left, seconds (the key's TTL)
+   */
+  applyShared(reason: string, seconds: number, instance: string): void {
+    if (this.#state?.reason === HEALTH_CHECK_REASON && this.current() !== undefined) return;
+    this.#install(reason, seconds, "cluster", instance);
+  }
+
+  /**
+   * Another instance (`instance`) cleared the suspension, or it was found
+   * gone from the shared store: end a shared one now (a local
+   * `HealthCheck` suspension stays).
+   *
+   * @returns whether a suspension was in force and ended.
+   */
+  clearShared(instance: string): boolean {
+    const state = this.#state;
+    if (state === undefined || !state.shared) return false;
+    const active = state.expiresAt > this.#clock.now();
+    this.#remove();
+    if (active) {
+      log.info("egress source {source} suspension cleared by instance {instance} ({reason})", {
+        source: this.source,
+        reason: state.reason,
+        instance,
+      });
+    }
+    return active;
+  }
+
+  /** Install a suspension and log the transition (see the module docs). */
+  #install(reason: string, seconds: number, origin: SuspensionOrigin, instance: string | undefined): void {
     const now = this.#clock.now();
     const expiresAt = now + seconds * 1000;
     const prior = this.#state;
-    const fields = { source: this.source, reason, duration: formatSeconds(seconds) };
-    this.#state = { reason, expiresAt };
+    const fields: Record<string, string> = { source: this.source, reason, duration: formatSeconds(seconds) };
+    if (origin === "cluster") fields.instance = instance ?? "-";
+    const shared = this.#share !== undefined && origin !== "health";
+    this.#state = { reason, expiresAt, instance, shared };
     if (prior !== undefined && prior.expiresAt > now && prior.reason === reason) {
       log.debug("egress source {source} suspension extended ({reason}): {duration} from now", fields);
     } else {
@@ -170,6 +260,8 @@ export class SourceSuspension {
       if (origin === "rule") log.warn("egress source {source} auto-suspended for {duration} ({reason})", fields);
       else if (origin === "admin") {
         log.warn("egress source {source} suspended by an operator for {duration} ({reason})", fields);
+      } else if (origin === "cluster") {
+        log.warn("egress source {source} suspended by instance {instance} for {duration} ({reason})", fields);
       } else log.warn("egress source {source} suspended {duration} ({reason})", fields);
     }
     this.#arm();
@@ -183,7 +275,9 @@ export class SourceSuspension {
    *
    * @returns whether a suspension was in force and ended.
    */
-  clear(origin: Exclude<SuspensionOrigin, "rule">, onlyReason?: string): boolean {
+  clear(origin: "admin" | "health", onlyReason?: string): boolean {
+    // An operator's clear reaches every instance, whatever this one holds.
+    if (origin === "admin") this.#share?.cleared(this.source);
     const state = this.#state;
     if (state === undefined || (onlyReason !== undefined && state.reason !== onlyReason)) return false;
     const active = state.expiresAt > this.#clock.now();
@@ -236,7 +330,7 @@ export class SourceSuspension {
     this.#timer = this.#clock.setTimeout(() => this.#expire(state), delay);
   }
 
-  #expire(state: { reason: string; expiresAt: number }): void {
+  #expire(state: SuspensionState): void {
     if (this.#state !== state) return;
     if (state.expiresAt > this.#clock.now()) {
       this.#arm(); // a timer shorter than the suspension (very long durations)

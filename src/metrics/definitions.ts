@@ -218,6 +218,23 @@ export const METRICS = {
     help: "1 when the egress source is usable (its health check, if any, passes and it is not suspended), else 0.",
     labels: SOURCE,
   },
+  proxy_cluster_backend_up: {
+    type: "gauge",
+    help: "With cluster: 1 while Redis answers within cluster.timeout, 0 while the instance runs on local state.",
+    labels: [],
+  },
+  proxy_cluster_operations_total: {
+    type: "counter",
+    help: "Redis operations of the cluster state, by op (suspend, clear, load, failure, lease_acquire, " +
+      "lease_release, lease_renew, rate, probe_cell, info) and result (ok, error, timeout, down: not tried, Redis down).",
+    labels: ["op", "result"],
+  },
+  proxy_cluster_operation_duration_seconds: {
+    type: "histogram",
+    help: "Time of the Redis operations that were tried, by op, in seconds.",
+    labels: ["op"],
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+  },
 } as const satisfies Record<string, MetricDefinition>;
 
 /** The name of a declared metric. */

@@ -36,6 +36,14 @@ export interface ListenOptions {
   /** TCP port; 0 picks a free port (read it back from {@linkcode Listener.addr}). */
   port: number;
   /**
+   * Set `SO_REUSEPORT` (Linux): several processes may listen on the same
+   * address and the kernel spreads connections over them. Bun:
+   * `Bun.listen({ reusePort })`; Deno: `Deno.listen({ reusePort })`, which
+   * Deno 2 still gates behind `--unstable-net` (set in `deno.json`).
+   * Default false.
+   */
+  reusePort?: boolean;
+  /**
    * Serve TLS with this material when set. A TLS connection reaches `onConn`
    * only once its handshake has completed; one whose handshake fails (a
    * plain-text client, a client that rejects the certificate) or does not

@@ -12,6 +12,11 @@
  * INFO with the client, user, what was asked and what refused it, through
  * a rate limiter so a flood cannot flood the log.
  *
+ * With cluster-wide limits (the policy store's `shared`, `cluster`), a
+ * configured limit is checked locally first, then across instances; the
+ * cluster leases are given back with the local ones. Without `shared`, or
+ * with no limit configured, nothing more happens (no Redis call).
+ *
  * @module
  */
 import {
@@ -23,6 +28,9 @@ import {
   isLoopback,
   type Lease,
   parseIp,
+  type SharedCheck,
+  type SharedLease,
+  type SharedLimits,
 } from "../access/index.ts";
 import { formatHostPort, type NetAddr } from "../runtime/index.ts";
 import { getLog, rateLimited } from "../log/index.ts";
@@ -41,6 +49,8 @@ interface SessionState {
   client: string | Ip;
   lease: Lease | undefined;
   user: Lease | undefined;
+  /** Cluster-wide leases (connection limits at accept, the user's limit). */
+  shared: SharedLease[] | undefined;
   /** The rules need each resolved address of the destination name checked. */
   needsAddress: boolean;
   /** The CONNECT destination was an IP literal already checked in full. */
@@ -111,7 +121,41 @@ export class PolicyAccess implements SessionAccess {
     if (!admitted.ok) {
       return this.#deny(o, admitted.reason, "connection", LIMIT_TEXT[admitted.reason]);
     }
-    this.#sessions.set(o, { client, lease: admitted, user: undefined, needsAddress: false, literalChecked: false });
+    const shared = this.policy.store.shared;
+    const checks = shared === undefined ? undefined : this.policy.sharedChecks(o.listen, client);
+    if (checks !== undefined && checks.length > 0) return this.#admitShared(o, client, admitted, shared!, checks);
+    this.#sessions.set(o, newState(client, admitted));
+    return ALLOW;
+  }
+
+  /**
+   * The cluster-wide part of {@linkcode admit}: the rate, then every count
+   * in one call (all or none); a refusal gives the local lease back.
+   */
+  async #admitShared(
+    o: Readonly<SessionOutcome>,
+    client: string | Ip,
+    admitted: Lease,
+    shared: SharedLimits,
+    checks: readonly SharedCheck[],
+  ): Promise<AccessDecision> {
+    const counts: (SharedCheck & { kind: "count" })[] = [];
+    for (const check of checks) {
+      if (check.kind === "count") counts.push(check);
+      else if (await shared.take(check.key, check.limit, check.period) === false) {
+        admitted.release();
+        return this.#deny(o, "rate", "connection", LIMIT_TEXT.rate);
+      }
+    }
+    const lease = counts.length === 0 ? undefined : await shared.acquire(counts);
+    if (typeof lease === "number") {
+      admitted.release();
+      const reason = counts[lease].reason;
+      return this.#deny(o, reason, "connection", LIMIT_TEXT[reason]);
+    }
+    const state = newState(client, admitted);
+    if (lease !== undefined) state.shared = [lease];
+    this.#sessions.set(o, state);
     return ALLOW;
   }
 
@@ -119,19 +163,39 @@ export class PolicyAccess implements SessionAccess {
   #state(o: Readonly<SessionOutcome>): SessionState {
     let state = this.#sessions.get(o);
     if (state === undefined) {
-      state = { client: clientIp(o), lease: undefined, user: undefined, needsAddress: false, literalChecked: false };
+      state = newState(clientIp(o), undefined);
       this.#sessions.set(o, state);
     }
     return state;
   }
 
-  /** At the first request of an authenticated session: the user's `max_connections`. */
-  #user(o: Readonly<SessionOutcome>, state: SessionState, asked: string): AccessDecision | undefined {
+  /**
+   * At the first request of an authenticated session: the user's
+   * `max_connections`, locally, then (when set and `shared`) across
+   * instances, which answers later.
+   */
+  #user(
+    o: Readonly<SessionOutcome>,
+    state: SessionState,
+    asked: string,
+  ): AccessDecision | undefined | Promise<AccessDecision | undefined> {
     if (o.user === undefined || state.user !== undefined) return undefined;
-    const lease = this.policy.acquireUser(o.user);
+    const policy = this.policy;
+    const lease = policy.acquireUser(o.user);
     if (!lease.ok) return this.#deny(o, "user_limit", asked, "users[].max_connections");
     state.user = lease;
-    return undefined;
+    const shared = policy.store.shared;
+    const check = shared === undefined ? undefined : policy.sharedUserCheck(o.user);
+    if (check === undefined) return undefined;
+    return shared!.acquire([check as SharedCheck & { kind: "count" }]).then((got) => {
+      if (typeof got === "number") {
+        lease.release();
+        state.user = undefined;
+        return this.#deny(o, "user_limit", asked, "users[].max_connections");
+      }
+      if (got !== undefined) (state.shared ??= []).push(got);
+      return undefined;
+    });
   }
 
   /** The rules' request for this session. */
@@ -156,7 +220,15 @@ export class PolicyAccess implements SessionAccess {
     const asked = `BIND ${source}`;
     const state = this.#state(o);
     const limited = this.#user(o, state, asked);
+    if (limited instanceof Promise) {
+      return limited.then((denied) => denied ?? this.#bindChecks(o, state, source, asked));
+    }
     if (limited !== undefined) return limited;
+    return this.#bindChecks(o, state, source, asked);
+  }
+
+  /** The part of {@linkcode bind} after the user's limit. */
+  #bindChecks(o: Readonly<SessionOutcome>, state: SessionState, source: string, asked: string): AccessDecision {
     const policy = this.policy;
     if (!policy.checkSourceAddress(o.user, source)) {
       return this.#deny(o, "source_address", asked, "users[].source_addresses");
@@ -174,7 +246,9 @@ export class PolicyAccess implements SessionAccess {
   async connect(o: Readonly<SessionOutcome>, destination: SocksAddress): Promise<AccessDecision> {
     const asked = `CONNECT ${formatHostPort(destination)}`;
     const state = this.#state(o);
-    const limited = this.#user(o, state, asked);
+    const user = this.#user(o, state, asked);
+    // Awaited only when a shared limit made it a promise (the local path stays synchronous).
+    const limited = user instanceof Promise ? await user : user;
     if (limited !== undefined) return limited;
     const decision = this.policy.checkRequest(
       this.#request(o, state, "connect", { destination: destination.host, port: destination.port }),
@@ -241,7 +315,13 @@ export class PolicyAccess implements SessionAccess {
     this.#sessions.delete(o);
     state.lease?.release();
     state.user?.release();
+    if (state.shared !== undefined) { for (const lease of state.shared) lease.release(); }
   }
+}
+
+/** A session's state before any limit or rule check. */
+function newState(client: string | Ip, lease: Lease | undefined): SessionState {
+  return { client, lease, user: undefined, shared: undefined, needsAddress: false, literalChecked: false };
 }
 
 /** What refused a connection at accept, for the log line. */

@@ -42,6 +42,8 @@ export interface ProxyListenerSpec {
    * reported in one start-up notice (`Runtime.keepAliveSupport`).
    */
   tcp_keepalive?: { enabled?: boolean; time?: number; interval?: number; retries?: number };
+  /** Set SO_REUSEPORT, so several instances can share the listen address (`reuse_port`). Default false. */
+  reuse_port?: boolean;
   /** Clients that may connect (IP addresses and CIDR blocks); absent: every client. */
   allowed_clients?: readonly string[];
   /** Most sessions open at once on the listener. */

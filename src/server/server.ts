@@ -21,7 +21,14 @@ import {
   NetError,
   type Runtime,
 } from "../runtime/index.ts";
-import { type AccessAction, type AccessPolicy, type AccessRuleConfig, compileAccessPolicy } from "../access/index.ts";
+import {
+  type AccessAction,
+  type AccessPolicy,
+  type AccessRuleConfig,
+  compileAccessPolicy,
+  createMemoryAccessStore,
+  type SharedLimits,
+} from "../access/index.ts";
 import { getLog, rateLimited } from "../log/index.ts";
 import { listenerTls } from "../tls/index.ts";
 import type { SessionAccess } from "./access.ts";
@@ -96,6 +103,12 @@ export interface ProxyServerOptions {
    * `access_rules` and `default_action`, with the self-connect guard).
    */
   access?: SessionAccess;
+  /**
+   * Cluster-wide limits (`cluster`, on Redis): the configured connection
+   * limits and rates are also checked there, after the local ones. Default
+   * none: limits are this process's alone.
+   */
+  sharedLimits?: SharedLimits;
 }
 
 /** A user as the server needs it: the RFC 1929 entry plus its access keys. */
@@ -135,7 +148,10 @@ export class ProxyServer {
     } else {
       const others = options.selfAddresses;
       this.#policy = new PolicyAccess({
-        policy: compilePolicy(options, undefined),
+        policy: compilePolicy(
+          options,
+          options.sharedLimits === undefined ? undefined : createMemoryAccessStore({}, options.sharedLimits),
+        ),
         observer: this.#observer,
         selfAddresses: () => {
           const own = this.#listeners.map((l) => l.bound.addr);
@@ -199,6 +215,7 @@ export class ProxyServer {
       {
         host: spec.listen.host,
         port: spec.listen.port,
+        ...(spec.reuse_port === true ? { reusePort: true } : {}),
         ...(tls
           ? {
             tls: { cert: tls.cert, key: tls.key },

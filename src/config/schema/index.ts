@@ -11,6 +11,7 @@
 
 import * as v from "valibot";
 import { accessRefsCheck, AccessRulesSchema, DefaultActionSchema } from "./access.ts";
+import { ClusterSchema } from "./cluster.ts";
 import { duration } from "./duration.ts";
 import { HttpListenersSchema } from "./http-listener.ts";
 import { PoolsSchema } from "./pools.ts";
@@ -50,6 +51,7 @@ export const ConfigEntries = {
   access_rules: v.optional(AccessRulesSchema, []),
   default_action: v.optional(DefaultActionSchema, "allow"),
   log: v.optional(LogSchema, {}),
+  cluster: v.optional(ClusterSchema),
   shutdown_grace_period: v.optional(
     duration(
       "After SIGINT or SIGTERM, how long open tunnels may keep running before they are " +
@@ -84,5 +86,6 @@ export type ProxyListenerConfig = Config["proxy_listeners"][number];
 
 /** One entry of `http_listeners`, as loaded (listen parsed, trusted_hosts in canonical spelling). */
 export type HttpListenerConfig = Config["http_listeners"][number];
+export type { ClusterConfig } from "./cluster.ts";
 export type { PoolConfig } from "./pools.ts";
 export type { SourceConfig } from "./sources.ts";

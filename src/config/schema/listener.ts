@@ -97,6 +97,11 @@ export const ProxyListenerSchema = v.pipe(
     ),
     ...tlsEntries("SOCKS5 listener"),
     tcp_keepalive: TcpKeepAliveSchema,
+    reuse_port: v.optional(flag(
+      "Set SO_REUSEPORT on the listening socket (Linux), so several instances on one host can listen " +
+        "on the same address and the kernel spreads new connections over them; with cluster they share " +
+        "suspensions and limits. Every instance on the address must set it. Default: false.",
+    )),
     allowed_clients: cidrList(
       'Clients that may connect: IP addresses and CIDR blocks, IPv4 or IPv6 ("10.0.0.0/8", "2001:db8::/32"); ' +
         "an IPv4-mapped IPv6 client (::ffff:a.b.c.d) matches its IPv4 form. Any other client is closed at " +

@@ -180,6 +180,14 @@ export const SourceEntries = {
     "Suspend this source when binding source_address fails because the address is not on this host " +
       "(EADDRNOTAVAIL). KumoMTA: suspend_when_unplumbed.",
   )),
+  share_failure_windows: v.optional(v.pipe(
+    v.boolean(),
+    v.description(
+      "With cluster: count this source's failures for a Threshold trigger across every instance (N " +
+        "failures in the period on any of them trips the rule). Off by default, since reachability can " +
+        "depend on the host. Without cluster it changes nothing. Default: false.",
+    ),
+  )),
   health_check: v.optional(HealthCheckSchema),
   connect_timeout: v.optional(v.pipe(
     duration(

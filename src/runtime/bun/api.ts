@@ -81,6 +81,8 @@ export interface BunListenOptions<T> {
   port: number;
   /** Keep the write half open after the peer's FIN (default false: Bun closes). */
   allowHalfOpen?: boolean;
+  /** Set SO_REUSEPORT (Linux). */
+  reusePort?: boolean;
   tls?: { cert: string; key: string };
   socket: BunSocketHandler<T>;
 }

@@ -90,6 +90,7 @@ function listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<L
       hostname: options.host,
       port: options.port,
       allowHalfOpen: true,
+      ...(options.reusePort === true ? { reusePort: true } : {}),
       ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),
       socket: options.tls ? tlsHandlers(options, onConn) : {
         ...BunConn.handlers,

@@ -95,9 +95,10 @@ function listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<L
   let l: Deno.Listener<Deno.TcpConn | Deno.TlsConn>;
   try {
     const { host: hostname, port, tls } = options;
+    const reuse = options.reusePort === true ? { reusePort: true } : {};
     l = tls
-      ? Deno.listenTls({ hostname, port, cert: tls.cert, key: tls.key })
-      : Deno.listen({ hostname, port, transport: "tcp" });
+      ? Deno.listenTls({ hostname, port, cert: tls.cert, key: tls.key, ...reuse })
+      : Deno.listen({ hostname, port, transport: "tcp", ...reuse });
   } catch (e) {
     return Promise.reject(toNetError(e));
   }
