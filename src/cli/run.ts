@@ -102,7 +102,6 @@ export async function runProxy(
   // One observer: metrics, plus the access log's line at the end of each session.
   const observer = withAccessLog(
     new MetricsObserver(metrics, {
-      listeners: config.proxy_listeners.map((l) => l.listen.text),
       maxOutboundDestinations: config.metrics.max_outbound_destinations,
       perUser: config.metrics.per_user,
     }),

@@ -20,12 +20,14 @@
 export type FailureKind = "ProxyUnhealthy" | "Unplumbed";
 
 /**
- * Where a failed connect went wrong: one of the {@linkcode FailureKind}s, or
+ * Where a failed connect went wrong: one of the {@linkcode FailureKind}s,
  * `"Destination"` for a failure about the destination itself (refused,
  * unreachable, timed out, or an upstream proxy's error reply to CONNECT),
- * which does not count against the source.
+ * or `"Local"` for this process's own failure (it is out of file
+ * descriptors or memory: EMFILE, ENFILE, ENOBUFS, ENOMEM). Neither of the
+ * last two counts against the source; a client gets REP 0x01 for `"Local"`.
  */
-export type ConnectFailureClass = FailureKind | "Destination";
+export type ConnectFailureClass = FailureKind | "Destination" | "Local";
 
 /**
  * A connect through an egress source failed. For `kind: "Destination"`,

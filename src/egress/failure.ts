@@ -26,6 +26,13 @@ import { Socks5ClientError } from "../socks5/index.ts";
 import type { ConnectFailureClass, FailureKind } from "./errors.ts";
 import type { HandshakePhase } from "./handshake-deadline.ts";
 
+/**
+ * Errno names of a connect that failed for lack of this process's own
+ * resources (descriptors, buffers, memory): the `"Local"` class, never the
+ * source's or the destination's fault.
+ */
+const LOCAL_CODES: ReadonlySet<string> = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
+
 /** Errno names of a local bind that failed because the address is not on this host. */
 const UNPLUMBED_CODES: ReadonlySet<string> = new Set(["EADDRNOTAVAIL", "EINVAL"]);
 
@@ -81,8 +88,10 @@ export function asConnectFailure(error: unknown, otherwise: ConnectFailureClass)
 
 /**
  * Classify a failed `connect(2)` (to the destination, or to a proxy):
- * `Unplumbed` when a `sourceAddress` was to be bound and the errno says it
- * is not on this host, else `otherwise` (`"Destination"` for a direct
+ * `Local` when this process is out of descriptors or memory (EMFILE,
+ * ENFILE, ENOBUFS, ENOMEM: the socket could not even be made), `Unplumbed`
+ * when a `sourceAddress` was to be bound and the errno says it is not on
+ * this host, else `otherwise` (`"Destination"` for a direct
  * connect, `"ProxyUnhealthy"` for a connect to a proxy).
  *
  * @param error what `Runtime.connect` threw
@@ -95,6 +104,9 @@ export function classifyConnectError(
   otherwise: ConnectFailureClass,
 ): ConnectFailure {
   const code = errorCode(error);
+  if (code !== undefined && LOCAL_CODES.has(code)) {
+    return new ConnectFailure("Local", `out of local resources: ${errorMessage(error)}`, { code, cause: error });
+  }
   if (sourceAddress !== undefined && code !== undefined && UNPLUMBED_CODES.has(code)) {
     return new ConnectFailure("Unplumbed", `binding source_address ${sourceAddress}: ${errorMessage(error)}`, {
       cause: error,

@@ -190,7 +190,10 @@ export class EgressPool {
           options.onSource?.(source.name);
           return conn;
         } catch (error) {
-          if (!(error instanceof EgressConnectError) || error.kind === "Destination" || signal.aborted) throw error;
+          if (
+            !(error instanceof EgressConnectError) || error.kind === "Destination" || error.kind === "Local" ||
+            signal.aborted
+          ) throw error;
           last = error;
           log.info("egress pool {pool}: source {source} failed ({kind}) for {destination}; trying the next source", {
             pool: this.name,

@@ -230,7 +230,7 @@ export class EgressSource {
         } failed (${failure.kind}): ${failure.message}`,
         failure.extra,
       );
-      if (failure.kind !== "Destination") this.suspension.recordFailure(failure.kind);
+      if (failure.kind !== "Destination" && failure.kind !== "Local") this.suspension.recordFailure(failure.kind);
       log.debug("{message}", { message: failed.message });
       throw failed;
     } finally {
@@ -397,6 +397,8 @@ export class EgressSource {
           });
         } catch (error) {
           const failure = classifyConnectError(error, this.spec.source_address, "ProxyUnhealthy");
+          // Out of descriptors here: every other address would fail the same, and it is not the proxy's fault.
+          if (failure.kind === "Local") throw failure;
           failures.push({
             address: label,
             failure: watch.expired === undefined ? failure : new ConnectFailure(

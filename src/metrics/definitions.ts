@@ -29,15 +29,19 @@ export interface MetricDefinition {
   readonly buckets?: readonly number[];
 }
 
-/** `listener`: the proxy listener's configured `listen` text (KumoProxy's label). */
+/**
+ * `listener`: the proxy listener's bound address as KumoProxy reports it
+ * (`ip:port`, `[v6]:port`, with the real port when the config says 0).
+ */
 const LISTENER = ["listener"] as const;
 
 /** `source`: the egress source's name (a key of `sources`), as KumoMTA's source metrics are labelled. */
 const SOURCE = ["source"] as const;
 
 /**
- * The metric table. Every proxy metric is labelled `listener` (the
- * configured `listen` text, e.g. `"0.0.0.0:1080"`), as KumoProxy's are.
+ * The metric table. Every proxy metric is labelled `listener` (the bound
+ * address, e.g. `"0.0.0.0:1080"`, `"127.0.0.1:40123"` for a config that
+ * says port 0), as KumoProxy's are.
  * Every egress metric is labelled `source`: the first three follow KumoMTA's
  * `source_health` metrics, the last three Caddy layer4's per-upstream ones.
  */
@@ -118,6 +122,13 @@ export const METRICS = {
     help: "Connections closed at accept (reason client, rate, listener_limit, client_limit) and requests " +
       "answered REP 0x02 (rule, source_address, user_limit, self: a CONNECT to one of the proxy's own " +
       "listeners) by access control.",
+    labels: ["listener", "reason"],
+  },
+  proxy_accept_errors_total: {
+    type: "counter",
+    help: "Client connections the proxy listener could not take: a failed accept (Deno reports them), or a " +
+      "connection closed at once, without a reply, because the process is out of file descriptors, by reason " +
+      "(emfile, enfile, enotconn, econnaborted, other).",
     labels: ["listener", "reason"],
   },
   proxy_handshake_duration_seconds: {

@@ -1,11 +1,12 @@
 /**
  * The metrics side of the server's {@linkcode ProxyObserver}: each session
  * event becomes counter, gauge and histogram updates, labelled with the
- * proxy listener's `listen` text.
+ * proxy listener's bound address (`127.0.0.1:40123`: the real port when the
+ * config says 0).
  *
  * The per-byte path is cheap: each listener's label children are resolved
- * once (at construction for the configured listeners, on first use for any
- * other) and `relayed()` is one map lookup and one `inc`.
+ * once (when the server reports the listener bound, `listening()`, or on
+ * first use) and `relayed()` is one map lookup and one `inc`.
  *
  * `sessionEnded()` counts the session's requests in `proxy_requests_total`
  * by reply name (a BIND-then-CONNECT session answered two requests: the
@@ -17,7 +18,14 @@
  */
 
 import type { Counter, Gauge, Histogram } from "prom-client";
-import type { DeniedReason, Direction, FailureReason, ProxyObserver, SessionOutcome } from "../server/index.ts";
+import type {
+  AcceptErrorReason,
+  DeniedReason,
+  Direction,
+  FailureReason,
+  ProxyObserver,
+  SessionOutcome,
+} from "../server/index.ts";
 import { CMD, commandName, REP, repName } from "../socks5/index.ts";
 import { LRUCache } from "lru-cache";
 import type { ProxyMetrics } from "./registry.ts";
@@ -42,6 +50,14 @@ const DENIED_REASONS = Object.keys(
     self: true,
   } satisfies Record<DeniedReason, true>,
 ) as DeniedReason[];
+
+/** Every `reason` of `proxy_accept_errors_total`, whose series start at 0 (a record, as above). */
+const ACCEPT_ERROR_REASONS = Object.keys(
+  { emfile: true, enfile: true, enotconn: true, econnaborted: true, other: true } satisfies Record<
+    AcceptErrorReason,
+    true
+  >,
+) as AcceptErrorReason[];
 
 /** The label children of one listener. */
 interface ListenerSeries {
@@ -77,8 +93,12 @@ interface OutboundLabels {
 
 /** Options of {@linkcode MetricsObserver}. */
 export interface MetricsObserverOptions {
-  /** The configured proxy listeners' `listen` texts: their series exist (at 0) from the start. */
-  listeners: readonly string[];
+  /**
+   * Listener labels (bound addresses) whose series exist (at 0) from the
+   * start; default none. The server reports each listener it binds through
+   * `listening()`, which does the same once its address is known.
+   */
+  listeners?: readonly string[];
   /** Cap on `proxy_outbound_connections_total` series (`metrics.max_outbound_destinations`). */
   maxOutboundDestinations: number;
   /** Keep the `proxy_user_*` series (`metrics.per_user`); default false. */
@@ -145,7 +165,7 @@ export class MetricsObserver implements ProxyObserver {
         },
       });
     }
-    for (const listener of options.listeners) this.#for(listener);
+    for (const listener of options.listeners ?? []) this.#for(listener);
   }
 
   #for(listener: string): ListenerSeries {
@@ -176,6 +196,7 @@ export class MetricsObserver implements ProxyObserver {
       s.tlsFailures.inc(0);
       s.authFailures.inc(0);
       for (const reason of DENIED_REASONS) m.proxy_connections_denied_total.labels({ listener, reason }).inc(0);
+      for (const reason of ACCEPT_ERROR_REASONS) m.proxy_accept_errors_total.labels({ listener, reason }).inc(0);
       s.active.set(0);
       m.proxy_handshake_duration_seconds.zero(labels);
       m.proxy_session_duration_seconds.zero(labels);
@@ -211,6 +232,16 @@ export class MetricsObserver implements ProxyObserver {
   /** `proxy_connections_denied_total{listener,reason}` + 1. */
   connectionDenied(listener: string, reason: DeniedReason): void {
     this.#metrics.set.proxy_connections_denied_total.labels({ listener, reason }).inc();
+  }
+
+  /** A listener was bound: its series appear at 0 (see {@linkcode MetricsObserverOptions.listeners}). */
+  listening(listener: string): void {
+    this.#for(listener);
+  }
+
+  /** `proxy_accept_errors_total{listener,reason}` + 1. */
+  acceptFailed(listener: string, reason: AcceptErrorReason): void {
+    this.#metrics.set.proxy_accept_errors_total.labels({ listener, reason }).inc();
   }
 
   /** `proxy_connections_completed_total` + 1. */

@@ -66,9 +66,16 @@ export interface ListenOptions {
    * is out of descriptors), so that the caller can count them. A failure
    * that concerns one connection closes it and accepting goes on at once;
    * one of the listener itself (`EMFILE`, `ENFILE`, ...) pauses accepting
-   * with a bounded backoff (10 ms doubling to 1 s). Must not throw.
-   * Deno only: Bun accepts inside its own event loop and reports no accept
-   * error to JavaScript, so this is never called there.
+   * with a bounded backoff (10 ms doubling to 1 s); at `EMFILE`/`ENFILE` a
+   * spare descriptor held for the purpose is first released so that the
+   * waiting connection can be accepted and closed at once (the client sees
+   * a close, not a hang). Must not throw.
+   * Deno only: Bun accepts inside its own event loop (uSockets) and reports
+   * no accept error to JavaScript, so this is never called there; at
+   * EMFILE Bun 1.4 retries `accept()` in a busy loop (its `loop.c` has a
+   * "Todo: start timer here"; oven-sh/bun#32705, open) and leaves the
+   * waiting clients unanswered. The server therefore keeps the process
+   * below its limit itself ({@linkcode Runtime.descriptors}).
    */
   onAcceptError?: (code: string) => void;
 }
@@ -121,8 +128,51 @@ export interface ConnectOptions {
 export interface KeepAlive {
   /** Turn SO_KEEPALIVE on or off. */
   enabled: boolean;
-  /** Idle time before the first probe, seconds (TCP_KEEPIDLE), where the runtime can set it. */
+  /**
+   * Idle time before the first probe, seconds (TCP_KEEPIDLE), where the
+   * runtime can set it; absent: the socket keeps the kernel's
+   * `net.ipv4.tcp_keepalive_time`.
+   */
   time?: number;
+}
+
+/** A `tcp_keepalive` setting, named as in the config. */
+export type KeepAliveSetting = "enabled" | "time" | "interval" | "retries";
+
+/** Every {@linkcode KeepAliveSetting}, in the config's order. */
+export const KEEPALIVE_SETTINGS: readonly KeepAliveSetting[] = Object.freeze([
+  "enabled",
+  "time",
+  "interval",
+  "retries",
+]);
+
+/**
+ * Per `tcp_keepalive` setting, whether this runtime applies it: `true`, or
+ * one short sentence saying what happens instead (for the start-up notice,
+ * e.g. `"the keep-alive interval cannot be set on Bun (the kernel's
+ * net.ipv4.tcp_keepalive_intvl applies)"`).
+ */
+export type KeepAliveSupportTable = Readonly<Record<KeepAliveSetting, true | string>>;
+
+/**
+ * What {@linkcode Conn.setKeepAlive} can apply on a runtime
+ * ({@linkcode Runtime.keepAliveSupport}), by kind of socket. A setting
+ * applied on only some sockets of a kind (Deno's `time`: set on the
+ * `node:net` sockets of a bound source address, not on its own) is not
+ * `true` there.
+ *
+ * @example
+ * ```ts
+ * const { tcp } = getRuntime().keepAliveSupport;
+ * tcp.interval === true; // false on both runtimes: a sentence says why
+ * ```
+ */
+export interface KeepAliveSupport {
+  /** Plain TCP sockets: accepted by a listener without TLS, and every outbound socket. */
+  tcp: KeepAliveSupportTable;
+  /** The TLS connections a `use_tls` listener accepts (its outbound sockets are `tcp`). */
+  tls: KeepAliveSupportTable;
 }
 
 /**
@@ -165,7 +215,7 @@ export interface Conn {
    * `tls`) set TCP_KEEPIDLE from `time`; native Deno TCP connections only
    * toggle SO_KEEPALIVE (the kernel's `tcp_keepalive_time` applies); native
    * Deno TLS connections (accepted on a TLS listener) cannot take keep-alive
-   * at all, and this is a no-op there. See {@linkcode Runtime.keepAliveLimits}.
+   * at all, and this is a no-op there. See {@linkcode Runtime.keepAliveSupport}.
    */
   setKeepAlive(options: KeepAlive): void;
   /**
@@ -302,6 +352,20 @@ export interface Runtime {
    */
   raiseFileLimit(): Promise<FileLimit>;
   /**
+   * The process's open file descriptors and its soft open-file limit now
+   * (Linux: `/proc/self/fd` and `/proc/self/limits`, read with `node:fs` on
+   * both runtimes), or `undefined` where they cannot be read. The server
+   * uses it to close new connections at once before the process runs out of
+   * descriptors (Bun's accept loop spins at EMFILE, see
+   * {@linkcode ListenOptions.onAcceptError}). Never throws.
+   *
+   * @example
+   * ```ts
+   * getRuntime().descriptors(); // { open: 37, limit: 20000 }
+   * ```
+   */
+  descriptors(): DescriptorUsage | undefined;
+  /**
    * The path of a file embedded in this executable whose name matches
    * `pattern` (a `bun build --compile` binary carries extra entry points as
    * embedded files, under `/$bunfs/root/`); `undefined` when running from
@@ -315,11 +379,15 @@ export interface Runtime {
    */
   embeddedFilePath(pattern: RegExp): string | undefined;
   /**
-   * What {@linkcode Conn.setKeepAlive} cannot do on this runtime, one short
-   * sentence each (empty when everything applies). The server logs them in
-   * one start-up notice when `tcp_keepalive` is enabled.
+   * Which `tcp_keepalive` settings {@linkcode Conn.setKeepAlive} applies on
+   * this runtime, per kind of socket (see {@linkcode KeepAliveSupport}). The
+   * server logs one start-up notice naming the settings a listener wrote
+   * that are not `true` here, and none when every written one applies.
+   * Deno: `enabled` on TCP but not on accepted TLS connections, `time`
+   * nowhere on its own sockets; Bun: `enabled` and `time` everywhere;
+   * `interval` and `retries` on neither.
    */
-  readonly keepAliveLimits: readonly string[];
+  readonly keepAliveSupport: KeepAliveSupport;
   /** Call `handler` on each delivery of `signal`; returns an unsubscribe function. */
   onSignal(signal: SignalName, handler: () => void): () => void;
   /**
@@ -336,6 +404,14 @@ export interface Runtime {
   env(name: string): string | undefined;
   /** Exit the process with `code`. */
   exit(code: number): never;
+}
+
+/** What {@linkcode Runtime.descriptors} reports: counts of file descriptors. */
+export interface DescriptorUsage {
+  /** Descriptors the process has open now (sockets, files, pipes, the runtime's own). */
+  open: number;
+  /** The soft RLIMIT_NOFILE: an `open`, `socket` or `accept` fails with EMFILE past it. */
+  limit: number;
 }
 
 /**

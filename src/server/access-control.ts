@@ -117,12 +117,12 @@ export class PolicyAccess implements SessionAccess {
   /** At accept: `allowed_clients`, `connection_rate`, `max_connections`, `max_connections_per_client`. */
   admit(o: Readonly<SessionOutcome>): AccessAnswer {
     const client = clientIp(o);
-    const admitted: Admission = this.policy.admit(o.listener, client);
+    const admitted: Admission = this.policy.admit(o.listen, client);
     if (!admitted.ok) {
       return this.#deny(o, admitted.reason, "connection", LIMIT_TEXT[admitted.reason]);
     }
     const shared = this.policy.store.shared;
-    const checks = shared === undefined ? undefined : this.policy.sharedChecks(o.listener, client);
+    const checks = shared === undefined ? undefined : this.policy.sharedChecks(o.listen, client);
     if (checks !== undefined && checks.length > 0) return this.#admitShared(o, client, admitted, shared!, checks);
     this.#sessions.set(o, newState(client, admitted));
     return ALLOW;
@@ -206,7 +206,7 @@ export class PolicyAccess implements SessionAccess {
     extra: Partial<AccessRequest>,
   ): AccessRequest {
     return {
-      listener: o.listener,
+      listener: o.listen,
       client: state.client,
       user: o.user,
       command,

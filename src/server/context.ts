@@ -13,8 +13,13 @@ import type { ProxyObserver } from "./observer.ts";
 
 /** The settings of the listener a session belongs to. */
 export interface SessionSettings {
-  /** The listener's `listen` text, used as the `listener` label. */
+  /**
+   * The listener's bound address (`formatHostPort` of `Listener.addr`: the
+   * real port when the config says 0), used as the `listener` label.
+   */
   listener: string;
+  /** The listener's configured `listen` text (what access rules and limits match). */
+  listen: string;
   /** Bound on each handshake step and on the outbound connect, seconds (`timeout`). */
   timeout: number;
   /** KumoProxy's `require_auth`. */
@@ -27,7 +32,7 @@ export interface SessionSettings {
    * TCP keep-alive for the client socket and the outbound socket, whatever
    * the {@linkcode Dialer} (KumoProxy's `tcp_keepalive`); unset leaves the
    * kernel default. What a runtime cannot set is listed in
-   * `Runtime.keepAliveLimits`.
+   * `Runtime.keepAliveSupport`.
    */
   keepAlive?: KeepAlive;
   /** Close a tunnel after this many seconds without a byte either way (`idle_timeout`); absent or 0: never. */

@@ -24,6 +24,7 @@ export { accessEnd, failureReason, newOutcome, type SessionEnd, type SessionOutc
 export { accessFields, logSession, withAccessLog } from "./access-log.ts";
 export { type AccessAnswer, type AccessDecision, AccessDeniedError, type SessionAccess } from "./access.ts";
 export {
+  type AcceptErrorReason,
   DENIED_REASONS,
   type DeniedReason,
   type Direction,

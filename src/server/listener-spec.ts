@@ -7,12 +7,16 @@
  * @module
  */
 import type { RateConfig } from "../access/index.ts";
+import { formatHostPort, type NetAddr } from "../runtime/index.ts";
 import type { SessionSettings } from "./context.ts";
 import type { AddressFamilyPreference } from "./dialer.ts";
 
 /** One proxy listener as the server needs it (a subset of the `proxy_listeners` config entry). */
 export interface ProxyListenerSpec {
-  /** Address to listen on; `text` is the configured `listen` string (the metrics label). */
+  /**
+   * Address to listen on; `text` is the configured `listen` string (what
+   * access rules and reloads match; the metrics label is the bound address).
+   */
   listen: { host: string; port: number; text: string };
   /** Handshake-step and outbound-connect bound, seconds. */
   timeout: number;
@@ -31,11 +35,13 @@ export interface ProxyListenerSpec {
   /** Host name of a generated certificate (KumoProxy's `hostname`; default the system host name). */
   hostname?: string;
   /**
-   * KumoProxy's `tcp_keepalive` (seconds), applied to accepted and outbound
-   * sockets when `enabled`; `interval` and `retries` cannot be applied by
-   * either runtime and are only reported (one start-up notice).
+   * KumoProxy's `tcp_keepalive` (seconds; `retries` a count), applied to
+   * accepted and outbound sockets unless `enabled` is false; a setting left
+   * out (or the whole key) is `undefined`: keep-alive on, the kernel's value
+   * for the rest. What the runtime cannot apply of what is written is
+   * reported in one start-up notice (`Runtime.keepAliveSupport`).
    */
-  tcp_keepalive?: { enabled: boolean; time: number; interval?: number; retries?: number };
+  tcp_keepalive?: { enabled?: boolean; time?: number; interval?: number; retries?: number };
   /** Set SO_REUSEPORT, so several instances can share the listen address (`reuse_port`). Default false. */
   reuse_port?: boolean;
   /** Clients that may connect (IP addresses and CIDR blocks); absent: every client. */
@@ -52,11 +58,20 @@ export interface ProxyListenerSpec {
   address_family_preference?: AddressFamilyPreference;
 }
 
-/** The {@linkcode SessionSettings} of a listener's sessions (keep-alive only when enabled). */
-export function sessionSettings(spec: ProxyListenerSpec): SessionSettings {
-  const keepAlive = spec.tcp_keepalive?.enabled ? { enabled: true, time: spec.tcp_keepalive.time } : undefined;
+/**
+ * The {@linkcode SessionSettings} of a listener's sessions (keep-alive on
+ * unless `tcp_keepalive.enabled` is false, KumoProxy's default; its `time`
+ * only when written), labelled `label` (the bound address, see
+ * {@linkcode listenerLabel}).
+ */
+export function sessionSettings(spec: ProxyListenerSpec, label: string): SessionSettings {
+  const ka = spec.tcp_keepalive;
+  const keepAlive = ka?.enabled === false
+    ? undefined
+    : { enabled: true, ...(ka?.time === undefined ? {} : { time: ka.time }) };
   return {
-    listener: spec.listen.text,
+    listener: label,
+    listen: spec.listen.text,
     timeout: spec.timeout,
     requireAuth: spec.require_auth,
     allowDomainNames: spec.allow_domain_names,
@@ -67,6 +82,20 @@ export function sessionSettings(spec: ProxyListenerSpec): SessionSettings {
       ? { addressFamily: spec.address_family_preference }
       : {}),
   };
+}
+
+/**
+ * The `listener` label of a bound listener: its address as KumoProxy
+ * reports it, `ip:port` or `[v6]:port`, with the real port when the config
+ * says 0 (`formatHostPort` of `Listener.addr`).
+ *
+ * @example
+ * ```ts
+ * listenerLabel({ host: "::1", port: 1080 }); // "[::1]:1080"
+ * ```
+ */
+export function listenerLabel(addr: NetAddr): string {
+  return formatHostPort(addr);
 }
 
 /** Whether two specs need different sockets (TLS material is fixed when the socket is bound). */

@@ -1,7 +1,9 @@
 /**
  * What a proxy listener reports about its sessions. The metrics module
  * implements it; the server only calls it. Every method receives the
- * listener's `listen` text (the `listener` label of KumoProxy's metrics).
+ * listener's bound address as KumoProxy reports it (`127.0.0.1:40123`,
+ * `[::1]:1080`: the real port when the config says 0; one per address of a
+ * listener written with a host name), the `listener` label of the metrics.
  *
  * @module
  */
@@ -30,6 +32,17 @@ export type DeniedReason = DenialReason | "self";
 
 /** Every {@linkcode DeniedReason}, for declaring the metric's label values up front. */
 export const DENIED_REASONS: readonly DeniedReason[] = Object.freeze([...DENIAL_REASONS, "self"]);
+
+/**
+ * Why an accept failed or an accepted connection was closed at once: the
+ * `reason` label of `proxy_accept_errors_total`. `emfile` and `enfile`: the
+ * process (EMFILE) or the system (ENFILE) is out of file descriptors, or
+ * the connection was closed at once because the process is within the
+ * descriptor budget's margin of its limit (`descriptor-budget.ts`);
+ * `enotconn` and `econnaborted`: the client left while it waited in the
+ * accept queue (Deno); `other`: any other errno.
+ */
+export type AcceptErrorReason = "emfile" | "enfile" | "enotconn" | "econnaborted" | "other";
 
 /** Session events; see each member. All are synchronous and must not throw. */
 export interface ProxyObserver {
@@ -66,6 +79,19 @@ export interface ProxyObserver {
    * session's `failed` or `completed`. Optional.
    */
   connectionDenied?(listener: string, reason: DeniedReason): void;
+  /**
+   * A proxy listener was bound and will report under `listener` (its bound
+   * address, see the module doc): its series can be created at 0. Called
+   * once per bind, at start and for each listener a reload binds. Optional.
+   */
+  listening?(listener: string): void;
+  /**
+   * An accept failed (Deno reports each failed `accept()`), or a connection
+   * was accepted and closed at once without a session because the process
+   * is out of descriptors (see {@linkcode AcceptErrorReason}). No other
+   * member is called for it. Optional.
+   */
+  acceptFailed?(listener: string, reason: AcceptErrorReason): void;
   /**
    * The session is over and `outcome` is its final value: the one seam for
    * an access log (one line per session with the outcome's fields).

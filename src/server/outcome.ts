@@ -52,8 +52,14 @@ export type SessionEnd =
  * `formatHostPort` (`ip:port`, `[v6]:port`) where a line of text is needed.
  */
 export interface SessionOutcome {
-  /** The proxy listener's `listen` text (the `listener` label). */
+  /**
+   * The proxy listener's bound address, `ip:port` or `[v6]:port` with the
+   * real port (the `listener` label of the metrics and the access log, as
+   * KumoProxy reports it).
+   */
   listener: string;
+  /** The listener's configured `listen` text, which access rules (`listeners`) and limits are keyed by. */
+  listen: string;
   /** The client's address (IP and source port). */
   client: NetAddr;
   /**
@@ -109,13 +115,15 @@ export interface SessionOutcome {
 }
 
 /**
- * A fresh outcome for a session accepted on `listener` from `client`, every
+ * A fresh outcome for a session accepted on `listener` (the bound-address
+ * label) from `client`, configured as `listen` (default: `listener`), every
  * field present (one object shape for every session) and `end` provisionally
  * `"error"` until a step says otherwise.
  */
-export function newOutcome(listener: string, client: NetAddr): SessionOutcome {
+export function newOutcome(listener: string, client: NetAddr, listen: string = listener): SessionOutcome {
   return {
     listener,
+    listen,
     client,
     user: undefined,
     command: undefined,

@@ -12,7 +12,7 @@ import type { AccessAction, AccessRuleConfig } from "../access/index.ts";
 import { getLog } from "../log/index.ts";
 import { type UserEntry, UserStore } from "../auth/index.ts";
 import type { Dialer } from "./dialer.ts";
-import { needsRebind, type ProxyListenerSpec, sessionSettings } from "./listener-spec.ts";
+import { listenerLabel, needsRebind, type ProxyListenerSpec, sessionSettings } from "./listener-spec.ts";
 import type { SessionContext } from "./context.ts";
 
 const log = getLog("server");
@@ -98,7 +98,8 @@ export async function reloadListeners(
       if (old && !needsRebind(old.spec, spec)) {
         next.push(old);
         kept.push([old, spec]);
-        if (JSON.stringify(sessionSettings(old.spec)) !== JSON.stringify(sessionSettings(spec))) {
+        const label = old.ctx.settings.listener;
+        if (JSON.stringify(sessionSettings(old.spec, label)) !== JSON.stringify(sessionSettings(spec, label))) {
           result.changed.push(spec.listen.text);
         }
         continue;
@@ -137,7 +138,7 @@ export async function reloadListeners(
   }
   for (const [old, spec] of kept) old.spec = spec;
   for (const l of next) {
-    l.ctx.settings = sessionSettings(l.spec);
+    l.ctx.settings = sessionSettings(l.spec, listenerLabel(l.bound.addr));
     l.ctx.users = users;
     l.ctx.dial = dial;
   }

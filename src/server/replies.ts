@@ -10,7 +10,9 @@ import { REP } from "../socks5/index.ts";
  * The REP code for an error raised while connecting to DST.ADDR:
  * ENETUNREACH 0x03, EHOSTUNREACH and a failed name lookup (ENOTFOUND) 0x04,
  * ECONNREFUSED 0x05, ETIMEDOUT 0x06 (TTL expired: the reference uses it for
- * time-outs), anything else 0x01 (general failure). An error that carries
+ * time-outs), anything else 0x01 (general failure), among them EMFILE and
+ * ENFILE: the proxy itself is out of file descriptors (an egress source
+ * classes that as `"Local"`, never against the source). An error that carries
  * a numeric `rep` (an upstream SOCKS5 proxy's error reply to CONNECT,
  * passed on by egress) is answered with that REP.
  */

@@ -11,7 +11,16 @@
  *
  * @module
  */
-import { type Conn, formatHostPort, type NetAddr, NetError, type Runtime } from "../runtime/index.ts";
+import {
+  type Conn,
+  formatHostPort,
+  KEEPALIVE_SETTINGS,
+  type KeepAliveSetting,
+  type KeepAliveSupport,
+  type NetAddr,
+  NetError,
+  type Runtime,
+} from "../runtime/index.ts";
 import {
   type AccessAction,
   type AccessPolicy,
@@ -20,14 +29,15 @@ import {
   createMemoryAccessStore,
   type SharedLimits,
 } from "../access/index.ts";
-import { getLog } from "../log/index.ts";
+import { getLog, rateLimited } from "../log/index.ts";
 import { listenerTls } from "../tls/index.ts";
 import type { SessionAccess } from "./access.ts";
 import { PolicyAccess } from "./access-control.ts";
 import { type UserEntry, UserStore } from "../auth/index.ts";
 import { type BindProbe, type Dialer, directDialer } from "./dialer.ts";
-import { type ProxyListenerSpec, sessionSettings } from "./listener-spec.ts";
-import { NULL_OBSERVER, type ProxyObserver } from "./observer.ts";
+import { listenerLabel, type ProxyListenerSpec, sessionSettings } from "./listener-spec.ts";
+import { type AcceptErrorReason, NULL_OBSERVER, type ProxyObserver } from "./observer.ts";
+import { DescriptorBudget } from "./descriptor-budget.ts";
 import { newOutcome } from "./outcome.ts";
 import {
   type BoundListener,
@@ -40,6 +50,28 @@ import type { SessionContext, ShutdownState } from "./context.ts";
 import { runSession } from "./session.ts";
 
 const log = getLog("server");
+
+/** The out-of-descriptors WARN: at most one line a minute for the whole process. */
+const descriptorWarn = rateLimited(log, 60);
+
+/**
+ * The `proxy_accept_errors_total` reason of an accept error's errno name
+ * (`"EMFILE"` gives `"emfile"`; a name outside {@linkcode AcceptErrorReason} gives `"other"`).
+ */
+export function acceptErrorReason(code: string): AcceptErrorReason {
+  switch (code) {
+    case "EMFILE":
+      return "emfile";
+    case "ENFILE":
+      return "enfile";
+    case "ENOTCONN":
+      return "enotconn";
+    case "ECONNABORTED":
+      return "econnaborted";
+    default:
+      return "other";
+  }
+}
 
 /** Options of {@linkcode ProxyServer.start}. */
 export interface ProxyServerOptions {
@@ -101,10 +133,14 @@ export class ProxyServer {
   #access: SessionAccess;
   #policy: PolicyAccess | undefined;
   #shutdown: ShutdownState = { forced: false };
+  #budget: DescriptorBudget;
+  /** Connections refused for lack of descriptors since start (the count in the WARN). */
+  #refused = 0;
 
   private constructor(options: ProxyServerOptions) {
     this.#runtime = options.runtime;
     this.#observer = options.observer ?? NULL_OBSERVER;
+    this.#budget = new DescriptorBudget(() => options.runtime.descriptors());
     const probeBind = options.probeBind ?? ((address) => options.runtime.probeBind(address));
     this.#probeBind = probeBind;
     if (options.access !== undefined) {
@@ -162,9 +198,11 @@ export class ProxyServer {
   async #open(spec: ProxyListenerSpec, users: UserStore, dial: Dialer): Promise<OpenListener> {
     const runtime = this.#runtime;
     const observer = this.#observer;
-    const listener = spec.listen.text;
+    // The `listener` label is the bound address, known once bound; until
+    // then (nothing is accepted before) the configured text stands in.
+    let listener = spec.listen.text;
     const ctx: SessionContext = {
-      settings: sessionSettings(spec),
+      settings: sessionSettings(spec, listener),
       users,
       dial,
       probeBind: this.#probeBind,
@@ -191,13 +229,14 @@ export class ProxyServer {
               observer.tlsHandshakeFailed(listener);
               // Not a session, but still one access line (end=error, with a detail).
               if (observer.sessionEnded) {
-                const o = newOutcome(listener, remote);
+                const o = newOutcome(listener, remote, spec.listen.text);
                 o.detail = `TLS handshake failed: ${error.message}`;
                 observer.sessionEnded(o);
               }
             },
           }
           : {}),
+        onAcceptError: (code) => this.#acceptFailed(listener, acceptErrorReason(code)),
       },
       (conn) => this.#accept(conn, ctx),
     ).catch((error: Error & { code?: string }) => {
@@ -209,6 +248,9 @@ export class ProxyServer {
     });
     const addr = handle.addr;
     const address = formatHostPort(addr);
+    listener = listenerLabel(addr);
+    ctx.settings = sessionSettings(spec, listener);
+    observer.listening?.(listener);
     if (tls?.generated) {
       const { hostname, fingerprint } = tls.generated;
       log.info(
@@ -255,8 +297,40 @@ export class ProxyServer {
       conn.close();
       return;
     }
+    if (!this.#budget.admit(this.#sessions.size)) {
+      // Closed at once: the client learns at once, and the process never
+      // reaches EMFILE (where Bun's accept loop would spin).
+      conn.close();
+      this.#acceptFailed(ctx.settings.listener, "emfile");
+      return;
+    }
     const done = runSession(conn, ctx).finally(() => this.#sessions.delete(conn));
     this.#sessions.set(conn, done);
+  }
+
+  /**
+   * Count an accept error (`proxy_accept_errors_total`) and, when the
+   * process is out of descriptors (`emfile`, `enfile`), say so in one WARN
+   * a minute with the number of connections refused so far.
+   */
+  #acceptFailed(listener: string, reason: AcceptErrorReason): void {
+    this.#observer.acceptFailed?.(listener, reason);
+    if (reason !== "emfile" && reason !== "enfile") return;
+    this.#refused++;
+    const limit = this.#budget.limit;
+    descriptorWarn.warn(
+      "descriptors",
+      "out of file descriptors ({reason}, soft limit {limit}, {sessions} sessions open): new connections " +
+        "are closed at once until sessions end; {refused} connections refused so far (last on {listener}); raise the " +
+        "open-file limit (LimitNOFILE=, ulimit -n)",
+      {
+        reason,
+        limit: limit === 0 ? "unknown" : limit,
+        sessions: this.#sessions.size,
+        refused: this.#refused,
+        listener,
+      },
+    );
   }
 
   /** The bound listeners, in configuration order. */
@@ -301,15 +375,52 @@ export class ProxyServer {
 }
 
 /**
- * The one start-up notice about `tcp_keepalive`: what the runtime cannot
- * apply (`Runtime.keepAliveLimits`), logged once when any listener has
- * keep-alive enabled, so the configured values are never silently ignored.
+ * What `listeners` wrote of `tcp_keepalive` that `support` cannot apply:
+ * one entry per setting and reason, with the `listen` texts that wrote it,
+ * in the config's order. A listener with `enabled: false` applies nothing
+ * and so asks for nothing; a `use_tls` listener needs a setting on its TLS
+ * connections and on its (plain TCP) outbound sockets.
+ *
+ * @example
+ * ```ts
+ * keepAliveNotes(bunRuntime.keepAliveSupport, [{ listen: { text: "0.0.0.0:1080" }, tcp_keepalive: { interval: 30 } }]);
+ * // [{ setting: "interval", why: "the keep-alive interval cannot be set on Bun (...)", listeners: ["0.0.0.0:1080"] }]
+ * ```
+ */
+export function keepAliveNotes(
+  support: KeepAliveSupport,
+  listeners: readonly Pick<ProxyListenerSpec, "listen" | "use_tls" | "tcp_keepalive">[],
+): { setting: KeepAliveSetting; why: string; listeners: string[] }[] {
+  const notes = new Map<string, { setting: KeepAliveSetting; why: string; listeners: string[] }>();
+  for (const setting of KEEPALIVE_SETTINGS) {
+    for (const l of listeners) {
+      const ka = l.tcp_keepalive;
+      if (ka === undefined || ka.enabled === false || ka[setting] === undefined) continue;
+      for (const table of l.use_tls ? [support.tls, support.tcp] : [support.tcp]) {
+        const why = table[setting];
+        if (why === true) continue;
+        const key = `${setting} ${why}`;
+        const note = notes.get(key) ?? { setting, why, listeners: [] };
+        if (!note.listeners.includes(l.listen.text)) note.listeners.push(l.listen.text);
+        notes.set(key, note);
+      }
+    }
+  }
+  return [...notes.values()];
+}
+
+/**
+ * The one start-up notice about `tcp_keepalive`: the settings a listener
+ * wrote that the runtime cannot apply ({@linkcode keepAliveNotes}), so a
+ * written value is never silently ignored; nothing when there are none
+ * (settings left out take the kernel's values, which is what happens).
  */
 function logKeepAliveLimits(runtime: Runtime, listeners: readonly ProxyListenerSpec[]): void {
-  if (runtime.keepAliveLimits.length === 0 || !listeners.some((l) => l.tcp_keepalive?.enabled)) return;
+  const notes = keepAliveNotes(runtime.keepAliveSupport, listeners);
+  if (notes.length === 0) return;
   log.info("notice: tcp_keepalive is applied only in part on {runtime}: {limits}", {
     runtime: `${runtime.name} ${runtime.version}`,
-    limits: runtime.keepAliveLimits.join("; "),
+    limits: notes.map((n) => `${n.setting} (${n.listeners.join(", ")}): ${n.why}`).join("; "),
   });
 }
 

@@ -111,7 +111,7 @@ function finish(client: Conn, ctx: SessionContext, o: SessionOutcome, started: n
  */
 export async function runSession(client: Conn, ctx: SessionContext): Promise<SessionOutcome> {
   const { settings, observer } = ctx;
-  const o = newOutcome(settings.listener, client.remoteAddr);
+  const o = newOutcome(settings.listener, client.remoteAddr, settings.listen);
   observer.accepted(o.listener);
   if (settings.keepAlive) client.setKeepAlive(settings.keepAlive);
   const started = performance.now();

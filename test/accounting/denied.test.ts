@@ -20,13 +20,13 @@ test("a CONNECT an access hook denies: proxy_requests_total{reply=not_allowed} a
   configureLogging({ filter: "proxy_server=info", format: "human", write: (l) => log += l });
   const runtime = getRuntime();
   const metrics = new ProxyMetrics({ version: "test", runtime, processMetrics: false });
-  const listener = "127.0.0.1:0";
+  const listen = "127.0.0.1:0";
   const server = await ProxyServer.start({
     runtime,
     users: [],
-    observer: withAccessLog(new MetricsObserver(metrics, { listeners: [listener], maxOutboundDestinations: 10 })),
+    observer: withAccessLog(new MetricsObserver(metrics, { maxOutboundDestinations: 10 })),
     listeners: [{
-      listen: { host: "127.0.0.1", port: 0, text: listener },
+      listen: { host: "127.0.0.1", port: 0, text: listen },
       timeout: 5,
       require_auth: false,
       allow_domain_names: true,
@@ -49,6 +49,8 @@ test("a CONNECT an access hook denies: proxy_requests_total{reply=not_allowed} a
     assert.equal(lines[0].destination, "192.0.2.1:25");
     assert.equal(lines[0].detail, "rule no-smtp");
     const text = await metrics.registry.metrics();
+    // The label is the bound address, with the real port.
+    const listener = `127.0.0.1:${server.listeners[0].addr.port}`;
     assert.equal(sample(text, "proxy_requests_total", { listener, command: "connect", reply: "not_allowed" }), 1);
   } finally {
     await server.stop(0);

@@ -12,8 +12,9 @@ import { ipv4Request, rawConnect } from "../helpers/raw-client.ts";
 import { type EchoTarget, startEchoTarget } from "../helpers/target.ts";
 import { pollForAsync, startPrometheus, UNRESOLVABLE } from "./helpers.ts";
 
-const LISTENER = "127.0.0.1:0";
 let proxy: RunningProxy;
+/** The `listener` label: the bound address, with the real port. */
+let LISTENER: string;
 let echo: EchoTarget;
 let closedPort: number;
 
@@ -21,13 +22,14 @@ before(async () => {
   echo = await startEchoTarget();
   closedPort = await findClosedPort();
   proxy = await startProxy({
-    proxy_listeners: [{ listen: LISTENER }],
+    proxy_listeners: [{ listen: "127.0.0.1:0" }],
     http_listeners: [{ listen: "127.0.0.1:0" }],
     users: [{ username: "alice", password: "pw" }, { username: "bob", password: "pw" }],
     metrics: { per_user: true },
     // Port 9 (discard) is refused by rule: the not_allowed reply.
     access_rules: [{ action: "deny", ports: [9] }],
   });
+  LISTENER = `127.0.0.1:${proxy.ports[0]}`;
 });
 
 after(async () => {

@@ -114,7 +114,11 @@ test("the ConfigMap's config validates and, run, answers the probes' and the Ser
     assert.equal(live.status, 200, await live.text());
     const metrics = await fetch(base + one("ServiceMonitor").spec.endpoints[0].path);
     assert.equal(metrics.status, 200);
-    assert.match(await metrics.text(), /^proxy_connections_accepted_total\{listener="127\.0\.0\.1:0"\} 0$/m);
+    const label = `127\\.0\\.0\\.1:${proxy.ports[0]}`; // the bound address, with the real port
+    assert.match(
+      await metrics.text(),
+      new RegExp(`^proxy_connections_accepted_total\\{listener="${label}"\\} 0$`, "m"),
+    );
   } finally {
     assert.equal(await proxy.stop(), 0);
   }

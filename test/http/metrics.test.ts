@@ -14,16 +14,18 @@ import { type EchoTarget, startEchoTarget } from "../helpers/target.ts";
 
 let proxy: RunningProxy;
 let echo: EchoTarget;
-const LISTENER = "127.0.0.1:0";
+/** The `listener` label: the bound address, with the real port (set once bound). */
+let LISTENER: string;
 const runtime = "Deno" in globalThis ? "deno" : "bun";
 
 before(async () => {
   echo = await startEchoTarget();
   proxy = await startProxy({
-    proxy_listeners: [{ listen: LISTENER }],
+    proxy_listeners: [{ listen: "127.0.0.1:0" }],
     http_listeners: [{ listen: "127.0.0.1:0" }],
     users: [{ username: "alice", password: "wonderland" }],
   });
+  LISTENER = `127.0.0.1:${proxy.ports[0]}`;
 });
 
 after(async () => {
@@ -160,10 +162,11 @@ test("promtool check metrics accepts the live exposition", async () => {
 test("the outbound destination cap holds with more destinations than the cap, dropping the least recently used", async () => {
   const targets = await Promise.all(Array.from({ length: 5 }, () => startEchoTarget()));
   const capped = await startProxy({
-    proxy_listeners: [{ listen: LISTENER }],
+    proxy_listeners: [{ listen: "127.0.0.1:0" }],
     http_listeners: [{ listen: "127.0.0.1:0" }],
     metrics: { max_outbound_destinations: 3 },
   });
+  const LISTENER = `127.0.0.1:${capped.ports[0]}`;
   try {
     const use = async (t: EchoTarget) => {
       const c = await rawConnect(capped.ports[0]);

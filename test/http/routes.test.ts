@@ -57,7 +57,7 @@ test("GET /metrics.json: KumoMTA's shape, keyed by metric name, for unlabelled, 
   assert.deepEqual(body.proxy_active_connections, {
     help: "Client connections open now (handshakes and tunnels).",
     type: "gauge",
-    value: { listener: { "127.0.0.1:0": 0 } },
+    value: { listener: { [`127.0.0.1:${proxy.ports[0]}`]: 0 } },
   });
   assert.equal(typeof body.process_start_time_seconds.value, "number");
   // Several labels: one object per series, labels in declared order and "@" the value.
@@ -72,7 +72,7 @@ test("GET /metrics.json: KumoMTA's shape, keyed by metric name, for unlabelled, 
   // A histogram: { count, sum, avg, bucket: [[le, cumulative]] } where the number would be.
   const handshake = (body.proxy_handshake_duration_seconds.value as {
     listener: Record<string, { count: number; sum: number; avg: number; bucket: [number, number][] }>;
-  }).listener["127.0.0.1:0"];
+  }).listener[`127.0.0.1:${proxy.ports[0]}`];
   assert.deepEqual(Object.keys(handshake), ["count", "sum", "avg", "bucket"]);
   assert.deepEqual([handshake.count, handshake.sum, handshake.avg], [0, 0, 0]);
   assert.deepEqual(handshake.bucket[0], [0.001, 0]);

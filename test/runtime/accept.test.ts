@@ -159,3 +159,49 @@ test("accept loop: a throwing onAcceptError does not stop the listener; closing 
   );
   assert.deepEqual(conns, ["a"], "the loop ended in the pause, before accepting again");
 });
+
+test("accept loop: at EMFILE with a reserve descriptor, the waiting connection is accepted and closed, no pause", async () => {
+  // The kernel's view: accept fails with EMFILE while every descriptor is used;
+  // with the reserve released one slot is free and the next accept succeeds.
+  let free = 0;
+  const queue = ["a", "b"];
+  const refused: string[] = [];
+  const pauses: number[] = [];
+  const codes: string[] = [];
+  let held = true;
+  let closed = false;
+  await acceptLoop<string>(
+    () => {
+      if (queue.length === 0) {
+        closed = true;
+        return Promise.reject(new NetError("EBADF", "listener closed"));
+      }
+      if (free === 0) return Promise.reject(new NetError("EMFILE", "Too many open files"));
+      free--;
+      return Promise.resolve(queue.shift()!);
+    },
+    () => assert.fail("no connection is served while out of descriptors"),
+    {
+      isClosed: () => closed,
+      onAcceptError: (code) => codes.push(code),
+      delay: (ms) => {
+        pauses.push(ms);
+        return Promise.resolve();
+      },
+      reserve: {
+        release: () => held ? (held = false, free++, true) : false,
+        restore: () => {
+          if (!held && free > 0) (held = true, free--);
+        },
+      },
+      refuse: (c) => {
+        refused.push(c);
+        free++; // closing it gives its slot back, which the reserve takes again
+      },
+    },
+  );
+  assert.deepEqual(refused, ["a", "b"], "each waiting client gets a close");
+  assert.deepEqual(codes, ["EMFILE", "EMFILE"]);
+  assert.deepEqual(pauses, [], "no pause while the reserve clears the queue");
+  assert.equal(held, true, "the reserve is held again");
+});

@@ -51,8 +51,8 @@ describe("allowed_clients", () => {
     assert.equal(got.length, 0, "no byte before the close");
     const c = await tunnel(proxy.ports[0], "127.0.0.1", target.port, "127.0.0.1");
     c.close();
-    await until(async () => (await denied(proxy.httpPorts[0], "127.0.0.1:0", "client")) === 1);
-    assert.equal(await denied(proxy.httpPorts[0], "127.0.0.1:0", "client"), 1);
+    await until(async () => (await denied(proxy.httpPorts[0], `127.0.0.1:${proxy.ports[0]}`, "client")) === 1);
+    assert.equal(await denied(proxy.httpPorts[0], `127.0.0.1:${proxy.ports[0]}`, "client"), 1);
     await proxy.waitForLog(/refused 127\.0\.0\.2 \(user -\): connection: not in allowed_clients/, 5_000);
   });
 
@@ -159,7 +159,7 @@ describe("access_rules", () => {
   });
 
   test("the metric counts rule denials", async () => {
-    assert.ok((await denied(proxy.httpPorts[0], "127.0.0.1:0", "rule")) >= 5);
+    assert.ok((await denied(proxy.httpPorts[0], `127.0.0.1:${proxy.ports[0]}`, "rule")) >= 5);
   });
 });
 
@@ -232,7 +232,7 @@ describe("limits", () => {
       assert.equal(tries.filter((t) => !t.served).length, 15);
       const others = await Promise.all(Array.from({ length: 6 }, () => attempt(proxy.ports[0], "127.0.0.3")));
       assert.equal(others.filter((t) => t.served).length, 5);
-      assert.equal(await denied(proxy.httpPorts[0], "127.0.0.1:0", "client_limit"), 16);
+      assert.equal(await denied(proxy.httpPorts[0], `127.0.0.1:${proxy.ports[0]}`, "client_limit"), 16);
       for (const t of [...tries, ...others]) t.client.close();
       // Closing gives the counts back: the address is served again.
       await until(async () => {

@@ -74,10 +74,36 @@ test("keep-alive is on for the accepted and the outbound socket, with the config
     // One notice, naming what cannot be applied.
     const notices = proxy.log().split("\n").filter((l) => l.includes("notice: tcp_keepalive"));
     assert.equal(notices.length, 1, proxy.log());
-    assert.match(notices[0], /interval and retries cannot be set/);
+    assert.match(notices[0], /interval \(127\.0\.0\.1:0\): the keep-alive interval cannot be set/);
+    assert.match(notices[0], /retries \(127\.0\.0\.1:0\): the keep-alive retries cannot be set/);
     if (onDeno) assert.match(notices[0], /time cannot be set on Deno's own sockets/);
+    else assert.doesNotMatch(notices[0], /time \(/, "Bun sets the time");
   } finally {
     clients.forEach((c) => c.close());
+    assert.equal(await proxy.stop(), 0);
+    await echo.close();
+  }
+});
+
+test("no tcp_keepalive: keep-alive is on (KumoProxy's default) with the kernel's time, and no notice", async () => {
+  const echo = await startEchoTarget();
+  const proxy = await startProxy({ proxy_listeners: [{ listen: "127.0.0.1:0" }] });
+  const c = await rawConnect(proxy.ports[0]);
+  try {
+    await tunnel(c, echo.port);
+    const [accepted] = await idleSockets(`sport = :${proxy.ports[0]}`, 1);
+    const [outbound] = await idleSockets(`dport = :${echo.port}`, 1);
+    const kernel = kernelKeepAliveTime();
+    for (const [what, socket] of [["accepted", accepted], ["outbound", outbound]] as const) {
+      assert.ok(socket.keepalive !== undefined, `${what}: a keep-alive timer: ${socket.line}`);
+      assert.ok(
+        socket.keepalive <= kernel && socket.keepalive > kernel - 120,
+        `${what}: the kernel's ${kernel}s, got ${socket.keepalive}s: ${socket.line}`,
+      );
+    }
+    assert.doesNotMatch(proxy.log(), /notice: tcp_keepalive/);
+  } finally {
+    c.close();
     assert.equal(await proxy.stop(), 0);
     await echo.close();
   }
@@ -130,4 +156,28 @@ test("on a TLS listener, keep-alive is set on the accepted socket on Bun; Deno c
     assert.equal(await proxy.stop(), 0);
     await echo.close();
   }
+});
+
+test("keepAliveNotes: only written settings the declared support lacks; a use_tls listener needs both tables", async () => {
+  const { keepAliveNotes } = await import("../../src/server/server.ts");
+  const { getRuntime } = await import("../../src/runtime/index.ts");
+  const support = getRuntime().keepAliveSupport;
+  const listen = (text: string) => ({ host: "127.0.0.1", port: 0, text });
+  assert.deepEqual(
+    keepAliveNotes(support, [
+      { listen: listen("a") },
+      { listen: listen("b"), tcp_keepalive: {} },
+      { listen: listen("c"), tcp_keepalive: { enabled: false, interval: 30, retries: 3 } },
+    ]),
+    [],
+  );
+  const notes = keepAliveNotes(support, [
+    { listen: listen("plain"), tcp_keepalive: { enabled: true } },
+    { listen: listen("tls"), use_tls: true, tcp_keepalive: { enabled: true } },
+  ]);
+  // `enabled` is applied on plain TCP on both runtimes; on TLS connections only where the runtime says so.
+  const expected = support.tls.enabled === true
+    ? []
+    : [{ setting: "enabled", why: support.tls.enabled, listeners: ["tls"] }];
+  assert.deepEqual(notes, expected);
 });

@@ -126,7 +126,8 @@ test("a tunnel: the outcome has user, CONNECT, destination, connected and local 
       "closed",
       "sessionEnded",
     ]);
-    assert.equal(o.listener, LISTEN);
+    assert.equal(o.listener, `127.0.0.1:${port}`, "the bound address, with the real port");
+    assert.equal(o.listen, LISTEN, "the listen text as configured");
     assert.equal(o.client.host, "127.0.0.1");
     assert.equal(o.client.port, clientPort);
     assert.equal(o.user, "ann");
@@ -207,7 +208,7 @@ test("access hooks: admit sees the client; a denial closes without a reply and f
     c.send([5, 1, 0]);
     assert.equal((await c.readUntilClose()).length, 0);
     const o = await rec.next();
-    assert.deepEqual(seen, [`${LISTEN} 127.0.0.1`]);
+    assert.deepEqual(seen, [`127.0.0.1:${port} 127.0.0.1`]);
     assert.deepEqual(rec.take(), ["accepted", "failed denied", "closed", "sessionEnded"]);
     assert.equal(o.end, "denied");
     assert.equal(o.detail, "not on the list");

@@ -22,7 +22,7 @@ export interface ListenAddress {
   host: string;
   /** TCP port 0-65535; 0 asks the kernel for any free port. */
   port: number;
-  /** The string as written in the config; the metrics `listener` label. */
+  /** The string as written in the config (what access rules match; the metrics label is the bound address). */
   text: string;
   /**
    * The host name `text` names, when `listen` was `"NAME:PORT"`: the loader

@@ -29,15 +29,18 @@ function keepAliveDuration(description: string) {
 
 /**
  * `tcp_keepalive: { enabled, time, interval, retries }`. Loaded: `enabled`
- * boolean, `time` and `interval` in seconds, `retries` a count. Defaults are
- * KumoProxy's: true, "5m", "30s", 3.
+ * boolean, `time` and `interval` in seconds, `retries` a count; a setting
+ * not written stays `undefined` (and so does `tcp_keepalive` itself): keep-
+ * alive is then on (KumoProxy's default) and the kernel's value applies for
+ * each unwritten setting (`net.ipv4.tcp_keepalive_time`, `_intvl`,
+ * `_probes`), so nothing is claimed that the runtime does not do.
  *
- * What the runtimes can apply (see `Runtime.keepAliveLimits`): `enabled`
+ * What the runtimes can apply (see `Runtime.keepAliveSupport`): `enabled`
  * everywhere except on TLS connections accepted on Deno; `time` on Bun, and on
  * Deno only for outbound connections bound to a source address; `interval`
- * and `retries` nowhere (the kernel's `net.ipv4.tcp_keepalive_intvl` and
- * `tcp_keepalive_probes` apply). The proxy logs one notice at start naming
- * what is not applied.
+ * and `retries` nowhere. The proxy logs one notice at start naming the
+ * settings a listener wrote that this runtime cannot apply, and nothing when
+ * there are none.
  */
 export const TcpKeepAliveSchema = v.optional(
   v.pipe(
@@ -47,28 +50,28 @@ export const TcpKeepAliveSchema = v.optional(
           v.boolean(),
           v.description(
             "Turn on SO_KEEPALIVE on accepted and outbound sockets. false leaves the kernel " +
-              "default (off). Default: true. KumoProxy: tcp_keepalive.enabled.",
+              "default (off). Default (not written): true. Deno cannot enable it on the TLS " +
+              "connections a use_tls listener accepts (a start-up notice says so when written). " +
+              "KumoProxy: tcp_keepalive.enabled.",
           ),
         ),
-        true,
       ),
       time: v.optional(
         keepAliveDuration(
           "Idle time before the first keep-alive probe (TCP_KEEPIDLE), as a duration, in seconds " +
-            'once loaded; 1s to 32767s. Default: "5m". Applied on Bun; on Deno only for ' +
-            "outbound sockets bound to a source address (elsewhere the kernel's " +
-            "tcp_keepalive_time applies). KumoProxy: tcp_keepalive.time.",
+            "once loaded; 1s to 32767s. Not written: the kernel's net.ipv4.tcp_keepalive_time " +
+            "applies (7200s unless changed). Applied on Bun; on Deno only for outbound sockets " +
+            "bound to a source address (a start-up notice says so when written). " +
+            "KumoProxy: tcp_keepalive.time.",
         ),
-        "5m",
       ),
       interval: v.optional(
         keepAliveDuration(
           "Time between unanswered keep-alive probes (TCP_KEEPINTVL), as a duration, in seconds " +
-            'once loaded; 1s to 32767s. Default: "30s". Validated, but neither Deno nor Bun can ' +
-            "set it: the kernel's tcp_keepalive_intvl applies (a start-up notice says so). " +
-            "KumoProxy: tcp_keepalive.interval.",
+            "once loaded; 1s to 32767s. Not written: the kernel's net.ipv4.tcp_keepalive_intvl " +
+            "applies. Validated, but neither Deno nor Bun can set it (a start-up notice says so " +
+            "when written). KumoProxy: tcp_keepalive.interval.",
         ),
-        "30s",
       ),
       retries: v.optional(
         v.pipe(
@@ -81,19 +84,17 @@ export const TcpKeepAliveSchema = v.optional(
           ),
           v.description(
             "Unanswered probes before the connection is dropped (TCP_KEEPCNT); 1 to 127. " +
-              "Default: 3. Validated, but neither Deno nor Bun can set it: the kernel's " +
-              "tcp_keepalive_probes applies (a start-up notice says so). KumoProxy: " +
-              "tcp_keepalive.retries.",
+              "Not written: the kernel's net.ipv4.tcp_keepalive_probes applies. Validated, but " +
+              "neither Deno nor Bun can set it (a start-up notice says so when written). " +
+              "KumoProxy: tcp_keepalive.retries.",
           ),
         ),
-        3,
       ),
     }, "a tcp_keepalive object"),
     v.description(
       "TCP keep-alive (RFC 1122 4.2.3.6) on the sockets accepted by this listener and on the " +
         "outbound sockets of its sessions, so dead peers are noticed and their sockets freed. " +
-        "Default: enabled, time 5m, interval 30s, retries 3. KumoProxy: tcp_keepalive.",
+        "Default: enabled, with the kernel's time, interval and probe count. KumoProxy: tcp_keepalive.",
     ),
   ),
-  {},
 );

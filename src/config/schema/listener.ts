@@ -63,7 +63,8 @@ export const ProxyListenerSchema = v.pipe(
     listen: listenAddress(
       'Address to accept SOCKS5 clients on, "IP:PORT" ("0.0.0.0:1080", "[::]:1080") or "HOST:PORT" ' +
         '("localhost:1080": the name is resolved once at start, honouring /etc/hosts, and every address it ' +
-        'resolves to is bound); port 0 picks any free port. Also the metrics "listener" label, as written. ' +
+        'resolves to is bound); port 0 picks any free port. The metrics "listener" label is the bound address ' +
+        '("127.0.0.1:40123": the real port for port 0; one per address of a name); access rules match the text as written. ' +
         "KumoProxy: listen.",
       { hostNames: true },
     ),

@@ -16,10 +16,11 @@ import { raceAbort } from "../deadline.ts";
 import { NetError, toNetError } from "../errors.ts";
 import { nodeConnect } from "../node/conn.ts";
 import { probeBind } from "../node/bind-probe.ts";
+import { readDescriptors } from "../node/descriptors.ts";
 import { resolveHost } from "../node/resolve.ts";
 import { raiseFileLimit } from "./file-limit.ts";
 import { handshakeTimeoutError, handshakeTimeoutMs, reportHandshakeError } from "../tls-handshake.ts";
-import type { Conn, ConnectOptions, Listener, ListenOptions, Runtime, SignalName } from "../types.ts";
+import type { Conn, ConnectOptions, KeepAliveSupport, Listener, ListenOptions, Runtime, SignalName } from "../types.ts";
 import { bunServeHttp } from "./serve-http.ts";
 
 /** Handlers for every `Bun.connect` socket: wrap the socket at open. */
@@ -146,13 +147,26 @@ function connect(options: ConnectOptions): Promise<Conn> {
   return raceAbort(p, signal, (late) => late.close(), () => cancel());
 }
 
+/** What Bun's connections can apply of `tcp_keepalive` (see {@linkcode Runtime.keepAliveSupport}). */
+const BUN_KEEPALIVE: KeepAliveSupport = (() => {
+  const table = Object.freeze(
+    {
+      enabled: true,
+      time: true,
+      interval: "the keep-alive interval cannot be set on Bun (the kernel's net.ipv4.tcp_keepalive_intvl applies)",
+      retries: "the keep-alive retries cannot be set on Bun (the kernel's net.ipv4.tcp_keepalive_probes applies)",
+    } as const,
+  );
+  return Object.freeze({ tcp: table, tls: table });
+})();
+
 /**
  * proxy-server's {@linkcode Runtime} on Bun.
  *
  * Limitations: none known for the data path; `setKeepAlive` sets
  * TCP_KEEPIDLE from `time` (seconds), rounded to milliseconds for Bun, on
  * TCP and TLS sockets alike, but Bun exposes no TCP_KEEPINTVL or TCP_KEEPCNT
- * (see {@linkcode Runtime.keepAliveLimits}). Outbound TLS goes through
+ * (see {@linkcode Runtime.keepAliveSupport}). Outbound TLS goes through
  * `node:tls`.
  */
 export const bunRuntime: Runtime = {
@@ -169,15 +183,13 @@ export const bunRuntime: Runtime = {
   resolve: resolveHost,
   probeBind,
   raiseFileLimit,
+  descriptors: readDescriptors,
   embeddedFilePath(pattern: RegExp): string | undefined {
     const file = (bunGlobal() as unknown as { embeddedFiles?: ReadonlyArray<{ name?: string }> }).embeddedFiles
       ?.find((f) => pattern.test(f.name ?? ""));
     return file?.name === undefined ? undefined : `/$bunfs/root/${file.name}`;
   },
-  keepAliveLimits: [
-    "the keep-alive interval and retries cannot be set on Bun (the kernel's " +
-    "net.ipv4.tcp_keepalive_intvl and tcp_keepalive_probes apply)",
-  ],
+  keepAliveSupport: BUN_KEEPALIVE,
   onUnhandledRejection(handler: (reason: unknown) => void): () => void {
     const listener = (reason: unknown) => handler(reason);
     process.on("unhandledRejection", listener);

@@ -15,6 +15,12 @@
  * accepted connection, so running out of descriptors neither spins the CPU
  * nor stops the listener for good.
  *
+ * Out of descriptors (EMFILE, ENFILE) with a {@linkcode AcceptReserve} (the
+ * libev/nginx trick: one descriptor held open for this moment), the reserve
+ * is released, the waiting connection accepted and closed at once, and the
+ * reserve taken again, so a client in the kernel's accept queue gets a close
+ * instead of waiting there; only when that fails too does the loop pause.
+ *
  * Nothing here touches `Deno.*`: the loop takes the accept function, so it
  * is tested with a fake one on either runtime.
  *
@@ -69,14 +75,33 @@ export function nextBackoff(previous: number): number {
   return previous === 0 ? ACCEPT_BACKOFF_MIN_MS : Math.min(previous * 2, ACCEPT_BACKOFF_MAX_MS);
 }
 
-/** Options of {@linkcode acceptLoop}. */
-export interface AcceptLoopOptions {
+/**
+ * One spare descriptor held for EMFILE (see the module doc): `release()`
+ * closes it (false when none is held), `restore()` opens it again (a no-op
+ * when it cannot, e.g. the freed slot was taken meanwhile).
+ */
+export interface AcceptReserve {
+  /** Close the spare descriptor; false when none was held. */
+  release(): boolean;
+  /** Open the spare descriptor again, if it is not held and one is free. Never throws. */
+  restore(): void;
+}
+
+/** Errno names of running out of descriptors, where an {@linkcode AcceptReserve} helps. */
+const OUT_OF_DESCRIPTORS: ReadonlySet<string> = new Set(["EMFILE", "ENFILE"]);
+
+/** Options of {@linkcode acceptLoop}; `C` is the connection type. */
+export interface AcceptLoopOptions<C = unknown> {
   /** True once the listener was closed on purpose: the loop then ends quietly. */
   isClosed(): boolean;
   /** See {@linkcode ListenOptions.onAcceptError}; a throwing callback is ignored. */
   onAcceptError?: ListenOptions["onAcceptError"];
   /** Wait `ms` milliseconds (default: a timer); injectable for tests. */
   delay?: (ms: number) => Promise<void>;
+  /** The spare descriptor for EMFILE/ENFILE; without it the loop only pauses. */
+  reserve?: AcceptReserve;
+  /** Close a connection refused with the reserve's help (default: none is refused without `reserve`). */
+  refuse?: (conn: C) => void;
 }
 
 /** A timer-based {@linkcode AcceptLoopOptions.delay}. */
@@ -99,7 +124,7 @@ function sleep(ms: number): Promise<void> {
 export async function acceptLoop<C>(
   accept: () => Promise<C>,
   onConn: (conn: C) => void,
-  options: AcceptLoopOptions,
+  options: AcceptLoopOptions<C>,
 ): Promise<void> {
   const delay = options.delay ?? sleep;
   let backoff = 0;
@@ -117,6 +142,21 @@ export async function acceptLoop<C>(
         // The callback must not throw; a bug there must not stop the listener.
       }
       if (acceptErrorKind(code) === "connection") continue;
+      if (OUT_OF_DESCRIPTORS.has(code) && options.reserve?.release()) {
+        // One free slot: take the waiting connection and close it at once.
+        let refused: C | undefined;
+        try {
+          refused = await accept();
+        } catch {
+          // Taken meanwhile: pause below. (Had the client left the queue in
+          // between, this accept waits for the next client, which is then
+          // refused too: one close, and the reserve is back.)
+        }
+        if (refused !== undefined) options.refuse?.(refused);
+        options.reserve.restore();
+        if (options.isClosed()) return;
+        if (refused !== undefined) continue;
+      }
       backoff = nextBackoff(backoff);
       await delay(backoff);
       if (options.isClosed()) return;

@@ -11,16 +11,17 @@
  * @module
  */
 
-import { acceptLoop } from "./accept.ts";
+import { acceptLoop, type AcceptReserve } from "./accept.ts";
 import { DenoConn } from "./conn.ts";
 import { nodeConnect } from "../node/conn.ts";
 import { probeBind } from "../node/bind-probe.ts";
+import { readDescriptors } from "../node/descriptors.ts";
 import { resolveHost } from "../node/resolve.ts";
 import { raiseFileLimit } from "./file-limit.ts";
 import { raceAbort } from "../deadline.ts";
 import { toNetError } from "../errors.ts";
 import { handshakeTimeoutError, handshakeTimeoutMs, reportHandshakeError } from "../tls-handshake.ts";
-import type { Conn, ConnectOptions, Listener, ListenOptions, Runtime, SignalName } from "../types.ts";
+import type { Conn, ConnectOptions, KeepAliveSupport, Listener, ListenOptions, Runtime, SignalName } from "../types.ts";
 import { denoServeHttp } from "./serve-http.ts";
 
 /**
@@ -59,6 +60,36 @@ async function afterHandshake(c: Deno.TlsConn, options: ListenOptions, onConn: (
   if (!timedOut) onConn(new DenoConn(c));
 }
 
+/**
+ * The process's spare descriptor for EMFILE (`/dev/null`, opened at the
+ * first listen; see `accept.ts`), shared by every listener: only one accept
+ * at a time can use the slot it frees, and a second listener finding it
+ * released pauses instead.
+ */
+const reserve: AcceptReserve & { file: Deno.FsFile | undefined; tried: boolean } = {
+  file: undefined,
+  tried: false,
+  release(): boolean {
+    const file = this.file;
+    if (file === undefined) return false;
+    this.file = undefined;
+    try {
+      file.close();
+    } catch {
+      // Already closed.
+    }
+    return true;
+  },
+  restore(): void {
+    if (this.file !== undefined) return;
+    try {
+      this.file = Deno.openSync("/dev/null", { read: true });
+    } catch {
+      // No free descriptor (or no read permission): the loop pauses instead.
+    }
+  },
+};
+
 /** Deno's `listen`/`listenTls` with a background accept loop. */
 function listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
   let l: Deno.Listener<Deno.TcpConn | Deno.TlsConn>;
@@ -71,6 +102,10 @@ function listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<L
   } catch (e) {
     return Promise.reject(toNetError(e));
   }
+  if (!reserve.tried) {
+    reserve.tried = true;
+    reserve.restore();
+  }
   let closed = false;
   const done = acceptLoop(
     () => l.accept(),
@@ -78,7 +113,18 @@ function listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<L
       if (options.tls) void afterHandshake(c as Deno.TlsConn, options, onConn);
       else onConn(new DenoConn(c));
     },
-    { isClosed: () => closed, onAcceptError: options.onAcceptError },
+    {
+      isClosed: () => closed,
+      onAcceptError: options.onAcceptError,
+      reserve,
+      refuse: (c) => {
+        try {
+          c.close();
+        } catch {
+          // Already closed.
+        }
+      },
+    },
   );
   const a = l.addr as Deno.NetAddr;
   return Promise.resolve({
@@ -111,6 +157,24 @@ function connect(options: ConnectOptions): Promise<Conn> {
   return raceAbort(p, signal, (late) => late.close(), () => ac?.abort());
 }
 
+/** What Deno's connections can apply of `tcp_keepalive` (see {@linkcode Runtime.keepAliveSupport}). */
+const DENO_KEEPALIVE: KeepAliveSupport = (() => {
+  const interval = "the keep-alive interval cannot be set on Deno (the kernel's net.ipv4.tcp_keepalive_intvl applies)";
+  const retries = "the keep-alive retries cannot be set on Deno (the kernel's net.ipv4.tcp_keepalive_probes applies)";
+  const tcp = {
+    enabled: true,
+    time: "the keep-alive time cannot be set on Deno's own sockets: accepted TCP connections and " +
+      "outbound ones without a source address keep the kernel's net.ipv4.tcp_keepalive_time",
+    interval,
+    retries,
+  } as const;
+  const noTls = "keep-alive cannot be enabled at all on TLS connections accepted by a use_tls listener on Deno";
+  return Object.freeze({
+    tcp: Object.freeze(tcp),
+    tls: Object.freeze({ enabled: noTls, time: noTls, interval, retries }),
+  });
+})();
+
 /**
  * proxy-server's {@linkcode Runtime} on Deno.
  *
@@ -118,7 +182,7 @@ function connect(options: ConnectOptions): Promise<Conn> {
  * connections (Deno only toggles SO_KEEPALIVE; the `node:net` ones, used for
  * `localAddress`, do set it); `setNoDelay`/`setKeepAlive` are no-ops on
  * accepted TLS connections (`Deno.TlsConn` has neither); interval and
- * retries cannot be set anywhere (see {@linkcode Runtime.keepAliveLimits});
+ * retries cannot be set anywhere (see {@linkcode Runtime.keepAliveSupport});
  * connects with `localAddress` or `tls` go through `node:net`/`node:tls`.
  * A TLS client that never completes its handshake is reported after
  * `tlsHandshakeTimeout` and its `TlsConn` closed, but Deno keeps the TCP
@@ -140,14 +204,9 @@ export const denoRuntime: Runtime = {
   resolve: resolveHost,
   probeBind,
   raiseFileLimit,
+  descriptors: readDescriptors,
   embeddedFilePath: () => undefined,
-  keepAliveLimits: [
-    "the keep-alive time cannot be set on Deno's own sockets: accepted TCP connections and " +
-    "outbound ones without a source address keep the kernel's net.ipv4.tcp_keepalive_time",
-    "keep-alive cannot be enabled at all on TLS connections accepted by a use_tls listener on Deno",
-    "the keep-alive interval and retries cannot be set on Deno (the kernel's " +
-    "net.ipv4.tcp_keepalive_intvl and tcp_keepalive_probes apply)",
-  ],
+  keepAliveSupport: DENO_KEEPALIVE,
   onUnhandledRejection(handler: (reason: unknown) => void): () => void {
     const listener = (event: PromiseRejectionEvent) => {
       event.preventDefault();
