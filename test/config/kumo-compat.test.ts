@@ -45,6 +45,7 @@ function fullConfig(): Node {
       },
     },
     pools: { p: { entries: [{ name: "s" }] } },
+    cluster: { redis: { url: "redis://127.0.0.1:6379" } },
   };
 }
 
