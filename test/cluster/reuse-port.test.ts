@@ -4,25 +4,25 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { runCli, type RunningProxy, startProxy, writeTempConfig } from "../helpers/proxy-process.ts";
 import { httpRequest } from "../helpers/http.ts";
-import { freePort } from "../helpers/peers.ts";
 import { sample } from "../helpers/prometheus.ts";
 import { type EchoTarget, startEchoTarget } from "../helpers/target.ts";
 import { tunnel } from "../egress/helpers.ts";
 
 let echo: EchoTarget;
-let nodes: RunningProxy[] = [];
+const nodes: RunningProxy[] = [];
 let listen: string;
 
 before(async () => {
   echo = await startEchoTarget();
-  listen = `127.0.0.1:${await freePort()}`;
-  const config = {
-    proxy_listeners: [{ listen, reuse_port: true }],
+  const config = (address: string) => ({
+    proxy_listeners: [{ listen: address, reuse_port: true }],
     http_listeners: [{ listen: "127.0.0.1:0" }],
-  };
-  // One after the other: the second binds an address the first holds.
-  nodes.push(await startProxy(config));
-  nodes.push(await startProxy(config));
+  });
+  // The first binds a port the kernel picks (no released-port race); the
+  // second binds the address the first holds.
+  nodes.push(await startProxy(config("127.0.0.1:0")));
+  listen = `127.0.0.1:${nodes[0].ports[0]}`;
+  nodes.push(await startProxy(config(listen)));
 });
 
 after(async () => {
