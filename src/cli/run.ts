@@ -43,7 +43,12 @@ function clusterObserver(metrics: ProxyMetrics): ClusterObserver {
  * runs exactly the single-process code.
  */
 async function joinCluster(config: Config, metrics: ProxyMetrics): Promise<Cluster | undefined> {
-  if (config.cluster === undefined) return undefined;
+  if (config.cluster === undefined) {
+    // An unlabelled gauge reads 0 until set: without a cluster it would say
+    // "backend down" to every alert on it, so the series is not exposed.
+    metrics.registry.removeSingleMetric("proxy_cluster_backend_up");
+    return undefined;
+  }
   const { startCluster } = await import("../cluster/index.ts");
   return await startCluster(config.cluster, clusterObserver(metrics), `${hostname()}:${process.pid}`);
 }

@@ -220,7 +220,8 @@ export const METRICS = {
   },
   proxy_cluster_backend_up: {
     type: "gauge",
-    help: "With cluster: 1 while Redis answers within cluster.timeout, 0 while the instance runs on local state.",
+    help: "1 while Redis answers within cluster.timeout, 0 while the instance runs on local state; " +
+      "exposed only when cluster is configured.",
     labels: [],
   },
   proxy_cluster_operations_total: {

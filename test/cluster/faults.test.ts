@@ -151,3 +151,19 @@ test("an instance started while Redis is down serves on local state, then joins 
     await late.stop();
   }
 });
+
+test("without cluster no proxy_cluster_backend_up series says the backend is down", async () => {
+  const plain = await startProxy({
+    proxy_listeners: [{ listen: "127.0.0.1:0" }],
+    http_listeners: [{ listen: "127.0.0.1:0" }],
+  });
+  try {
+    const r = await httpRequest(`http://127.0.0.1:${plain.httpPorts[0]}/metrics`);
+    assert.equal(r.status, 200);
+    assert.match(r.body, /^proxy_build_info\{/m, "a real scrape");
+    assert.doesNotMatch(r.body, /^proxy_cluster_backend_up/m);
+    assert.equal(await backendUp(nodes[0]), 1, "an instance with cluster still exposes it");
+  } finally {
+    await plain.stop();
+  }
+});
