@@ -67,7 +67,7 @@ async function execute(runtime: Runtime, command: Command): Promise<number> {
     case "dump-metric-metadata": {
       const { ProxyMetrics } = await import("../metrics/index.ts");
       const metrics = new ProxyMetrics({ version: VERSION, runtime, build: BUILD_STAMP });
-      out(JSON.stringify(metrics.metadata(), null, 2));
+      out(JSON.stringify(await metrics.metadata(), null, 2));
       return 0;
     }
     case "completion": {
