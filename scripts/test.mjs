@@ -16,7 +16,7 @@
 //
 // Usage: node scripts/test.mjs [--only deno|bun] [test paths...]
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stripVTControlCharacters } from "node:util";
@@ -85,7 +85,52 @@ const alone = jobs > 1
     paths.some((p) => clean(p) === "" || clean(p) === "." || file === clean(p) || file.startsWith(clean(p) + "/"))
   )
   : [];
-const rest = paths.filter((p) => !alone.includes(clean(p)));
+
+// The files that take longest (waiting on time-outs, a real Prometheus, a
+// container build, the fuzz run), longest first, as measured in a whole run
+// on a 2-core machine (seconds on Deno, December 2026). Each runner takes
+// files in the order given, so these start first and the short ones fill in
+// around them, rather than a long one starting last and running alone at
+// the end. Files not listed follow in path order.
+const LONGEST = [
+  "test/egress/slow-upstreams.test.ts", // 14 s
+  "test/binary/smoke.test.ts", // 10 s
+  "test/auth/proxy.test.ts", // 10 s
+  "test/deploy/container.test.ts", // 9 s
+  "test/server/access-control.test.ts", // 8 s
+  "test/deploy/monitoring.test.ts", // 8 s
+  "test/accounting/request-metrics.test.ts", // 8 s
+  "test/accounting/access-log.test.ts", // 7 s
+  "test/cli/validate-config.test.ts", // 7 s
+  "test/http/metrics-formats.test.ts", // 7 s
+  "test/cli/healthcheck.test.ts", // 6 s
+  "test/hardening/fuzz.test.ts", // 4 s of fuzzing, 6 s in all
+  "test/egress/proxy-pool.test.ts", // 5 s
+  "test/auth/store.test.ts", // 4 s
+];
+
+/** Every `*.test.ts` file under `path` (itself when it is one), in path order. */
+function testFiles(path) {
+  const full = join(root, path);
+  if (!existsSync(full) || !statSync(full).isDirectory()) return [clean(path)];
+  return readdirSync(full, { withFileTypes: true })
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .flatMap((e) => {
+      const child = clean(path) === "" || clean(path) === "." ? e.name : `${clean(path)}/${e.name}`;
+      if (e.isDirectory()) return testFiles(child);
+      return e.name.endsWith(".test.ts") ? [child] : [];
+    });
+}
+
+const rank = (file) => {
+  const i = LONGEST.indexOf(file);
+  return i < 0 ? LONGEST.length : i;
+};
+const rest = [...new Set(paths.flatMap(testFiles))]
+  .filter((f) => !alone.includes(f))
+  .map((file, i) => ({ file, i }))
+  .sort((a, b) => rank(a.file) - rank(b.file) || a.i - b.i)
+  .map(({ file }) => file);
 
 /**
  * Run `chains` of invocations (argument lists) of one runner: the chains at

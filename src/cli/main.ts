@@ -12,17 +12,16 @@
  */
 import { Buffer } from "node:buffer";
 import process from "node:process";
-import { ConfigError, configJsonSchema, loadConfig, parseConfig } from "../config/index.ts";
-import { openApiText } from "../http/index.ts";
+// Only what every command needs is imported here; each command loads its
+// own modules when it runs (issue 14: a `--validate-config` or
+// `--healthcheck` loads no server, no HTTP app, no OpenAPI document, no Lua
+// VM, and a proxy with no HTTP listener loads no HTTP app either). The error
+// classes come from modules with no dependencies of their own.
+import { ConfigError } from "../config/errors.ts";
 import { PolicyError } from "../migrate/errors.ts";
-import { ProxyMetrics } from "../metrics/index.ts";
 import { getRuntime } from "../runtime/index.ts";
 import type { Runtime } from "../runtime/index.ts";
 import { type Command, parseCommand, USAGE, UsageError } from "./args.ts";
-import { completionScript } from "./completion.ts";
-import { healthcheck } from "./healthcheck-command.ts";
-import { runProxy, serviceInfo } from "./run.ts";
-import { validateCommand } from "./validate-command.ts";
 import { BUILD, BUILD_STAMP, PRODUCT, VERSION } from "./version.ts";
 
 function out(text: string): void {
@@ -55,42 +54,59 @@ async function execute(runtime: Runtime, command: Command): Promise<number> {
     case "version":
       out(`${PRODUCT} ${VERSION} (${runtime.name} ${runtime.version}; ${BUILD})`);
       return 0;
-    case "dump-config-schema":
+    case "dump-config-schema": {
+      const { configJsonSchema } = await import("../config/index.ts");
       out(JSON.stringify(configJsonSchema(), null, 2));
       return 0;
-    case "dump-openapi-spec":
+    }
+    case "dump-openapi-spec": {
+      const [{ openApiText }, { serviceInfo }] = await Promise.all([import("../http/index.ts"), import("./info.ts")]);
       process.stdout.write(await openApiText(serviceInfo(runtime)));
       return 0;
+    }
     case "dump-metric-metadata": {
+      const { ProxyMetrics } = await import("../metrics/index.ts");
       const metrics = new ProxyMetrics({ version: VERSION, runtime, build: BUILD_STAMP });
-      out(JSON.stringify(metrics.metadata(), null, 2));
+      out(JSON.stringify(await metrics.metadata(), null, 2));
       return 0;
     }
-    case "completion":
+    case "completion": {
+      const { completionScript } = await import("./completion.ts");
       process.stdout.write(completionScript(command.shell));
       return 0;
-    case "validate-config":
+    }
+    case "validate-config": {
+      const { validateCommand } = await import("./validate-command.ts");
       return await validateCommand(command.files, io, command, { out, err, readStdin });
-    case "healthcheck":
+    }
+    case "healthcheck": {
+      const { healthcheck } = await import("./healthcheck-command.ts");
       return await healthcheck(runtime, io, command.target, command.timeoutSeconds, { out, err });
-    case "run-config":
+    }
+    case "run-config": {
+      const [{ loadConfig }, { runProxy }] = await Promise.all([import("../config/index.ts"), import("./run.ts")]);
       return await runProxy(runtime, await loadConfig(command.file, io), {
         reload: () => loadConfig(command.file, io),
         source: command.file,
         diag: command.diag,
       });
+    }
     case "convert-proxy-config": {
       // Loaded on demand: the Lua VM is needed only by these two modes.
       const { convertCommand } = await import("../migrate/index.ts");
       return await convertCommand(command.file, io, { cwd: process.cwd(), out, err });
     }
     case "run-proxy-config": {
-      const { loadPolicyConfig } = await import("../migrate/index.ts");
+      const [{ loadPolicyConfig }, { runProxy }] = await Promise.all([
+        import("../migrate/index.ts"),
+        import("./run.ts"),
+      ]);
       const load = () => loadPolicyConfig(command.file, io, { cwd: process.cwd(), print: err });
       return await runProxy(runtime, await load(), { reload: load, source: command.file, diag: command.diag });
     }
     case "run-legacy": {
       if (command.noSplice) err("notice: --no-splice is accepted for KumoProxy compatibility and has no effect here");
+      const [{ parseConfig }, { runProxy }] = await Promise.all([import("../config/index.ts"), import("./run.ts")]);
       const timeout = command.timeoutSeconds === undefined ? undefined : `${command.timeoutSeconds}s`;
       const config = await parseConfig(
         { proxy_listeners: command.listen.map((listen) => ({ listen, ...(timeout ? { timeout } : {}) })) },

@@ -5,12 +5,13 @@
  * @module
  */
 import { type Config, ConfigError } from "../config/index.ts";
-import { type HttpListeners, ServiceHealth, type ServiceInfo, startHttpListeners } from "../http/index.ts";
+import type { HttpListeners, HttpListenerSpec, HttpServices, ServiceHealth, ServicePhase } from "../http/index.ts";
 import { configureLogging, getLog, hourlyFileWriter, reopenAccessFile } from "../log/index.ts";
 import { AuthMetricsObserver, EgressMetricsObserver, MetricsObserver, ProxyMetrics } from "../metrics/index.ts";
 import type { Runtime } from "../runtime/index.ts";
 import { configureAuth, ProxyServer, withAccessLog } from "../server/index.ts";
-import { BUILD, BUILD_STAMP, PRODUCT, VERSION } from "./version.ts";
+import { BUILD_STAMP, PRODUCT, VERSION } from "./version.ts";
+import { serviceInfo } from "./info.ts";
 import { buildEgress } from "./egress.ts";
 import type { DiagOptions } from "./args.ts";
 import type { Cluster, ClusterObserver } from "../cluster/index.ts";
@@ -51,17 +52,6 @@ async function joinCluster(config: Config, metrics: ProxyMetrics): Promise<Clust
   }
   const { startCluster } = await import("../cluster/index.ts");
   return await startCluster(config.cluster, clusterObserver(metrics), `${hostname()}:${process.pid}`);
-}
-
-/** The identity of this process, started now (for `/api/status/v1` and the OpenAPI document). */
-export function serviceInfo(runtime: Runtime): ServiceInfo {
-  return {
-    product: PRODUCT,
-    version: VERSION,
-    build: BUILD,
-    runtime: `${runtime.name} ${runtime.version}`,
-    startedAt: new Date(),
-  };
 }
 
 /**
@@ -112,7 +102,23 @@ export async function runProxy(
     }),
   );
   configureAuth({ cacheTtl: config.users_cache_ttl, observer: new AuthMetricsObserver(metrics) });
-  const health = new ServiceHealth();
+  // The HTTP app (hono, the OpenAPI document, the docs bundle) is loaded
+  // only when an HTTP listener starts; until then the phase is kept here.
+  let phase: ServicePhase = "starting";
+  let health: ServiceHealth | undefined;
+  const setPhase = (next: ServicePhase) => {
+    phase = next;
+    if (health !== undefined) health.phase = next;
+  };
+  const startHttp = async (specs: readonly HttpListenerSpec[], services: Omit<HttpServices, "health">) => {
+    if (specs.length === 0) return undefined;
+    const http = await import("../http/index.ts");
+    if (health === undefined) {
+      health = new http.ServiceHealth();
+      health.phase = phase;
+    }
+    return await http.startHttpListeners(runtime, specs, { ...services, health });
+  };
   let http: HttpListeners | undefined;
   // Signal handlers go in before any listener is bound, so a stop that
   // arrives right after the "proxy listener on" line is never lost.
@@ -132,7 +138,7 @@ export async function runProxy(
       return;
     }
     stopping = true;
-    health.phase = "stopping";
+    setPhase("stopping");
     log.info("{signal}: stopping", { signal });
     server.stop(config.shutdown_grace_period).then(() => egress.registry.stop()).then(async () => {
       await cluster?.close();
@@ -216,12 +222,7 @@ export async function runProxy(
         // The HTTP listeners are rebuilt so the admin routes see the new sources.
         await http?.close();
         http = undefined;
-        http = await startHttpListeners(runtime, config.http_listeners, {
-          info,
-          metrics,
-          health,
-          egress: egress.registry,
-        })
+        http = await startHttp(config.http_listeners, { info, metrics, egress: egress.registry })
           .catch((error) => {
             log.error("HTTP listeners could not be restarted after the reload: {error}", { error: String(error) });
             return undefined;
@@ -246,7 +247,7 @@ export async function runProxy(
       }
     });
   try {
-    http = await startHttpListeners(runtime, config.http_listeners, { info, metrics, health, egress: egress.registry });
+    http = await startHttp(config.http_listeners, { info, metrics, egress: egress.registry });
     server = await ProxyServer.start({
       runtime,
       listeners: config.proxy_listeners,
@@ -267,7 +268,7 @@ export async function runProxy(
     await cluster?.close();
     return 1;
   }
-  health.phase = "operational";
+  setPhase("operational");
   log.info("{product} {version} ({runtime}) started with {source}", {
     product: PRODUCT,
     version: VERSION,

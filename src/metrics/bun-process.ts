@@ -23,7 +23,12 @@
  * @module
  */
 
-import { Gauge, type Registry } from "prom-client";
+import type * as prom from "prom-client";
+import type { Registry } from "prom-client";
+// Its own module, not prom-client's index (see registry.ts).
+import GaugeModule from "prom-client/lib/gauge.js";
+
+const Gauge = GaugeModule as unknown as typeof prom.Gauge;
 
 /** The default metrics removed on Bun (see the module docs for why). */
 export const BUN_DROPPED_METRICS = [
@@ -64,10 +69,6 @@ async function loadJsc(): Promise<boolean> {
   }
 }
 
-// Loaded when this module is first imported, so the constructor of
-// ProxyMetrics can stay synchronous.
-const jscLoaded: boolean = "Bun" in globalThis ? await loadJsc() : false;
-
 /**
  * Replace the default metrics of `registry` that Bun reports wrongly (see
  * the module docs): the three heap gauges are re-registered with the same
@@ -76,8 +77,8 @@ const jscLoaded: boolean = "Bun" in globalThis ? await loadJsc() : false;
  * `collectDefaultMetrics({ register: registry })`, on Bun only. Without
  * `bun:jsc` (not Bun) nothing changes.
  */
-export function correctBunProcessMetrics(registry: Registry): void {
-  if (!jscLoaded || heapStats === undefined) return;
+export async function correctBunProcessMetrics(registry: Registry): Promise<void> {
+  if (!("Bun" in globalThis) || !await loadJsc() || heapStats === undefined) return;
   const stats = heapStats;
   for (const name of BUN_DROPPED_METRICS) registry.removeSingleMetric(name);
   const heap = [

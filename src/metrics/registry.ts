@@ -9,9 +9,23 @@
  * @module
  */
 
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import { correctBunProcessMetrics } from "./bun-process.ts";
+import type * as prom from "prom-client";
+import type { Counter, Gauge, Histogram } from "prom-client";
+// The classes come from their own modules: prom-client's index also loads
+// its Pushgateway (node:http, node:https) and every default collector, about
+// 20 ms of a start that serves no metrics yet (issue 14). The default
+// collectors are loaded by ProxyMetrics.loadProcessMetrics.
+import CounterModule from "prom-client/lib/counter.js";
+import GaugeModule from "prom-client/lib/gauge.js";
+import HistogramModule from "prom-client/lib/histogram.js";
+import RegistryModule from "prom-client/lib/registry.js";
 import { type MetricDefinition, type MetricName, METRICS } from "./definitions.ts";
+
+const CounterClass = CounterModule as unknown as typeof prom.Counter;
+const GaugeClass = GaugeModule as unknown as typeof prom.Gauge;
+const HistogramClass = HistogramModule as unknown as typeof prom.Histogram;
+const Registry = RegistryModule as unknown as typeof prom.Registry;
+type Registry<T extends prom.RegistryContentType = typeof prom.Registry.PROMETHEUS_CONTENT_TYPE> = prom.Registry<T>;
 
 /** The prom-client class that implements a definition, with its label names. */
 type MetricOf<D extends MetricDefinition> = D["type"] extends "counter" ? Counter<D["labels"][number]>
@@ -81,11 +95,11 @@ function create(name: MetricName, d: MetricDefinition, registry: Registry): Coun
   const common = { name, help: d.help, labelNames: [...d.labels], registers: [registry] };
   switch (d.type) {
     case "counter":
-      return new Counter(common);
+      return new CounterClass(common);
     case "gauge":
-      return new Gauge(common);
+      return new GaugeClass(common);
     case "histogram":
-      return new Histogram({ ...common, buckets: [...(d.buckets ?? [])] });
+      return new HistogramClass({ ...common, buckets: [...(d.buckets ?? [])] });
   }
 }
 
@@ -107,11 +121,8 @@ export class ProxyMetrics {
   readonly set: MetricSet;
 
   constructor(options: ProxyMetricsOptions) {
-    if (options.processMetrics ?? true) {
-      collectDefaultMetrics({ register: this.registry });
-      for (const name of DROPPED_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
-      if (options.runtime.name === "bun") correctBunProcessMetrics(this.registry);
-    }
+    this.#processMetrics = options.processMetrics ?? true;
+    this.#runtimeName = options.runtime.name;
     const set: Record<string, Counter | Gauge | Histogram> = {};
     for (const [name, d] of Object.entries(METRICS)) set[name] = create(name as MetricName, d, this.registry);
     this.set = set as unknown as MetricSet;
@@ -124,6 +135,44 @@ export class ProxyMetrics {
     }).set(1);
   }
 
+  readonly #processMetrics: boolean;
+  readonly #runtimeName: string;
+  #processLoaded: Promise<void> | undefined;
+
+  /**
+   * Add prom-client's default process metrics to the registry (once; a no-op
+   * with `processMetrics: false`), ahead of the declared metrics as they
+   * always came. They are loaded when first asked for, not at construction:
+   * a proxy serves clients before anyone scrapes it. {@linkcode exposition}
+   * and {@linkcode metadata} call it; call it before reading
+   * {@linkcode registry} directly.
+   *
+   * @example
+   * ```ts
+   * await metrics.loadProcessMetrics();
+   * const text = await metrics.registry.metrics(); // with process_start_time_seconds
+   * ```
+   */
+  loadProcessMetrics(): Promise<void> {
+    if (!this.#processMetrics) return Promise.resolve();
+    this.#processLoaded ??= (async () => {
+      const [{ default: collect }, bun] = await Promise.all([
+        import("prom-client/lib/defaultMetrics.js"),
+        this.#runtimeName === "bun" ? import("./bun-process.ts") : undefined,
+      ]);
+      const declared = this.registry.getMetricsAsArray();
+      (collect as unknown as typeof prom.collectDefaultMetrics)({ register: this.registry });
+      for (const name of DROPPED_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
+      if (bun !== undefined) await bun.correctBunProcessMetrics(this.registry);
+      // Re-register the declared metrics (their series stay) so they follow the process metrics.
+      for (const metric of declared) {
+        this.registry.removeSingleMetric(metric.name);
+        this.registry.registerMetric(metric as unknown as prom.Metric);
+      }
+    })();
+    return this.#processLoaded;
+  }
+
   /**
    * Every metric as text: `"prometheus"`, the text exposition format 0.0.4
    * (content type {@linkcode PROMETHEUS_CONTENT_TYPE}), or `"openmetrics"`,
@@ -134,6 +183,7 @@ export class ProxyMetrics {
    */
   exposition(format: ExpositionFormat): Promise<string> {
     const run = this.#rendering.then(async () => {
+      await this.loadProcessMetrics();
       if (format === "prometheus") return await this.registry.metrics();
       const counters = this.registry.getMetricsAsArray().filter((m) => String(m.type) === "counter");
       const names = counters.map((m) => m.name);
@@ -159,7 +209,8 @@ export class ProxyMetrics {
    * Name, type, help and label names of every metric in the registry: the
    * declared ones and prom-client's process metrics, in exposition order.
    */
-  metadata(): MetricMetadata[] {
+  async metadata(): Promise<MetricMetadata[]> {
+    await this.loadProcessMetrics();
     return this.registry.getMetricsAsArray().map((m) => {
       const labels = (m as { labelNames?: readonly string[] }).labelNames ?? [];
       return { name: m.name, type: String(m.type), help: m.help, labels: labels.filter((l) => l !== "le") };

@@ -24,6 +24,13 @@ export interface FuzzOptions {
   targets: SafeTargets;
   /** Stop starting cases after this many milliseconds (the count may then not be reached). */
   deadlineMs: number;
+  /**
+   * Go on past `deadlineMs` until this many cases were started (a loaded
+   * machine is slow, not wrong), but never past `hardDeadlineMs`; default 0.
+   */
+  minCount?: number;
+  /** The bound `minCount` cannot lift, default 60,000 ms. */
+  hardDeadlineMs?: number;
   /** A case whose connection the proxy has not closed after this long counts as hung, default 10,000 ms. */
   caseTimeoutMs?: number;
 }
@@ -117,7 +124,8 @@ function runCase(port: number, c: FuzzCase, caseTimeoutMs: number): Promise<Outc
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 
 /**
- * Send `options.count` cases (or as many as fit before `deadlineMs`),
+ * Send `options.count` cases (or as many as fit before `deadlineMs`, and
+ * at least `minCount` unless `hardDeadlineMs` ends it first),
  * `options.concurrency` connections at a time, each case generated in order
  * from the seeded PRNG, and wait until the proxy closed every connection.
  */
@@ -137,7 +145,13 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzStats> {
   };
   let issued = 0;
   const worker = async () => {
-    while (issued < options.count && performance.now() - started < options.deadlineMs) {
+    const minCount = options.minCount ?? 0;
+    const hard = options.hardDeadlineMs ?? 60_000;
+    const more = () => {
+      const elapsed = performance.now() - started;
+      return elapsed < options.deadlineMs || (issued < minCount && elapsed < hard);
+    };
+    while (issued < options.count && more()) {
       issued++;
       const c = nextCase(r, options.targets);
       const outcome = await runCase(options.port, c, caseTimeoutMs);

@@ -6,10 +6,15 @@
 // error, and a normal CONNECT is still served.
 //
 // The run is bounded in count (FUZZ_CASES, default 100,000) and in time
-// (FUZZ_SECONDS, default 15 per runtime): on an idle 2-core machine the
-// whole count fits; on a loaded one the time bound ends it first, and the
-// test then asks for at least MIN_CASES (3,000). The rate is printed either way.
-// `npm run soak` runs 1,000,000. FUZZ_SEED=N reproduces a run.
+// (FUZZ_SECONDS, default 4 per runtime), and runs at least MIN_CASES
+// (3,000; past the time bound when the machine is that loaded, within
+// 60 s). Each case is a connection and a session: about 1 ms of CPU
+// (client and proxy) per case, 4,000-5,000 cases/s on an idle 2-core
+// machine, 1,800 under the suite's load. 100,000 cases per runtime would be
+// 100 s of CPU per runtime, more than the whole suite's budget (issue 12:
+// 35 s on 2 cores), so the suite runs what fits in 4 s (15,000-20,000
+// cases idle) and `npm run soak` runs 1,000,000; FUZZ_SECONDS=25 reaches
+// 100,000 on an idle machine. The rate is printed. FUZZ_SEED=N reproduces a run.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
@@ -23,7 +28,7 @@ import { type Echo, logProblems, openFds, pollUntil, runFuzz, scrapeMetric, star
 const CASES = Number(process.env.FUZZ_CASES ?? 100_000);
 const SEED = Number(process.env.FUZZ_SEED ?? (Date.now() % 2 ** 31));
 /** Bound on the fuzz loop itself. */
-const DEADLINE_MS = Number(process.env.FUZZ_SECONDS ?? 15) * 1000;
+const DEADLINE_MS = Number(process.env.FUZZ_SECONDS ?? 4) * 1000;
 /** Fewest cases that must fit in the time bound, however loaded the machine. */
 const MIN_CASES = Math.min(CASES, 3_000);
 
@@ -70,6 +75,9 @@ test(`up to ${CASES} fuzzed handshakes in ${DEADLINE_MS / 1000} s: the proxy sur
     seed: SEED,
     targets: { openPort: echo.port, closedPort: await closedPort() },
     deadlineMs: DEADLINE_MS,
+    // Under load the time bound may come before MIN_CASES: go on to them, within 60 s.
+    minCount: MIN_CASES,
+    hardDeadlineMs: 60_000,
   });
   const where = `seed ${SEED} (rerun with FUZZ_SEED=${SEED}); ${JSON.stringify(stats)}`;
   process.stderr.write(
@@ -78,7 +86,7 @@ test(`up to ${CASES} fuzzed handshakes in ${DEADLINE_MS / 1000} s: the proxy sur
   );
 
   assert.equal(proxy.child.exitCode, null, `the proxy exited; ${where}\n${proxy.log()}`);
-  assert.ok(stats.cases >= MIN_CASES, `only ${stats.cases} cases fitted in ${DEADLINE_MS} ms; ${where}`);
+  assert.ok(stats.cases >= MIN_CASES, `only ${stats.cases} cases fitted in 60 s; ${where}`);
   assert.equal(stats.connectErrors, 0, `the listener refused connections; ${where}`);
   assert.equal(stats.hung, 0, `the proxy left connections open after the client was done; ${where}`);
 

@@ -11,7 +11,7 @@ const runtime = { name: "Deno" in globalThis ? "deno" : "bun", version: "1.2.3" 
 test("every declared metric is in the exposition with its type and help; promtool accepts it", async () => {
   const metrics = new ProxyMetrics({ version: "9.8.7", runtime });
   new MetricsObserver(metrics, { listeners: ["127.0.0.1:1080"], maxOutboundDestinations: 10 });
-  const text = await metrics.registry.metrics();
+  const text = await metrics.exposition("prometheus");
   const families = parseExposition(text).families;
   for (const [name, d] of Object.entries(METRICS)) {
     assert.equal(families.get(name)?.type, d.type, `${name} has # TYPE ${d.type}`);
@@ -119,9 +119,9 @@ test("the outbound cap evicts the least recently used series, not the oldest ins
   }
 });
 
-test("metadata lists every metric with name, type, help and labels", () => {
+test("metadata lists every metric with name, type, help and labels", async () => {
   const metrics = new ProxyMetrics({ version: "1", runtime });
-  const meta = metrics.metadata();
+  const meta = await metrics.metadata();
   const byName = new Map(meta.map((m) => [m.name, m]));
   for (const [name, d] of Object.entries(METRICS)) {
     assert.deepEqual(byName.get(name), { name, type: d.type, help: d.help, labels: [...d.labels] });

@@ -137,6 +137,11 @@ test("a plain-text SOCKS5 client on a TLS listener counts as a TLS handshake fai
 test("the plain-text client's connection is closed, not left half-open", async () => {
   // Same set-up through the CLI: the proxy closes the plain-text client
   // (at once on Deno, at the listener timeout on Bun) and keeps serving.
+  // Closed means both directions: the client reads EOF, and the proxy's
+  // socket is gone, so bytes written after that EOF are refused (RST, then
+  // EPIPE or ECONNRESET) rather than taken by a socket left half-open.
+  const target = await startHttpTarget();
+  const cert = await readFile(certFile, "utf8");
   const proxy = await startProxy({
     proxy_listeners: [{
       listen: "127.0.0.1:0",
@@ -147,23 +152,44 @@ test("the plain-text client's connection is closed, not left half-open", async (
     }],
   });
   try {
+    // allowHalfOpen: the client's own side stays open after the proxy's FIN,
+    // so it can still write and see whether anything is there to take it.
     const plain = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect(proxy.ports[0], "127.0.0.1", () => resolve(s));
+      const s = net.connect({ port: proxy.ports[0], host: "127.0.0.1", allowHalfOpen: true }, () => resolve(s));
       s.once("error", reject);
     });
-    plain.on("error", () => {});
+    let failure: (Error & { code?: string }) | undefined;
+    const failed = new Promise<void>((r) =>
+      plain.on("error", (error) => {
+        failure = error;
+        r();
+      })
+    );
     plain.resume(); // read (and drop) the TLS alert, so "end" can come
-    const closed = new Promise<void>((r) => {
-      plain.once("end", () => r());
-      plain.once("close", () => r());
-    });
+    const ended = new Promise<void>((r) => plain.once("end", () => r()));
+    const timeout = (what: string) =>
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(what)), 10_000));
     plain.write(Uint8Array.from([5, 1, 0]));
-    await Promise.race([
-      closed,
-      new Promise((_, reject) => setTimeout(() => reject(new Error("plain client not closed")), 10_000)),
-    ]);
+    await Promise.race([ended, failed, timeout("the proxy never closed the plain-text client (no EOF)")]);
+    // Bounded: the first write after the EOF draws the RST, one of the next ones fails.
+    for (let i = 0; i < 50 && failure === undefined && !plain.destroyed; i++) {
+      await new Promise<void>((r) => plain.write(Uint8Array.from([5, 1, 0]), () => r()));
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.race([failed, timeout("writes after the EOF were all taken: the proxy left the socket half-open")]);
+    assert.ok(
+      ["EPIPE", "ECONNRESET"].includes(failure?.code ?? ""),
+      `a write after the close fails with EPIPE or ECONNRESET, got ${failure?.code}: ${failure?.message}`,
+    );
+    plain.destroy();
+    // And the listener still serves a TLS client.
+    const c = await rawConnect(proxy.ports[0], "127.0.0.1", undefined, { ca: cert, servername: "localhost" });
+    await socksConnect(c, target.port);
+    assert.match(await httpGet(c), /hello from target/);
+    c.close();
   } finally {
     assert.equal(await proxy.stop(), 0);
+    await target.close();
   }
 });
 

@@ -146,6 +146,9 @@ export function metricsRoutes(app: Hono<HttpEnv>, { services }: RouteContext): v
         "Gzip-compressed when the request says Accept-Encoding: gzip.",
       responses: { 200: jsonResponse("The metrics.", MetricsJsonBody), ...COMMON_RESPONSES },
     }),
-    async (c) => c.json(await metricsJson(metrics.registry)),
+    async (c) => {
+      await metrics.loadProcessMetrics();
+      return c.json(await metricsJson(metrics.registry));
+    },
   );
 }
