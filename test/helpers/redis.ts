@@ -78,21 +78,24 @@ function spawnRedis(port: number, dir: string, logs: string[], extra: string[] =
 }
 
 /**
- * Start a redis-server on a free loopback port (a few ports are tried if one
- * is taken meanwhile); `extra` arguments go to redis-server. With
- * `below`, only ports under it are used (a cluster node's bus port is
- * its port + 10000).
+ * Start a redis-server on a free loopback port (up to 8 ports are tried if
+ * one is taken meanwhile, each in a fresh directory); `extra` arguments go
+ * to redis-server. With `clusterBus`, the port is drawn from 20000–22767 so
+ * that its cluster bus port (port + 10000) is below the kernel's ephemeral
+ * range (32768 up) too: a bus port there can be held by any outgoing
+ * connection of the machine.
  */
-export async function startRedis(extra: string[] = [], below = 65536): Promise<RedisPeer> {
-  const dir = mkdtempSync(join(tmpdir(), "proxy-redis-"));
+export async function startRedis(extra: string[] = [], clusterBus = false): Promise<RedisPeer> {
+  let dir = "";
   const logs: string[] = [];
   let port = 0;
   let child: ChildProcess | undefined;
-  for (let attempt = 0; attempt < 5 && child === undefined; attempt++) {
-    port = await freePort();
-    for (let i = 0; i < 50 && port >= below; i++) port = await freePort();
+  for (let attempt = 0; attempt < 8 && child === undefined; attempt++) {
+    if (dir !== "") rmSync(dir, { recursive: true, force: true });
+    dir = mkdtempSync(join(tmpdir(), "proxy-redis-"));
+    port = clusterBus ? 20000 + Math.floor(Math.random() * 2768) : await freePort();
     child = await spawnRedis(port, dir, logs, extra).catch((error) => {
-      if (attempt === 4) throw error;
+      if (attempt === 7) throw error;
       return undefined;
     });
   }
@@ -159,7 +162,7 @@ export async function startRedis(extra: string[] = [], below = 65536): Promise<R
 export async function startRedisCluster(): Promise<RedisPeer[]> {
   const nodes: RedisPeer[] = [];
   try {
-    for (let i = 0; i < 3; i++) nodes.push(await startRedis(["--cluster-enabled", "yes"], 55_000));
+    for (let i = 0; i < 3; i++) nodes.push(await startRedis(["--cluster-enabled", "yes"], true));
     const ranges = [[0, 5460], [5461, 10922], [10923, 16383]];
     for (const [i, node] of nodes.entries()) {
       const reply = await node.command("CLUSTER", "ADDSLOTSRANGE", String(ranges[i][0]), String(ranges[i][1]));
