@@ -15,7 +15,7 @@ import { ROOT, startProxy } from "../helpers/proxy-process.ts";
 import { ipv4Request, rawConnect } from "../helpers/raw-client.ts";
 import { startEchoTarget } from "../helpers/target.ts";
 import { closedPort } from "../helpers/peers.ts";
-import { startPrometheus } from "./prometheus-server.ts";
+import { startPrometheus } from "../helpers/prometheus-server.ts";
 import { dashboard as generate } from "../../deploy/grafana/dashboard.mjs";
 
 const RULES = join(ROOT, "deploy/prometheus/alerts.yml");

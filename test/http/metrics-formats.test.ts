@@ -4,14 +4,13 @@
 // Prometheus server scraping the listener and seeing OpenMetrics families.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { curl } from "../helpers/curl.ts";
-import { freePort, waitForPort } from "../helpers/peers.ts";
-import { type RunningProxy, sendSignal, startProxy } from "../helpers/proxy-process.ts";
+import { startPrometheus } from "../helpers/prometheus-server.ts";
+import { type RunningProxy, startProxy } from "../helpers/proxy-process.ts";
 import { parseExposition, promtoolCheck } from "../helpers/prometheus.ts";
 
 let proxy: RunningProxy;
@@ -109,54 +108,22 @@ test("Accept: application/openmetrics-text gets OpenMetrics: counters' families 
 });
 
 test("a real Prometheus scrapes /metrics (OpenMetrics, gzip): target up, counters typed as OpenMetrics families", async () => {
-  const webPort = await freePort();
-  const config = join(dir, "prometheus.yml");
-  writeFileSync(
-    config,
-    [
-      "global: { scrape_interval: 1s, scrape_timeout: 1s }",
-      "scrape_configs:",
-      "  - job_name: proxy",
-      `    static_configs: [{ targets: ["127.0.0.1:${proxy.httpPorts[0]}"] }]`,
-      "",
-    ].join("\n"),
-  );
-  let log = "";
-  const prometheus: ChildProcess = spawn("prometheus", [
-    `--config.file=${config}`,
-    `--storage.tsdb.path=${join(dir, "tsdb")}`,
-    `--web.listen-address=127.0.0.1:${webPort}`,
-  ], { stdio: ["ignore", "pipe", "pipe"] });
-  prometheus.stdout!.on("data", (d) => log += d.toString());
-  prometheus.stderr!.on("data", (d) => log += d.toString());
-  const exited = new Promise((resolve) => prometheus.on("close", resolve));
+  const prometheus = await startPrometheus("proxy", [`127.0.0.1:${proxy.httpPorts[0]}`]);
   try {
-    await waitForPort(webPort, prometheus, () => log, 30_000);
-    // Until Prometheus is ready its API answers 503 "Service Unavailable" (text): that is "not yet".
-    const api = async (path: string) => {
-      const r = await curl(["--fail", `http://127.0.0.1:${webPort}${path}`]);
-      try {
-        return r.code === 0 ? JSON.parse(r.stdout) : undefined;
-      } catch {
-        return undefined;
-      }
-    };
-    // Poll (bounded) until the first scrape is in.
+    // Bounded poll until the first scrape is in.
     let target: { health: string; lastError: string } | undefined;
-    for (let i = 0; i < 150 && target?.health !== "up"; i++) {
-      target = (await api("/api/v1/targets"))?.data?.activeTargets?.[0];
-      if (target?.health !== "up") await new Promise((r) => setTimeout(r, 200));
-    }
-    assert.equal(target?.health, "up", `target: ${JSON.stringify(target)}; log:\n${log}`);
+    await prometheus.until("the first scrape", async () => {
+      target = (await prometheus.api("/api/v1/targets")).data?.activeTargets?.[0];
+      return target?.health === "up";
+    }, 30_000);
     assert.equal(target?.lastError, "");
     // OpenMetrics names a counter's family without _total; the text format would keep it.
-    const meta = await api("/api/v1/targets/metadata?metric=proxy_connections_accepted");
+    const meta = await prometheus.api("/api/v1/targets/metadata", { metric: "proxy_connections_accepted" });
     assert.deepEqual(meta.data.map((m: { type: string }) => m.type), ["counter"], JSON.stringify(meta));
-    const query = await api("/api/v1/query?query=proxy_build_info");
-    assert.equal(query.data.result[0].metric.commit, "source");
-    assert.equal(query.data.result[0].value[1], "1");
+    const query = await prometheus.query("proxy_build_info");
+    assert.equal(query.result[0].metric.commit, "source");
+    assert.equal(query.result[0].value[1], "1");
   } finally {
-    sendSignal(prometheus, "SIGTERM");
-    await exited;
+    await prometheus.stop();
   }
 });

@@ -7,8 +7,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sendSignal } from "../helpers/proxy-process.ts";
-import { freePort, waitForPort } from "../helpers/peers.ts";
+import { sendSignal } from "./proxy-process.ts";
+import { freePort } from "./peers.ts";
 
 /** One element of an instant query's `data.result` (vector). */
 export interface VectorSample {
@@ -53,37 +53,57 @@ export async function startPrometheus(
       scrape_configs: [{ job_name: job, static_configs: [{ targets }] }],
     }),
   );
-  const port = await freePort();
-  const child: ChildProcess = spawn("prometheus", [
-    `--config.file=${config}`,
-    `--storage.tsdb.path=${join(dir, "data")}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    "--log.level=warn",
-  ], { stdio: ["ignore", "pipe", "pipe"] });
+  // The port is picked by the kernel and released before Prometheus binds it,
+  // so another process can take it in between: then Prometheus exits with
+  // "address already in use" and a new port is tried (at most 5). /-/ready
+  // is Prometheus's own answer, so a foreign listener on the port never
+  // passes for it.
+  let port = 0;
+  let child: ChildProcess | undefined;
   let text = "";
-  child.stdout!.on("data", (d) => text += d.toString());
-  child.stderr!.on("data", (d) => text += d.toString());
-  const exited = new Promise<void>((resolve) => child.on("close", () => resolve()));
-  child.on("error", (error) => text += `\nspawn prometheus failed: ${error.message} (see scripts/test-peers.sh)`);
-  const url = `http://127.0.0.1:${port}`;
+  let exited: Promise<void> = Promise.resolve();
   const stop = async () => {
-    sendSignal(child, "SIGTERM");
-    const timer = setTimeout(() => sendSignal(child, "SIGKILL"), 5000);
+    const c = child;
+    if (c === undefined) return;
+    sendSignal(c, "SIGTERM");
+    const timer = setTimeout(() => sendSignal(c, "SIGKILL"), 5000);
     await exited;
     clearTimeout(timer);
   };
-  try {
-    await waitForPort(port, child, () => text, 15_000);
-    // The port opens before the storage is loaded: /-/ready answers 503 until then.
-    const end = Date.now() + 15_000;
-    while ((await fetch(`${url}/-/ready`).then(async (r) => (await r.text(), r.status), () => 0)) !== 200) {
-      if (Date.now() > end) throw new Error(`prometheus not ready; log:\n${text}`);
-      await new Promise((r) => setTimeout(r, 100));
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    port = await freePort();
+    text = "";
+    const c: ChildProcess = spawn("prometheus", [
+      `--config.file=${config}`,
+      `--storage.tsdb.path=${join(dir, "data")}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      "--log.level=warn",
+    ], { stdio: ["ignore", "pipe", "pipe"] });
+    child = c;
+    c.stdout!.on("data", (d) => text += d.toString());
+    c.stderr!.on("data", (d) => text += d.toString());
+    exited = new Promise<void>((resolve) => c.on("close", () => resolve()));
+    c.on("error", (error) => text += `\nspawn prometheus failed: ${error.message} (see scripts/test-peers.sh)`);
+    try {
+      // The port opens before the storage is loaded: /-/ready answers 503 until then.
+      const end = Date.now() + 15_000;
+      for (let i = 0; i < 300; i++) {
+        if (c.exitCode !== null || c.signalCode !== null) throw new Error(`prometheus exited; log:\n${text}`);
+        const status = await fetch(`http://127.0.0.1:${port}/-/ready`).then(
+          async (r) => (await r.text(), r.status),
+          () => 0,
+        );
+        if (status === 200) break;
+        if (Date.now() > end) throw new Error(`prometheus not ready; log:\n${text}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      break;
+    } catch (error) {
+      await stop();
+      if (attempt === 5 || !/address already in use/.test(text)) throw error;
     }
-  } catch (error) {
-    await stop();
-    throw error;
   }
+  const url = `http://127.0.0.1:${port}`;
   const api: PrometheusServer["api"] = async (path, params = {}) => {
     const search = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) for (const one of [v].flat()) search.append(k, one);
