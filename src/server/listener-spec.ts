@@ -59,16 +59,26 @@ export interface ProxyListenerSpec {
 }
 
 /**
+ * KumoProxy's keep-alive idle time when `tcp_keepalive.time` is not written,
+ * seconds (`TcpKeepaliveParams::default_time` in KumoMTA's
+ * `crates/proxy-server/src/mod_proxy.rs`: 300 s). Applied where the runtime
+ * can set TCP_KEEPIDLE (`Runtime.keepAliveSupport`); elsewhere the
+ * kernel's `net.ipv4.tcp_keepalive_time` applies, without a notice, since
+ * the operator asked for nothing.
+ */
+export const DEFAULT_KEEPALIVE_TIME_SECONDS = 300;
+
+/**
  * The {@linkcode SessionSettings} of a listener's sessions (keep-alive on
- * unless `tcp_keepalive.enabled` is false, KumoProxy's default; its `time`
- * only when written), labelled `label` (the bound address, see
- * {@linkcode listenerLabel}).
+ * unless `tcp_keepalive.enabled` is false, and its `time` as written or
+ * {@linkcode DEFAULT_KEEPALIVE_TIME_SECONDS}: KumoProxy's defaults),
+ * labelled `label` (the bound address, see {@linkcode listenerLabel}).
  */
 export function sessionSettings(spec: ProxyListenerSpec, label: string): SessionSettings {
   const ka = spec.tcp_keepalive;
   const keepAlive = ka?.enabled === false
     ? undefined
-    : { enabled: true, ...(ka?.time === undefined ? {} : { time: ka.time }) };
+    : { enabled: true, time: ka?.time ?? DEFAULT_KEEPALIVE_TIME_SECONDS };
   return {
     listener: label,
     listen: spec.listen.text,

@@ -34,7 +34,7 @@ test("a minimal config gets every default", async () => {
       require_auth: false,
       allow_domain_names: true,
       use_tls: false,
-      // tcp_keepalive not written: left unset (keep-alive on, the kernel's values).
+      // tcp_keepalive not written: left unset (the session applies KumoProxy's defaults).
     }],
     http_listeners: [],
     metrics: { max_outbound_destinations: 1000, per_user: false },

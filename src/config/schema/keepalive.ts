@@ -30,10 +30,12 @@ function keepAliveDuration(description: string) {
 /**
  * `tcp_keepalive: { enabled, time, interval, retries }`. Loaded: `enabled`
  * boolean, `time` and `interval` in seconds, `retries` a count; a setting
- * not written stays `undefined` (and so does `tcp_keepalive` itself): keep-
- * alive is then on (KumoProxy's default) and the kernel's value applies for
- * each unwritten setting (`net.ipv4.tcp_keepalive_time`, `_intvl`,
- * `_probes`), so nothing is claimed that the runtime does not do.
+ * not written stays `undefined` (and so does `tcp_keepalive` itself), so
+ * the start-up notice can name only what the operator wrote. The session
+ * then applies KumoProxy's defaults where the runtime can: keep-alive on,
+ * `time` 5m (`DEFAULT_KEEPALIVE_TIME_SECONDS` in `server/listener-spec.ts`);
+ * `interval` and `retries` are the kernel's (`net.ipv4.tcp_keepalive_intvl`,
+ * `_probes`) since no runtime can set them.
  *
  * What the runtimes can apply (see `Runtime.keepAliveSupport`): `enabled`
  * everywhere except on TLS connections accepted on Deno; `time` on Bun, and on
@@ -59,8 +61,8 @@ export const TcpKeepAliveSchema = v.optional(
       time: v.optional(
         keepAliveDuration(
           "Idle time before the first keep-alive probe (TCP_KEEPIDLE), as a duration, in seconds " +
-            "once loaded; 1s to 32767s. Not written: the kernel's net.ipv4.tcp_keepalive_time " +
-            "applies (7200s unless changed). Applied on Bun; on Deno only for outbound sockets " +
+            "once loaded; 1s to 32767s. Not written: 5m, KumoProxy's default, where the runtime can " +
+            "set it, else the kernel's net.ipv4.tcp_keepalive_time. Applied on Bun; on Deno only for outbound sockets " +
             "bound to a source address (a start-up notice says so when written). " +
             "KumoProxy: tcp_keepalive.time.",
         ),
@@ -94,7 +96,7 @@ export const TcpKeepAliveSchema = v.optional(
     v.description(
       "TCP keep-alive (RFC 1122 4.2.3.6) on the sockets accepted by this listener and on the " +
         "outbound sockets of its sessions, so dead peers are noticed and their sockets freed. " +
-        "Default: enabled, with the kernel's time, interval and probe count. KumoProxy: tcp_keepalive.",
+        "Default: enabled, time 5m where the runtime can set it (KumoProxy's default), the kernel's interval and probe count. KumoProxy: tcp_keepalive.",
     ),
   ),
 );
