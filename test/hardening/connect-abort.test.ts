@@ -4,14 +4,15 @@
 // completed the connection (before the op's result reached JavaScript)
 // rejects the connect and leaks the socket: its descriptor stays open and
 // the destination keeps an established connection. Here 1,000 connects to
-// a loopback echo target are each aborted after a timer of 0-1 ms (most
-// land in that window on Deno), plain and from a bound source address,
-// and every connection the target accepted must be closed again.
+// a loopback echo target are each aborted after a timer of 0-1 ms (many
+// land in that window on Deno: 7-30% leaked), plain and from a bound source address,
+// and every connection the target accepted must be closed again (the
+// target's count, not this process's descriptors: other test files share
+// the process under `deno test --parallel`).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { getRuntime } from "../../src/runtime/index.ts";
-import { openFds, pollUntil, startEcho } from "./fuzz-client.ts";
-import process from "node:process";
+import { pollUntil, startEcho } from "./fuzz-client.ts";
 
 const ATTEMPTS = 1_000;
 const AT_ONCE = 50;
@@ -20,7 +21,6 @@ for (const localAddress of [undefined, "127.0.0.1"]) {
   test(`${ATTEMPTS} connects aborted as they complete leave no connection open (${localAddress ?? "no source address"})`, async () => {
     const runtime = getRuntime();
     const echo = await startEcho();
-    const fdsBefore = openFds(process.pid);
     let connected = 0;
     let aborted = 0;
     try {
@@ -48,7 +48,5 @@ for (const localAddress of [undefined, "127.0.0.1"]) {
     } finally {
       await echo.close();
     }
-    const fds = await pollUntil(() => openFds(process.pid), (n) => n <= fdsBefore, 5_000, 20);
-    assert.ok(fds <= fdsBefore, `${fds} descriptors open, ${fdsBefore} before`);
   });
 }
