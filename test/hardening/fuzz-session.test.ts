@@ -10,7 +10,8 @@
 // a fifth of them the real direct dialer to a loopback echo server, or a
 // refusal for the closed port.
 //
-// Per case (see fuzz-session.ts): the session resolves within 2 s, its
+// Per case (see fuzz-session.ts): the session resolves within 2 s (8 s if it
+// dialled a real socket; the listeners' timeout is 10 s), its
 // outcome is well formed and reported once, every byte written to the
 // client is an RFC 1928/1929 reply in the allowed order (tunnel bytes equal
 // bytesDown), the client and every outbound connection were closed, and a
