@@ -105,6 +105,7 @@ const LONGEST = [
   "test/http/metrics-formats.test.ts", // 7 s
   "test/cli/healthcheck.test.ts", // 6 s
   "test/hardening/fuzz.test.ts", // 4 s of fuzzing, 6 s in all
+  "test/hardening/fuzz-session.test.ts", // 100,000 cases in process, 3-5 s
   "test/egress/proxy-pool.test.ts", // 5 s
   "test/auth/store.test.ts", // 4 s
 ];

@@ -1,13 +1,17 @@
 /**
- * `npm run soak`: the long version of `test/hardening/fuzz.test.ts`, on each
- * runtime in turn. Three phases against one proxy-server run from source,
+ * `npm run soak`: the long versions of `test/hardening/fuzz-session.test.ts`
+ * and `test/hardening/fuzz.test.ts`, on each runtime in turn. First the
+ * in-process fuzz (`session-fuzz.ts`, run on that runtime): `--cases`
+ * handshakes through `runSession`, with its per-session checks. Then three
+ * phases against one proxy-server run from source,
  * each followed by the same checks (the process alive,
  * `proxy_active_connections` back to 0, `/proc/PID/fd` back to its start
  * count, no stack trace, `error:`, `Uncaught`, `panic` or unhandled
  * rejection in its stderr, and curl served through it):
  *
  * 1. fuzz: `--cases` (default 1,000,000) malformed, mutated and truncated
- *    handshakes, 64 connections at a time, from `--seed`;
+ *    handshakes, 64 connections at a time, from `--seed` (the same cases
+ *    as the in-process fuzz);
  * 2. stalled clients: `--stalled` (default 1,000) connections that send half
  *    a greeting (or nothing) and wait; the proxy must close every one at its
  *    listener `timeout` (2 s here) and serve a normal CONNECT meanwhile;
@@ -20,13 +24,15 @@
  *
  * @module
  */
+import { spawn } from "node:child_process";
 import { connect, type Socket } from "node:net";
+import { join } from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { buildLoadgen, holdLoadgen } from "../bench/loadgen.ts";
 import { curl } from "../../test/helpers/curl.ts";
 import { closedPort } from "../../test/helpers/peers.ts";
-import type { RunningProxy } from "../../test/helpers/proxy-process.ts";
+import { ROOT, type RunningProxy } from "../../test/helpers/proxy-process.ts";
 import { startHttpTarget } from "../../test/helpers/target.ts";
 import { FUZZ_USER } from "../../test/hardening/fuzz-cases.ts";
 import {
@@ -118,8 +124,30 @@ async function manyTunnels(port: number, echo: Echo, count: number): Promise<voi
   check(held.result.opened === count, `tunnels: only ${held.result.opened} of ${count} opened`);
 }
 
+/** The in-process fuzz (`session-fuzz.ts`) on `runtime`, its report on our stderr; true when it passed. */
+function inProcessFuzz(runtime: RuntimeName): Promise<boolean> {
+  const bin = join(ROOT, "node_modules", ".bin", runtime);
+  const script = join(ROOT, "scripts/soak/session-fuzz.ts");
+  const args = ["--cases", String(cases), "--seed", String(seed)];
+  const argv = runtime === "deno"
+    ? ["run", "--allow-all", "--quiet", "--config", join(ROOT, "deno.json"), script, ...args]
+    : [script, ...args];
+  return new Promise((resolve) => {
+    const child = spawn(bin, argv, { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"] });
+    child.on("error", (error) => {
+      log(`  in-process fuzz: ${error.message}`);
+      resolve(false);
+    });
+    child.on("close", (code) => resolve(code === 0));
+  });
+}
+
 async function soak(runtime: RuntimeName): Promise<boolean> {
   log(`${runtime}:`);
+  if (!(await inProcessFuzz(runtime))) {
+    log(`  FAILED: in-process fuzz (seed ${seed}: rerun with --seed ${seed})`);
+    return false;
+  }
   const echo = await startEcho();
   const web = await startHttpTarget();
   const proxy = await startSoakProxy(runtime, { users: [{ ...FUZZ_USER }] }, { timeout: "2s" });

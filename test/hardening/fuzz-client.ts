@@ -176,6 +176,8 @@ export interface Echo {
   port: number;
   /** Connections accepted so far. */
   accepted(): number;
+  /** Connections open now. */
+  open(): number;
   /** Stop it. */
   close(): Promise<void>;
 }
@@ -196,6 +198,7 @@ export function startEcho(): Promise<Echo> {
       resolve({
         port: (server.address() as { port: number }).port,
         accepted: () => accepted,
+        open: () => sockets.size,
         close: () =>
           new Promise<void>((done) => {
             for (const s of sockets) s.destroy();

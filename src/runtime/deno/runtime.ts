@@ -146,15 +146,17 @@ function listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<L
 function connect(options: ConnectOptions): Promise<Conn> {
   if (options.localAddress !== undefined || options.tls) return nodeConnect(options);
   const { host: hostname, port, signal } = options;
-  // Our own controller, aborted only before the connect completes: passing
-  // the caller's signal to Deno would also close an established connection
-  // when it aborts later (e.g. an AbortSignal.timeout()).
-  const ac = signal ? new AbortController() : undefined;
-  const p = Deno.connect({ hostname, port, transport: "tcp", ...(ac ? { signal: ac.signal } : {}) })
+  // No signal for Deno.connect (as on Bun): on Deno 2.9 one that aborts
+  // after the kernel has completed the connection, before the result
+  // reaches JavaScript, rejects the connect and leaks the socket (open
+  // descriptor, established connection; test/hardening/connect-abort.test.ts).
+  // An attempt given up on goes on until it settles: a late connection is
+  // closed at once, a failure ignored.
+  const p = Deno.connect({ hostname, port, transport: "tcp" })
     .then((c) => new DenoConn(c) as Conn, (e) => {
       throw toNetError(e);
     });
-  return raceAbort(p, signal, (late) => late.close(), () => ac?.abort());
+  return raceAbort(p, signal, (late) => late.close());
 }
 
 /** What Deno's connections can apply of `tcp_keepalive` (see {@linkcode Runtime.keepAliveSupport}). */
