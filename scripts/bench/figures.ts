@@ -112,7 +112,7 @@ export async function throughput(server: Server, target: Target, plan: Plan): Pr
       out.bound = await rate(port, target, plan, true);
     }
   });
-  if (!server.kumoBind) {
+  if (!server.kumoBind && !server.connectOnly) {
     await waitForQuietPorts();
     out.bound = await withServer(server, true, (port) => rate(port, target, plan, false));
   }

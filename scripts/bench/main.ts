@@ -7,8 +7,9 @@
  *   --quick (or BENCH_QUICK=1)  one run, 200 MB bulk, 3 s rate, 2,000 idle tunnels, and only
  *                               runs that bind before connecting wait for TIME_WAIT to clear
  *   --runs N                    runs per figure (default 3; the median is shown)
- *   --only KEYS                 servers to run: direct, microsocks, dante, bun, bun-acl, bun-cluster,
- *                               bun-cluster-limits (these two start a redis-server), deno, binary
+ *   --only KEYS                 servers to run: direct, microsocks, dante, bun-floor, bun, bun-acl,
+ *                               bun-cluster, bun-cluster-limits (these two start a redis-server),
+ *                               deno-floor, deno, binary
  *
  * Figures (see README "Benchmarks"): bulk MB/s through one tunnel; rate
  * tunnels/s, p50/p99 µs and errors of 8 clients looping connect -> greeting
@@ -27,7 +28,7 @@ import { bulk, type Figures, idle, type Plan, rate, start, type Target, throughp
 import { buildLoadgen, holdLoadgen, ROOT } from "./loadgen.ts";
 import { firstLine, freePort, stopAll, waitForQuietPorts } from "./proc.ts";
 import { installReferences, type Server, servers, startBenchRedis } from "./servers.ts";
-import { ceilingNotes, markdown, type Row, summarise } from "./table.ts";
+import { ceilingNotes, floorNotes, markdown, type Row, summarise } from "./table.ts";
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -126,7 +127,19 @@ async function main(): Promise<void> {
   const rows: Row[] = [...results].map(([name, figs]) => summarise(name, figs));
   const table = markdown(rows, plan.idleTunnels);
   const notes = [...ceilingNotes(rows), ...idleNotes(rows)];
-  const report = [header(list), "", table, ...(notes.length ? ["", ...notes] : [])].join("\n");
+  const floorName = new Map(list.map((s) => [s.key, s.name]));
+  const floorOf = new Map(
+    list.filter((s) => s.floor && floorName.has(s.floor)).map((s) => [s.name, floorName.get(s.floor!)!]),
+  );
+  const floors = floorNotes(rows, floorOf);
+  const report = [
+    header(list),
+    "",
+    table,
+    ...(floors.length ? ["", ...floors] : []),
+    ...(notes.length ? ["", ...notes] : []),
+  ]
+    .join("\n");
   console.log(report);
   const dir = join(ROOT, ".tmp", "bench");
   mkdirSync(dir, { recursive: true });

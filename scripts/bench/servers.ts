@@ -30,6 +30,10 @@ export interface Server {
   kumoBind: boolean;
   /** Whether every outbound connection binds its source first (Dante's `external`), bound run or not. */
   alwaysBinds?: boolean;
+  /** CONNECT only (the floors): no bound-rate run. */
+  connectOnly?: boolean;
+  /** The floor row (its `key`) whose figures this row is also shown as a ratio to. */
+  floor?: string;
   /** Version text for the report. */
   version(): string;
   /** Whether it needs the benchmark's redis-server ({@linkcode startBenchRedis}) running first. */
@@ -95,6 +99,7 @@ export const proxyBun: Server = {
   key: "bun",
   argv: (port) => [bin("bun"), MAIN, ...listenArgs(port)],
   kumoBind: true,
+  floor: "bun-floor",
   version: () => `bun ${firstLine(bin("bun"), ["--version"]) ?? "?"}`,
 };
 
@@ -106,6 +111,7 @@ export const proxyDeno: Server = {
     port,
   ) => [bin("deno"), "run", "--allow-all", "--quiet", "--config", join(ROOT, "deno.json"), MAIN, ...listenArgs(port)],
   kumoBind: true,
+  floor: "deno-floor",
   version: () => firstLine(bin("deno"), ["--version"]) ?? "deno ?",
 };
 
@@ -147,6 +153,7 @@ export const proxyBunAcl: Server = {
   key: "bun-acl",
   argv: (port) => [bin("bun"), MAIN, "--config", aclConfig(port)],
   kumoBind: true,
+  floor: "bun-floor",
   version: () => `bun ${firstLine(bin("bun"), ["--version"]) ?? "?"}`,
 };
 
@@ -209,6 +216,7 @@ export const proxyBunCluster: Server = {
   argv: (port) => [bin("bun"), MAIN, "--config", clusterConfig(port, false)],
   kumoBind: true,
   needsRedis: true,
+  floor: "bun-floor",
   version: () => `bun ${firstLine(bin("bun"), ["--version"]) ?? "?"}`,
 };
 
@@ -219,7 +227,36 @@ export const proxyBunClusterLimits: Server = {
   argv: (port) => [bin("bun"), MAIN, "--config", clusterConfig(port, true)],
   kumoBind: true,
   needsRedis: true,
+  floor: "bun-floor",
   version: () => `bun ${firstLine(bin("bun"), ["--version"]) ?? "?"}`,
+};
+
+/**
+ * The Bun floor (`floor-bun.ts`): the smallest correct CONNECT-only relay on
+ * `Bun.listen` / `Bun.connect`, the runtime's own cost of a tunnel.
+ */
+export const floorBun: Server = {
+  name: "Bun floor (native CONNECT relay)",
+  key: "bun-floor",
+  argv: (port) => [bin("bun"), join(ROOT, "scripts", "bench", "floor-bun.ts"), String(port)],
+  kumoBind: false,
+  connectOnly: true,
+  version: () => `bun ${firstLine(bin("bun"), ["--version"]) ?? "?"}`,
+};
+
+/**
+ * The Deno floor (`floor-deno.ts`): the smallest correct CONNECT-only relay
+ * on `Deno.listen` / `Deno.connect`, the runtime's own cost of a tunnel.
+ */
+export const floorDeno: Server = {
+  name: "Deno floor (native CONNECT relay)",
+  key: "deno-floor",
+  argv: (
+    port,
+  ) => [bin("deno"), "run", "--allow-net", "--quiet", join(ROOT, "scripts", "bench", "floor-deno.ts"), String(port)],
+  kumoBind: false,
+  connectOnly: true,
+  version: () => firstLine(bin("deno"), ["--version"]) ?? "deno ?",
 };
 
 /** The compiled single executable, when `dist/proxy-server` exists. */
@@ -228,6 +265,7 @@ export const proxyBinary: Server = {
   key: "binary",
   argv: (port) => [DIST, ...listenArgs(port)],
   kumoBind: true,
+  floor: "bun-floor",
   version: () => firstLine(DIST, ["--version"]) ?? "?",
 };
 
@@ -239,9 +277,11 @@ export function servers(): Server[] {
   return [
     microsocks,
     dante,
+    floorBun,
     proxyBun,
     proxyBunAcl,
     ...cluster,
+    floorDeno,
     proxyDeno,
     ...(existsSync(DIST) ? [proxyBinary] : []),
   ];

@@ -121,3 +121,32 @@ export function ceilingNotes(rows: Row[]): string[] {
   }
   return notes;
 }
+
+/** The figures shown as a ratio to a row's floor, with their labels. */
+const FLOOR_FIGURES: { key: Key; label: string }[] = [
+  { key: "bulk", label: "bulk" },
+  { key: "rate", label: "rate" },
+  { key: "p50", label: "p50" },
+  { key: "p99", label: "p99" },
+  { key: "idleKiB", label: "idle" },
+];
+
+/**
+ * One line per row that has a floor (`floorOf`: row name -> its runtime's
+ * floor row name) with bulk, rate, p50, p99 and idle memory as ratios to
+ * that floor's figures (above 1 is better for bulk and rate, below 1 for
+ * latency and memory). Rows whose floor was not run are left out.
+ */
+export function floorNotes(rows: Row[], floorOf: Map<string, string>): string[] {
+  const lines: string[] = [];
+  for (const r of rows) {
+    const floorName = floorOf.get(r.name);
+    const f = floorName === undefined ? undefined : rows.find((x) => x.name === floorName);
+    if (!f) continue;
+    const parts = FLOOR_FIGURES.map(({ key, label }) =>
+      `${label} ${ratio(r[key] as number | undefined, f[key] as number | undefined)}`
+    );
+    lines.push(`- ${r.name} vs ${f.name}: ${parts.join(", ")}`);
+  }
+  return lines.length ? ["Ratios to the own runtime's floor (same run):", "", ...lines] : [];
+}
