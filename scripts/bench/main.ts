@@ -59,6 +59,9 @@ async function directRun(target: Target): Promise<Figures> {
 }
 
 async function serverRun(server: Server, target: Target): Promise<Figures> {
+  // The previous server's bound run can leave the loopback ports in
+  // TIME_WAIT, and the start figure needs a port to connect from.
+  if (plan.settleAll) await waitForQuietPorts();
   const startMs = await start(server, target);
   log(`  start ${startMs.toFixed(1)} ms`);
   const mem = await idle(server, target, plan);
