@@ -16,6 +16,7 @@ import { ipv4Request, rawConnect } from "../helpers/raw-client.ts";
 import { startEchoTarget } from "../helpers/target.ts";
 import { closedPort } from "../helpers/peers.ts";
 import { startPrometheus } from "../helpers/prometheus-server.ts";
+import { startRedis } from "../helpers/redis.ts";
 import { dashboard as generate } from "../../deploy/grafana/dashboard.mjs";
 
 const RULES = join(ROOT, "deploy/prometheus/alerts.yml");
@@ -118,11 +119,14 @@ test("deploy/prometheus/alerts.yml passes promtool check rules and its unit test
 
 test("every dashboard panel and every alert returns data from a real Prometheus scraping a real proxy", async () => {
   const echo = await startEchoTarget();
+  // A cluster member, so the cluster alert's gauge exists (it is only exposed with `cluster`).
+  const redis = await startRedis();
   const proxy = await startProxy({
     proxy_listeners: [{ listen: "127.0.0.1:0", egress_pool: "outbound" }],
     http_listeners: [{ listen: "127.0.0.1:0" }],
     sources: { "ip-1": { source_address: "127.0.0.1" }, "ip-2": { source_address: "127.0.0.1" } },
     pools: { outbound: { entries: [{ name: "ip-1" }, { name: "ip-2" }] } },
+    cluster: { redis: { url: redis.url }, key_prefix: "monitoring:", instance: "monitoring", timeout: "2s" },
   });
   const target = `127.0.0.1:${proxy.httpPorts[0]}`;
   const prometheus = await startPrometheus("proxy-server", [target], [RULES]);
@@ -209,5 +213,6 @@ test("every dashboard panel and every alert returns data from a real Prometheus 
     await prometheus.stop();
     assert.equal(await proxy.stop(), 0);
     await echo.close();
+    await redis.close();
   }
 });
