@@ -14,6 +14,7 @@
  * @module
  */
 import { getLog } from "../log/index.ts";
+import { type HostPort, StepTimeoutError, withTimeout } from "../runtime/index.ts";
 
 const log = getLog("cluster");
 
@@ -30,12 +31,12 @@ export interface ClusterSettings {
     username?: string;
     /** Password (AUTH), resolved. */
     password?: string;
-    /** Sentinel `host:port` addresses. */
-    sentinels?: readonly string[];
+    /** Sentinel addresses. */
+    sentinels?: readonly HostPort[];
     /** The Sentinel master name (default `"mymaster"`). */
     sentinel_name?: string;
-    /** Redis Cluster seed `host:port` addresses. */
-    cluster_nodes?: readonly string[];
+    /** Redis Cluster seed addresses. */
+    cluster_nodes?: readonly HostPort[];
   };
   /** Prefix of every key and channel. */
   key_prefix: string;
@@ -67,20 +68,11 @@ export interface ClusterObserver {
 // deno-lint-ignore no-explicit-any
 export type RedisClient = any;
 
-/** A call's deadline ran out. */
-class DeadlineError extends Error {
-  constructor(ms: number) {
-    super(`no answer within ${ms} ms`);
-    this.name = "DeadlineError";
-  }
-}
+/** ioredis' `{ host, port }` of an address (the config's carry their text too). */
+const hostPort = ({ host, port }: HostPort): HostPort => ({ host, port });
 
-/** `host:port` (or `[v6]:port`) into ioredis' `{ host, port }`. */
-function hostPort(text: string): { host: string; port: number } {
-  const at = text.lastIndexOf(":");
-  const host = text.slice(0, at).replace(/^\[(.*)\]$/, "$1");
-  return { host, port: Number(text.slice(at + 1)) };
-}
+/** `cluster.timeout` in whole milliseconds (at least 1), as ioredis takes it. */
+const deadlineMs = (settings: ClusterSettings) => Math.max(1, Math.round(settings.timeout * 1000));
 
 /**
  * The two ioredis connections (commands, and the subscriber of pub/sub)
@@ -91,7 +83,7 @@ function hostPort(text: string): { host: string; port: number } {
 async function connectClients(settings: ClusterSettings): Promise<{ client: RedisClient; subscriber: RedisClient }> {
   const { Redis, Cluster } = await import("ioredis");
   const r = settings.redis;
-  const timeoutMs = Math.max(1, Math.round(settings.timeout * 1000));
+  const timeoutMs = deadlineMs(settings);
   const options = {
     username: r.username,
     password: r.password,
@@ -138,7 +130,8 @@ export class Backend {
   /** The pub/sub connection. */
   readonly subscriber: RedisClient;
   readonly #observer: ClusterObserver;
-  readonly #timeoutMs: number;
+  /** `cluster.timeout`, seconds: the deadline of every call. */
+  readonly #timeout: number;
   #state: "connecting" | "up" | "down" = "connecting";
   #probe: ReturnType<typeof setInterval> | undefined;
   #closed = false;
@@ -163,7 +156,7 @@ export class Backend {
     this.client = client;
     this.subscriber = subscriber;
     this.#observer = observer;
-    this.#timeoutMs = Math.max(1, Math.round(settings.timeout * 1000));
+    this.#timeout = deadlineMs(settings) / 1000;
     observer.backendUp(false);
     for (const c of [client, subscriber]) {
       c.on("error", (error: Error) => log.debug("redis: {error}", { error: error.message }));
@@ -204,27 +197,24 @@ export class Backend {
       return undefined;
     }
     const start = performance.now();
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      const value = await Promise.race([
-        run(this.client),
-        new Promise<never>((_, reject) =>
-          timer = setTimeout(() => reject(new DeadlineError(this.#timeoutMs)), this.#timeoutMs)
-        ),
-      ]);
+      const value = await this.#bounded(op, () => run(this.client));
       this.#observer.operation(op, "ok", (performance.now() - start) / 1000);
       return value;
     } catch (error) {
-      const late = error instanceof DeadlineError || /timed? ?out/i.test(String((error as Error)?.message));
+      const late = error instanceof StepTimeoutError || /timed? ?out/i.test(String((error as Error)?.message));
       this.#observer.operation(op, late ? "timeout" : "error", (performance.now() - start) / 1000);
       // A script error (a bug, a wrong type at a key) is not an outage.
       if (late || !(error instanceof Error && error.name === "ReplyError")) {
         this.markDown(String((error as Error)?.message ?? error));
       } else log.error("redis {op}: {error}", { op, error: error.message });
       return undefined;
-    } finally {
-      clearTimeout(timer);
     }
+  }
+
+  /** `work` under the `cluster.timeout` deadline (rejects with `StepTimeoutError` when it runs out). */
+  #bounded<T>(op: string, work: () => Promise<T>): Promise<T> {
+    return withTimeout(`redis ${op}`, this.#timeout, () => work());
   }
 
   /** Mark the backend down (once per outage: one WARN, gauge 0) and start probing. */
@@ -244,19 +234,11 @@ export class Backend {
   /** One probe while down: a `PING` that answers in time marks the backend up. */
   async #tryProbe(): Promise<void> {
     if (this.client.status !== "ready") return; // ioredis is still reconnecting
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      await Promise.race([
-        this.client.ping(),
-        new Promise<never>((_, reject) =>
-          timer = setTimeout(() => reject(new DeadlineError(this.#timeoutMs)), this.#timeoutMs)
-        ),
-      ]);
+      await this.#bounded("ping", () => this.client.ping());
       await this.#markUp();
     } catch {
       // still down
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -266,24 +248,17 @@ export class Backend {
     this.#checking = true;
     let info: unknown;
     const start = performance.now();
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      info = await Promise.race([
-        this.client.info("server"),
-        new Promise<never>((_, reject) =>
-          timer = setTimeout(() => reject(new DeadlineError(this.#timeoutMs)), this.#timeoutMs)
-        ),
-      ]);
+      info = await this.#bounded("info", () => this.client.info("server"));
       this.#observer.operation("info", "ok", (performance.now() - start) / 1000);
     } catch (error) {
       this.#observer.operation(
         "info",
-        error instanceof DeadlineError ? "timeout" : "error",
+        error instanceof StepTimeoutError ? "timeout" : "error",
         (performance.now() - start) / 1000,
       );
       return; // not up yet: the probe tries again
     } finally {
-      clearTimeout(timer);
       this.#checking = false;
     }
     if (this.#closed || this.up) return; // the state may have changed while INFO was out

@@ -18,6 +18,7 @@
  * @module
  */
 import { getLog } from "../log/index.ts";
+import { formatHostPort } from "../runtime/index.ts";
 import { Backend, type ClusterObserver, type ClusterSettings } from "./backend.ts";
 import { SharedRedisLimits } from "./limits.ts";
 import { SharedSuspensions } from "./suspensions.ts";
@@ -66,7 +67,7 @@ export async function startCluster(
   log.info("cluster: instance {instance}, Redis {where}, key prefix {prefix}", {
     instance,
     where: settings.redis.url?.replace(/\/\/[^@/]*@/, "//***@") ??
-      (settings.redis.sentinels ?? settings.redis.cluster_nodes ?? []).join(","),
+      (settings.redis.sentinels ?? settings.redis.cluster_nodes ?? []).map(formatHostPort).join(","),
     prefix: settings.key_prefix,
   });
   return {

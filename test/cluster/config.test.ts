@@ -33,7 +33,10 @@ test("cluster: sentinels and cluster_nodes are accepted; reuse_port and share_fa
     "p.json",
     fakeIo(),
   );
-  assert.deepEqual(config.cluster?.redis.sentinels, ["10.0.0.6:26379", "[::1]:26379"]);
+  assert.deepEqual(config.cluster?.redis.sentinels?.map(({ host, port }) => ({ host, port })), [
+    { host: "10.0.0.6", port: 26379 },
+    { host: "::1", port: 26379 },
+  ]);
   assert.equal(config.proxy_listeners[0].reuse_port, true);
   assert.equal(config.sources.s.share_failure_windows, true);
   await parseConfig({ ...base, cluster: { redis: { cluster_nodes: ["127.0.0.1:7000"] } } }, "p.json", fakeIo());
@@ -44,7 +47,8 @@ test("cluster: bad keys are reported at their path", async () => {
     [{ redis: { url: "http://x:6379" } }, "$.cluster.redis.url", /expected a "redis:\/\/host:port\[\/db\]"/],
     [{ redis: {} }, "$.cluster.redis", /exactly one of "url", "sentinels" or "cluster_nodes"/],
     [{ redis: { url: "redis://a:1", cluster_nodes: ["a:1"] } }, "$.cluster.redis", /exactly one of/],
-    [{ redis: { sentinels: ["nohost"] } }, "$.cluster.redis.sentinels[0]", /expected "host:port"/],
+    [{ redis: { sentinels: ["nohost"] } }, "$.cluster.redis.sentinels[0]", /expected "HOST:PORT"/],
+    [{ redis: { cluster_nodes: ["10.0.0.6:99999"] } }, "$.cluster.redis.cluster_nodes[0]", /expected "HOST:PORT"/],
     [{ redis: { url: "redis://a:1" }, instance: "a b" }, "$.cluster.instance", /expected 1 to 128/],
     [{ redis: { url: "redis://a:1" }, timeout: "soon" }, "$.cluster.timeout", /./],
     [{ redis: { url: "redis://a:1" }, ttl: 1 }, "$.cluster.ttl", /unknown key "ttl"/],

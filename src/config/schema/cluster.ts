@@ -8,6 +8,7 @@
  */
 
 import * as v from "valibot";
+import { serverAddress } from "./address.ts";
 import { duration } from "./duration.ts";
 import { got } from "./messages.ts";
 import { strictObject } from "./object.ts";
@@ -16,12 +17,8 @@ import { secret } from "./secret.ts";
 /** Default `cluster.key_prefix`. */
 export const DEFAULT_CLUSTER_KEY_PREFIX = "proxy-server:";
 
-/** A `host:port` of a Sentinel or a Cluster node. */
-const HostPortSchema = v.pipe(
-  v.string(),
-  v.regex(/^(?:\[[0-9A-Fa-f:.]+\]|[^\s:[\]]+):\d{1,5}$/, (issue) => `expected "host:port", got ${got(issue.input)}`),
-  v.description('A "host:port" (an IPv6 literal in brackets: "[::1]:26379").'),
-);
+/** A `host:port` of a Sentinel or a Cluster node, parsed as every other server address is. */
+const HostPortSchema = serverAddress('A "host:port" (an IPv6 literal in brackets: "[::1]:26379").');
 
 /** `cluster.redis`: where Redis is and how to log in. */
 export const ClusterRedisSchema = v.pipe(
