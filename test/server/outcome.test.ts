@@ -5,7 +5,7 @@
 // access.ts documents.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
+import { closedPort } from "../helpers/peers.ts";
 import { getRuntime } from "../../src/runtime/index.ts";
 import {
   type AccessDecision,
@@ -64,10 +64,10 @@ let refusedPort: number;
 
 before(async () => {
   echo = await startEchoTarget();
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  refusedPort = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
+  // A port nothing listens on, not a released one: the proxy's own listener
+  // (port 0) could get a released port, and a CONNECT to it is refused as
+  // one to the proxy itself (REP 0x02).
+  refusedPort = await closedPort();
 });
 after(() => echo.close());
 
