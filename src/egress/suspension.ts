@@ -248,7 +248,11 @@ export class SourceSuspension {
     const now = this.#clock.now();
     const expiresAt = now + seconds * 1000;
     const prior = this.#state;
-    const fields: Record<string, string> = { source: this.source, reason, duration: formatSeconds(seconds) };
+    // Another instance's suspension arrives with what is left of it, a few
+    // milliseconds short ("599.998s"): the log shows whole seconds, the
+    // expiry stays exact.
+    const shown = origin === "cluster" && seconds >= 1 ? Math.round(seconds) : seconds;
+    const fields: Record<string, string> = { source: this.source, reason, duration: formatSeconds(shown) };
     if (origin === "cluster") fields.instance = instance ?? "-";
     const shared = this.#share !== undefined && origin !== "health";
     this.#state = { reason, expiresAt, instance, shared };
