@@ -2,18 +2,11 @@
  * Test helpers for the access log and the request metrics: the six
  * sessions of issue 10 against a proxy-server child (each told apart by
  * the client's own port, or by its destination), reading access lines back
- * from the log in either format, and a real Prometheus server (Debian's
- * `prometheus`) that scrapes the proxy.
+ * from the log in either format (a real Prometheus comes from
+ * `test/helpers/prometheus-server.ts`).
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { curl } from "../helpers/curl.ts";
-import { httpRequest } from "../helpers/http.ts";
-import { freePort } from "../helpers/peers.ts";
-import { sendSignal } from "../helpers/proxy-process.ts";
 import { ipv4Request, rawConnect } from "../helpers/raw-client.ts";
 
 /** The user the sessions authenticate as, and its password (searched for in every output). */
@@ -237,73 +230,4 @@ export function checkSixLines(lines: AccessLine[], s: SixSessions): Record<strin
   assert.equal(silent.end, "timeout");
   assert.ok((silent.duration_s as number) >= 0.9, `silent client lasted its timeout: ${silent.duration_s}`);
   return out;
-}
-
-/** A running Prometheus server. */
-export interface PrometheusServer {
-  /** Base URL, `http://127.0.0.1:PORT`. */
-  url: string;
-  /** The result vector of an instant query. */
-  query(promql: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]>;
-  /** Everything it logged. */
-  log(): string;
-  stop(): Promise<void>;
-}
-
-/**
- * Start Debian's `prometheus` scraping `target` (`host:port`) every second,
- * with its storage in a fresh temporary directory, and wait until its API
- * answers. It needs a port of its own: a free one is picked, and another
- * tried if it was taken in between.
- */
-export async function startPrometheus(target: string): Promise<PrometheusServer> {
-  const dir = mkdtempSync(join(tmpdir(), "proxy-server-prometheus-"));
-  const config = join(dir, "prometheus.yml");
-  writeFileSync(
-    config,
-    `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: proxy\n    static_configs:\n      - targets: ["${target}"]\n`,
-  );
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const child: ChildProcess = spawn("prometheus", [
-      `--config.file=${config}`,
-      `--storage.tsdb.path=${join(dir, `data-${attempt}`)}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-    ], { stdio: ["ignore", "pipe", "pipe"] });
-    let text = "";
-    child.stdout!.on("data", (d) => text += d.toString());
-    child.stderr!.on("data", (d) => text += d.toString());
-    const exited = new Promise<void>((resolve) => child.on("close", () => resolve()));
-    const url = `http://127.0.0.1:${port}`;
-    const end = Date.now() + 20_000;
-    let ready = false;
-    while (Date.now() < end && child.exitCode === null) {
-      ready = await httpRequest(`${url}/-/ready`).then((r) => r.status === 200, () => false);
-      if (ready) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    if (!ready) {
-      sendSignal(child, "SIGKILL");
-      await exited;
-      if (/address already in use/.test(text)) continue;
-      throw new Error(`prometheus did not start; log:\n${text}`);
-    }
-    return {
-      url,
-      log: () => text,
-      async query(promql) {
-        const r = await httpRequest(`${url}/api/v1/query?query=${encodeURIComponent(promql)}`);
-        const body = JSON.parse(r.body);
-        assert.equal(body.status, "success", r.body);
-        return body.data.result;
-      },
-      async stop() {
-        sendSignal(child, "SIGTERM");
-        const timer = setTimeout(() => sendSignal(child, "SIGKILL"), 5000);
-        await exited;
-        clearTimeout(timer);
-      },
-    };
-  }
-  throw new Error("prometheus: no free port after 3 attempts");
 }

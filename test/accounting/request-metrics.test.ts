@@ -10,7 +10,8 @@ import { promtoolCheck, sample, scrapeUntil } from "../helpers/prometheus.ts";
 import { closedPort as findClosedPort } from "../helpers/peers.ts";
 import { ipv4Request, rawConnect } from "../helpers/raw-client.ts";
 import { type EchoTarget, startEchoTarget } from "../helpers/target.ts";
-import { pollForAsync, startPrometheus, UNRESOLVABLE } from "./helpers.ts";
+import { pollForAsync, UNRESOLVABLE } from "./helpers.ts";
+import { startPrometheus } from "../helpers/prometheus-server.ts";
 
 let proxy: RunningProxy;
 /** The `listener` label: the bound address, with the real port. */
@@ -106,18 +107,18 @@ test("proxy_requests_total counts succeeded, connection_refused, host_unreachabl
 });
 
 test('a real Prometheus scraping the proxy answers sum(rate(proxy_requests_total{reply!="succeeded"}[1m])) > 0 after refused requests', async () => {
-  const prometheus = await startPrometheus(`127.0.0.1:${proxy.httpPorts[0]}`);
+  const prometheus = await startPrometheus("proxy", [`127.0.0.1:${proxy.httpPorts[0]}`]);
   try {
     // The series must exist in one scrape and have grown by a later one for rate() to be > 0.
     assert.equal(await request(ipv4(closedPort)), 5);
     const present = await pollForAsync(
-      () => prometheus.query('proxy_requests_total{reply="connection_refused"}'),
+      async () => (await prometheus.query('proxy_requests_total{reply="connection_refused"}')).result,
       (r) => r.length > 0,
     );
     assert.ok(present.length > 0, `Prometheus scraped the series; log:\n${prometheus.log()}`);
     for (let i = 0; i < 5; i++) assert.equal(await request(ipv4(closedPort)), 5);
     const query = 'sum(rate(proxy_requests_total{reply!="succeeded"}[1m])) > 0';
-    const result = await pollForAsync(() => prometheus.query(query), (r) => r.length > 0);
+    const result = await pollForAsync(async () => (await prometheus.query(query)).result, (r) => r.length > 0);
     assert.equal(result.length, 1, `the error-rate query answered; log:\n${prometheus.log()}`);
     assert.ok(Number(result[0].value[1]) > 0);
   } finally {
