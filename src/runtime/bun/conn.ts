@@ -87,6 +87,16 @@ export class BunConn implements Conn {
   }
 
   /**
+   * Record the peer's address of an outbound connection from what was
+   * dialled, instead of reading it back from the socket (two `getpeername`
+   * calls in Bun, one per getter). Only for a dotted-quad IPv4 `host`, which
+   * is exactly what the socket would report; other forms are read as usual.
+   */
+  dialled(host: string, port: number): void {
+    this.#remoteAddr ??= { host, port };
+  }
+
+  /**
    * Our end. Outbound connections read it at open; accepted ones on first
    * access (while open) and keep it; an accepted connection closed before
    * any access gives `{ host: "", port: 0 }`.

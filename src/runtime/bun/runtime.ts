@@ -11,7 +11,7 @@ import { readFile } from "node:fs/promises";
 import { bunGlobal, type BunSocketHandler } from "./api.ts";
 import { connectFromSource } from "./bound-connect.ts";
 import { BunConn } from "./conn.ts";
-import { isIpLiteral } from "../address.ts";
+import { ipFamily, isIpLiteral } from "../address.ts";
 import { raceAbort } from "../deadline.ts";
 import { NetError, toNetError } from "../errors.ts";
 import { nodeConnect } from "../node/conn.ts";
@@ -122,7 +122,11 @@ function bunConnect(hostname: string, port: number, localAddress: string | undef
       ...(localAddress !== undefined ? { localAddress } : {}),
       socket: CONNECT_HANDLERS,
     })
-    .then((s) => s.data as Conn, (e) => {
+    .then((s) => {
+      const conn = s.data;
+      if (ipFamily(hostname) === 4) conn.dialled(hostname, port);
+      return conn as Conn;
+    }, (e) => {
       throw toNetError(e);
     });
 }
@@ -153,8 +157,10 @@ const BUN_KEEPALIVE: KeepAliveSupport = (() => {
     {
       enabled: true,
       time: true,
-      interval: "the keep-alive interval cannot be set on Bun (the kernel's net.ipv4.tcp_keepalive_intvl applies)",
-      retries: "the keep-alive retries cannot be set on Bun (the kernel's net.ipv4.tcp_keepalive_probes applies)",
+      interval: "the keep-alive interval cannot be set on Bun: Bun sets TCP_KEEPINTVL to 1 s on every " +
+        "socket it turns keep-alive on for (net.ipv4.tcp_keepalive_intvl does not apply)",
+      retries: "the keep-alive retries cannot be set on Bun: Bun sets TCP_KEEPCNT to 10 on every " +
+        "socket it turns keep-alive on for (net.ipv4.tcp_keepalive_probes does not apply)",
     } as const,
   );
   return Object.freeze({ tcp: table, tls: table });
