@@ -122,8 +122,11 @@ export interface ConnectOptions {
 /**
  * TCP keep-alive settings (RFC 1122 §4.2.3.6); see {@linkcode Conn.setKeepAlive}.
  * There is no interval (TCP_KEEPINTVL) or probe count (TCP_KEEPCNT): neither
- * runtime exposes them, so the kernel's defaults apply
- * (`net.ipv4.tcp_keepalive_intvl`, `net.ipv4.tcp_keepalive_probes`).
+ * runtime exposes them. Deno leaves the kernel's defaults
+ * (`net.ipv4.tcp_keepalive_intvl`, `net.ipv4.tcp_keepalive_probes`); Bun's
+ * `setKeepAlive` writes its own, 1 s and 10 probes, on every socket it turns
+ * keep-alive on for (read back with getsockopt in
+ * `test/runtime/connect.test.ts`).
  */
 export interface KeepAlive {
   /** Turn SO_KEEPALIVE on or off. */
@@ -150,7 +153,7 @@ export const KEEPALIVE_SETTINGS: readonly KeepAliveSetting[] = Object.freeze([
 /**
  * Per `tcp_keepalive` setting, whether this runtime applies it: `true`, or
  * one short sentence saying what happens instead (for the start-up notice,
- * e.g. `"the keep-alive interval cannot be set on Bun (the kernel's
+ * e.g. `"the keep-alive interval cannot be set on Deno (the kernel's
  * net.ipv4.tcp_keepalive_intvl applies)"`).
  */
 export type KeepAliveSupportTable = Readonly<Record<KeepAliveSetting, true | string>>;

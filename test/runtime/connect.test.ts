@@ -2,6 +2,7 @@
 // and error normalisation, over real loopback sockets.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { getRuntime, NetError } from "../../src/runtime/index.ts";
 import { kernelKeepAliveTime } from "../helpers/ss.ts";
 import { deadline, dec, enc, nextConn, readAll, readExactly } from "./helpers.ts";
@@ -169,6 +170,23 @@ function setsKeepIdle(kind: "accepted" | "outbound" | "outbound from a source ad
   return rt.name === "bun" || kind === "outbound from a source address";
 }
 
+/**
+ * The keep-alive probe interval (seconds) and count a runtime's sockets end
+ * up with, and the words its `keepAliveSupport` uses for them: Bun's
+ * `setKeepAlive` sets TCP_KEEPINTVL 1 and TCP_KEEPCNT 10 itself (as libuv
+ * does); on Deno the kernel's sysctls stay.
+ */
+function keepAliveProbes(): { interval: number; count: number; source: string; declared: string } {
+  if (rt.name === "bun") return { interval: 1, count: 10, source: "set by Bun", declared: "Bun sets" };
+  const sysctl = (name: string) => Number(readFileSync(`/proc/sys/net/ipv4/${name}`, "utf8").trim());
+  return {
+    interval: sysctl("tcp_keepalive_intvl"),
+    count: sysctl("tcp_keepalive_probes"),
+    source: "the kernel's",
+    declared: "net.ipv4.tcp_keepalive_intvl applies",
+  };
+}
+
 test("socket options set on both ends read back with getsockopt, or are a declared limit", async () => {
   const { onConn, conn } = nextConn();
   const l = await rt.listen({ host: "127.0.0.1", port: 0 }, onConn);
@@ -204,6 +222,14 @@ test("socket options set on both ends read back with getsockopt, or are a declar
           `${what}: the limit is declared in keepAliveSupport.tcp.time`,
         );
       }
+      // What decides when a dead peer is dropped after the idle time: Bun's
+      // setKeepAlive writes its own probe interval and count on every
+      // socket; Deno leaves the kernel's. Either way it is declared.
+      const probes = keepAliveProbes();
+      assert.equal(on.keepInterval, probes.interval, `${what}: TCP_KEEPINTVL ${probes.source}`);
+      assert.equal(on.keepCount, probes.count, `${what}: TCP_KEEPCNT ${probes.source}`);
+      const declared = `${rt.keepAliveSupport.tcp.interval} ${rt.keepAliveSupport.tcp.retries}`;
+      assert.ok(declared.includes(probes.declared), `${what}: keepAliveSupport says ${probes.declared}: ${declared}`);
       x.setKeepAlive({ enabled: false });
       assert.equal(read().keepAlive, 0, `${what}: SO_KEEPALIVE off`);
     }

@@ -17,6 +17,10 @@ export interface TcpOptions {
   keepAlive: number;
   /** TCP_KEEPIDLE, seconds. */
   keepIdle: number;
+  /** TCP_KEEPINTVL, seconds. */
+  keepInterval: number;
+  /** TCP_KEEPCNT, probes. */
+  keepCount: number;
 }
 
 const SOL_SOCKET = 1;
@@ -24,6 +28,8 @@ const SO_KEEPALIVE = 9;
 const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
 const TCP_KEEPIDLE = 4;
+const TCP_KEEPINTVL = 5;
+const TCP_KEEPCNT = 6;
 
 type GetSockOpt = (fd: number, level: number, name: number, value: Uint8Array, length: Uint8Array) => number;
 
@@ -77,9 +83,10 @@ function fdOf(inode: string): number {
 }
 
 /**
- * A reader of TCP_NODELAY, SO_KEEPALIVE and TCP_KEEPIDLE for this process's
- * socket whose local port is `localPort` and peer port `peerPort` (found
- * once; each call of the reader is three getsockopt calls).
+ * A reader of TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL and
+ * TCP_KEEPCNT for this process's socket whose local port is `localPort` and
+ * peer port `peerPort` (found once; each call of the reader is five
+ * getsockopt calls).
  */
 export async function socketOptions(localPort: number, peerPort: number): Promise<() => TcpOptions> {
   const get = await loadGetSockOpt();
@@ -94,5 +101,7 @@ export async function socketOptions(localPort: number, peerPort: number): Promis
     noDelay: read(IPPROTO_TCP, TCP_NODELAY) === 0 ? 0 : 1,
     keepAlive: read(SOL_SOCKET, SO_KEEPALIVE) === 0 ? 0 : 1,
     keepIdle: read(IPPROTO_TCP, TCP_KEEPIDLE),
+    keepInterval: read(IPPROTO_TCP, TCP_KEEPINTVL),
+    keepCount: read(IPPROTO_TCP, TCP_KEEPCNT),
   });
 }

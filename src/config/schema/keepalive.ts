@@ -34,8 +34,9 @@ function keepAliveDuration(description: string) {
  * the start-up notice can name only what the operator wrote. The session
  * then applies KumoProxy's defaults where the runtime can: keep-alive on,
  * `time` 5m (`DEFAULT_KEEPALIVE_TIME_SECONDS` in `server/listener-spec.ts`);
- * `interval` and `retries` are the kernel's (`net.ipv4.tcp_keepalive_intvl`,
- * `_probes`) since no runtime can set them.
+ * `interval` and `retries` cannot be set by either runtime: on Deno the
+ * kernel's (`net.ipv4.tcp_keepalive_intvl`, `_probes`) apply, on Bun its
+ * own fixed 1 s and 10 probes (Bun's `setKeepAlive` writes them).
  *
  * What the runtimes can apply (see `Runtime.keepAliveSupport`): `enabled`
  * everywhere except on TLS connections accepted on Deno; `time` on Bun, and on
@@ -70,9 +71,9 @@ export const TcpKeepAliveSchema = v.optional(
       interval: v.optional(
         keepAliveDuration(
           "Time between unanswered keep-alive probes (TCP_KEEPINTVL), as a duration, in seconds " +
-            "once loaded; 1s to 32767s. Not written: the kernel's net.ipv4.tcp_keepalive_intvl " +
-            "applies. Validated, but neither Deno nor Bun can set it (a start-up notice says so " +
-            "when written). KumoProxy: tcp_keepalive.interval.",
+            "once loaded; 1s to 32767s. Validated, but neither Deno nor Bun can set it (a start-up " +
+            "notice says so when written): on Deno the kernel's net.ipv4.tcp_keepalive_intvl " +
+            "applies, on Bun (and the single executable) Bun's own 1s. KumoProxy: tcp_keepalive.interval.",
         ),
       ),
       retries: v.optional(
@@ -86,9 +87,9 @@ export const TcpKeepAliveSchema = v.optional(
           ),
           v.description(
             "Unanswered probes before the connection is dropped (TCP_KEEPCNT); 1 to 127. " +
-              "Not written: the kernel's net.ipv4.tcp_keepalive_probes applies. Validated, but " +
-              "neither Deno nor Bun can set it (a start-up notice says so when written). " +
-              "KumoProxy: tcp_keepalive.retries.",
+              "Validated, but neither Deno nor Bun can set it (a start-up notice says so when " +
+              "written): on Deno the kernel's net.ipv4.tcp_keepalive_probes applies, on Bun (and " +
+              "the single executable) Bun's own 10. KumoProxy: tcp_keepalive.retries.",
           ),
         ),
       ),
@@ -96,7 +97,7 @@ export const TcpKeepAliveSchema = v.optional(
     v.description(
       "TCP keep-alive (RFC 1122 4.2.3.6) on the sockets accepted by this listener and on the " +
         "outbound sockets of its sessions, so dead peers are noticed and their sockets freed. " +
-        "Default: enabled, time 5m where the runtime can set it (KumoProxy's default), the kernel's interval and probe count. KumoProxy: tcp_keepalive.",
+        "Default: enabled, time 5m where the runtime can set it (KumoProxy's default), the runtime's interval and probe count (Deno: the kernel's; Bun: 1s and 10). KumoProxy: tcp_keepalive.",
     ),
   ),
 );
