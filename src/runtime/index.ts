@@ -23,6 +23,7 @@ export * from "./types.ts";
 export { NetError } from "./errors.ts";
 export * from "./address.ts";
 export { raceAbort, StepTimeoutError, timeoutSignal, withTimeout } from "./deadline.ts";
+export { pullPipe } from "./pipe.ts";
 
 let current: Runtime | undefined;
 

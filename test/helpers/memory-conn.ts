@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { type Conn, type KeepAlive, type NetAddr, NetError } from "../../src/runtime/index.ts";
+import { type Conn, type KeepAlive, type NetAddr, NetError, pullPipe } from "../../src/runtime/index.ts";
 
 /** How a {@linkcode ScriptedConn} ends once its chunks are delivered. */
 export type ScriptedEnding =
@@ -40,17 +40,6 @@ const LOCAL: NetAddr = Object.freeze({ host: "127.0.0.1", port: 1080 });
 /** Copy `data` (a caller may reuse its buffer once a write settled). */
 function copy(data: Uint8Array): Uint8Array {
   return data.slice();
-}
-
-/** Relay `src` to `dest` with `read` and an awaited `write`, then half-close `dest` (the runtimes' portable loop). */
-async function pullPipe(src: Conn, dest: Conn, onBytes: (n: number) => void): Promise<void> {
-  for (;;) {
-    const chunk = await src.read();
-    if (chunk === null) break;
-    await dest.write(chunk);
-    onBytes(chunk.length);
-  }
-  await dest.closeWrite();
 }
 
 /**
