@@ -49,7 +49,15 @@ export async function idleSockets(filter: string, count: number): Promise<Socket
   throw new Error(`expected ${count} idle sockets for ${filter}, got:\n${found.map((s) => s.line).join("\n")}`);
 }
 
+/**
+ * The kernel's keep-alive default `name` (`tcp_keepalive_time`, `_intvl`
+ * in seconds; `_probes` a count), from `/proc/sys/net/ipv4/`.
+ */
+export function kernelKeepAlive(name: "time" | "intvl" | "probes"): number {
+  return Number(readFileSync(`/proc/sys/net/ipv4/tcp_keepalive_${name}`, "utf8").trim());
+}
+
 /** The kernel's default keep-alive idle time, seconds (`net.ipv4.tcp_keepalive_time`). */
 export function kernelKeepAliveTime(): number {
-  return Number(readFileSync("/proc/sys/net/ipv4/tcp_keepalive_time", "utf8").trim());
+  return kernelKeepAlive("time");
 }

@@ -2,9 +2,8 @@
 // and error normalisation, over real loopback sockets.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { getRuntime, NetError } from "../../src/runtime/index.ts";
-import { kernelKeepAliveTime } from "../helpers/ss.ts";
+import { kernelKeepAlive, kernelKeepAliveTime } from "../helpers/ss.ts";
 import { deadline, dec, enc, nextConn, readAll, readExactly } from "./helpers.ts";
 import { socketOptions } from "./sockopt.ts";
 
@@ -178,10 +177,9 @@ function setsKeepIdle(kind: "accepted" | "outbound" | "outbound from a source ad
  */
 function keepAliveProbes(): { interval: number; count: number; source: string; declared: string } {
   if (rt.name === "bun") return { interval: 1, count: 10, source: "set by Bun", declared: "Bun sets" };
-  const sysctl = (name: string) => Number(readFileSync(`/proc/sys/net/ipv4/${name}`, "utf8").trim());
   return {
-    interval: sysctl("tcp_keepalive_intvl"),
-    count: sysctl("tcp_keepalive_probes"),
+    interval: kernelKeepAlive("intvl"),
+    count: kernelKeepAlive("probes"),
     source: "the kernel's",
     declared: "net.ipv4.tcp_keepalive_intvl applies",
   };
