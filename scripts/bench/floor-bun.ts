@@ -17,6 +17,7 @@
  * @module
  */
 import process from "node:process";
+import { destinationHost } from "./floor-address.ts";
 
 /** The part of a Bun socket the floor uses (bun-types' `Socket<T>`). */
 interface Sock {
@@ -131,11 +132,7 @@ function handshake(c: Side): void {
   if (r.length < n) return;
   if (r[1] !== 1) return fail(c, 7);
   const a = r.subarray(4, 4 + alen);
-  const host = atyp === 1
-    ? a.join(".")
-    : atyp === 3
-    ? new TextDecoder().decode(a.subarray(1))
-    : Array.from({ length: 8 }, (_, i) => ((a[2 * i] << 8) | a[2 * i + 1]).toString(16)).join(":");
+  const host = destinationHost(atyp, a);
   const port = (r[n - 2] << 8) | r[n - 1];
   c.hs = r.subarray(n);
   c.stage = 2;

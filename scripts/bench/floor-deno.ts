@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { destinationHost } from "./floor-address.ts";
 
 /** Buffer of one relay direction, bytes. */
 const BUFFER = 16 * 1024;
@@ -71,11 +72,7 @@ async function session(c: Deno.TcpConn): Promise<void> {
   if (have < 0) return;
   if (buf[1] !== 1) return void await writeAll(c, reply(7));
   const a = buf.subarray(4, 4 + alen);
-  const hostname = atyp === 1
-    ? a.join(".")
-    : atyp === 3
-    ? new TextDecoder().decode(a.subarray(1))
-    : Array.from({ length: 8 }, (_, i) => ((a[2 * i] << 8) | a[2 * i + 1]).toString(16)).join(":");
+  const hostname = destinationHost(atyp, a);
   const port = (buf[end - 2] << 8) | buf[end - 1];
   let d: Deno.TcpConn;
   try {

@@ -75,7 +75,8 @@ function header(list: Server[]): string {
   const cpu = os.cpus();
   const date = new Date().toISOString().slice(0, 10);
   const gib = (os.totalmem() / 2 ** 30).toFixed(0);
-  const versions = list.map((s) => s.version()).join(", ");
+  // Several rows run on the same runtime: name each version once.
+  const versions = [...new Set(list.map((s) => s.version()))].join(", ");
   const nofile = firstLine("bash", ["-c", "ulimit -Hn"]) ?? "?";
   return [
     `Date: ${date}. Machine: ${cpu.length} cores (${cpu[0]?.model ?? "?"}), ${gib} GiB, Linux ${os.release()}, ` +

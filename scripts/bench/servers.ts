@@ -93,6 +93,16 @@ export const dante: Server = {
 
 const listenArgs = (port: number) => ["--listen", `127.0.0.1:${port}`];
 
+/** `bun N.N.N` of the Bun the Bun rows run on. */
+function bunVersion(): string {
+  return `bun ${firstLine(bin("bun"), ["--version"]) ?? "?"}`;
+}
+
+/** `deno --version`'s first line, for the Deno rows. */
+function denoVersion(): string {
+  return firstLine(bin("deno"), ["--version"]) ?? "deno ?";
+}
+
 /** proxy-server from source on Bun (the command line the tests use). */
 export const proxyBun: Server = {
   name: "proxy-server (Bun)",
@@ -100,7 +110,7 @@ export const proxyBun: Server = {
   argv: (port) => [bin("bun"), MAIN, ...listenArgs(port)],
   kumoBind: true,
   floor: "bun-floor",
-  version: () => `bun ${firstLine(bin("bun"), ["--version"]) ?? "?"}`,
+  version: bunVersion,
 };
 
 /** proxy-server from source on Deno (the command line the tests use). */
@@ -112,7 +122,7 @@ export const proxyDeno: Server = {
   ) => [bin("deno"), "run", "--allow-all", "--quiet", "--config", join(ROOT, "deno.json"), MAIN, ...listenArgs(port)],
   kumoBind: true,
   floor: "deno-floor",
-  version: () => firstLine(bin("deno"), ["--version"]) ?? "deno ?",
+  version: denoVersion,
 };
 
 /**
@@ -154,7 +164,7 @@ export const proxyBunAcl: Server = {
   argv: (port) => [bin("bun"), MAIN, "--config", aclConfig(port)],
   kumoBind: true,
   floor: "bun-floor",
-  version: () => `bun ${firstLine(bin("bun"), ["--version"]) ?? "?"}`,
+  version: bunVersion,
 };
 
 /** `redis://127.0.0.1:PORT` of the benchmark's redis-server, once {@linkcode startBenchRedis} ran. */
@@ -217,7 +227,7 @@ export const proxyBunCluster: Server = {
   kumoBind: true,
   needsRedis: true,
   floor: "bun-floor",
-  version: () => `bun ${firstLine(bin("bun"), ["--version"]) ?? "?"}`,
+  version: bunVersion,
 };
 
 /** proxy-server on Bun with cluster-wide connection limits: the cost of the Redis leases per tunnel. */
@@ -228,7 +238,7 @@ export const proxyBunClusterLimits: Server = {
   kumoBind: true,
   needsRedis: true,
   floor: "bun-floor",
-  version: () => `bun ${firstLine(bin("bun"), ["--version"]) ?? "?"}`,
+  version: bunVersion,
 };
 
 /**
@@ -241,7 +251,7 @@ export const floorBun: Server = {
   argv: (port) => [bin("bun"), join(ROOT, "scripts", "bench", "floor-bun.ts"), String(port)],
   kumoBind: false,
   connectOnly: true,
-  version: () => `bun ${firstLine(bin("bun"), ["--version"]) ?? "?"}`,
+  version: bunVersion,
 };
 
 /**
@@ -256,7 +266,7 @@ export const floorDeno: Server = {
   ) => [bin("deno"), "run", "--allow-net", "--quiet", join(ROOT, "scripts", "bench", "floor-deno.ts"), String(port)],
   kumoBind: false,
   connectOnly: true,
-  version: () => firstLine(bin("deno"), ["--version"]) ?? "deno ?",
+  version: denoVersion,
 };
 
 /** The compiled single executable, when `dist/proxy-server` exists. */
