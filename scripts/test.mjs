@@ -229,4 +229,7 @@ for (const r of results) {
 }
 console.log("\n" + lines.join("\n"));
 console.log(`${passed} passed, ${failed} failed`);
-process.exit(ok && failed === 0 ? 0 : 1);
+// Not process.exit(): stdout is often a pipe (CI's `| tee`), where writes
+// are asynchronous and exiting at once drops what is still queued, the
+// replayed log's end and the summary line with it.
+process.exitCode = ok && failed === 0 ? 0 : 1;
